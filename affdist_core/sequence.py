@@ -93,3 +93,9 @@ def gc_fraction(seq: str | np.ndarray) -> float:
     valid = codes < N_CODE
     n = int(valid.sum())
     return float(np.isin(codes[valid], (1, 2)).sum() / n) if n else float("nan")
+
+
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of integer codes along the last axis (N=4 stays 4): same shape, uint8."""
+    codes = np.asarray(codes)
+    return np.where(codes == N_CODE, N_CODE, 3 - codes.astype(np.int16)).astype(np.uint8)[..., ::-1].copy()

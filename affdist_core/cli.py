@@ -1,0 +1,153 @@
+"""The ``affdist`` command line: one subcommand per pipeline stage.
+
+Each subcommand parses its arguments and calls one library function; no logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("affdist")
+
+DEFAULT_RUN_DIR = Path("runs/default")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``affdist`` console script; returns the process exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else (logging.DEBUG if args.verbose else logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        log.error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted; completed outputs are intact, partial ones were not written")
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="affdist",
+        description="Affinity Distillation: distill TF binding ΔΔG from BPNet models of ChIP-nexus data.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    genome = sub.add_parser("genome", help="build the S. cerevisiae S288C R64 genome (FASTA, sizes, genes)")
+    genome.add_argument("--out", type=Path, default=None, help="output directory (default: the shared cache)")
+    genome.add_argument("--chroms", default=None, help="comma-separated subset, e.g. chrI,chrIII")
+    genome.set_defaults(func=_cmd_genome)
+
+    simulate = sub.add_parser("simulate", help="simulate a ChIP-nexus experiment (bigWigs, peaks, truth)")
+    simulate.add_argument("--config", type=Path, help="JSON config, merged over the preset (or the defaults)")
+    simulate.add_argument("--preset", help="built-in preset, e.g. pho4-yeast")
+    simulate.add_argument("--out", type=Path, required=True, help="output directory")
+    simulate.add_argument("--chroms", default=None, help="comma-separated subset, e.g. chrI,chrIII")
+    simulate.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    simulate.set_defaults(func=_cmd_simulate)
+
+    library = sub.add_parser("library", help="validate an in-vitro library table and summarise it")
+    library.add_argument("path", help="CSV/TSV/Parquet file, or a built-in name (betseq_pho4)")
+    library.add_argument("--sequence-col", default="sequence")
+    library.add_argument("--value-col", default="value")
+    library.add_argument("--category-col", default=None)
+    library.add_argument("--id-col", default=None)
+    library.add_argument("--on-duplicate", choices=["warn", "error", "mean"], default="warn")
+    library.set_defaults(func=_cmd_library)
+
+    demo = sub.add_parser("demo", help="the main job on the embedded default (yeast Pho4)")
+    demo.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"run directory (default {DEFAULT_RUN_DIR})")
+    demo.add_argument("--quick", action="store_true", help="small smoke-test run (chrI-chrIII only)")
+    demo.add_argument("--force", action="store_true", help="redo stages whose outputs already exist")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _chrom_list(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _cmd_genome(args: argparse.Namespace) -> int:
+    from affdist_core.genome import build_yeast_genome, default_genome_cache
+
+    files = build_yeast_genome(args.out or default_genome_cache(), _chrom_list(args.chroms))
+    print(f"genome: {files.fasta}\nindex: {files.fai}\nsizes: {files.sizes}\nannotation: {files.annotation}")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from affdist_core.simulate import simulate
+    from affdist_core.simulation_config import load_config_file, resolve_config
+
+    user = load_config_file(args.config) if args.config else {}
+    if args.chroms:
+        user["chroms"] = args.chroms
+    if args.seed is not None:
+        user["seed"] = args.seed
+    config = resolve_config(user, preset=args.preset)
+    outputs = simulate(config, args.out)
+    _print_summary(json.loads(outputs.summary_json.read_text())["summary"])
+    return 0
+
+
+def _cmd_library(args: argparse.Namespace) -> int:
+    from affdist_core.library import builtin_libraries, load_library, resolve_library
+
+    if args.path in builtin_libraries():
+        library = resolve_library(args.path)
+    else:
+        library = load_library(args.path, sequence_col=args.sequence_col, value_col=args.value_col,
+                               category_col=args.category_col, id_col=args.id_col,
+                               on_duplicate=args.on_duplicate)
+    values = library.frame["value"]
+    print(f"library {library.name}: {len(library)} sequences, length {library.sequence_length or 'variable'}, "
+          f"value mean {values.mean():.4g} sd {values.std():.4g} range [{values.min():.4g}, {values.max():.4g}], "
+          f"{len(library.duplicates)} rows with duplicated sequences")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from affdist_core.demo import run_demo
+
+    run_demo(args.out, quick=args.quick, force=args.force)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    """Human-readable headline of a simulation summary."""
+    corr = summary.get("invivo_vs_invitro") or {}
+    profile = summary.get("footprint_profile") or {}
+    lines = [
+        f"genome: {summary['genome_bp']:,} bp in {len(summary['chromosomes'])} chromosomes; "
+        f"{summary['total_reads']:,} reads",
+        f"peaks called: {summary['peaks']:,} (median width {summary['peak_width_median_bp']:.0f} bp); "
+        f"FRiP {summary['frip']:.3f}",
+        f"peaks with a canonical core within 50 bp of the summit: {summary['fraction_peaks_with_core']:.1%} "
+        f"(with ≤ 1 core substitution: {summary['fraction_peaks_with_core_1_substitution']:.1%})",
+        f"canonical core sites: {summary['canonical_core_sites']} "
+        f"({summary['canonical_sites_occupancy_gt_0.1']} with occupancy > 0.1)",
+    ]
+    if profile:
+        lines.append(f"footprint: + strand 5′ ends peak at {profile['plus_peak_offset']:+d} bp, − strand at "
+                     f"{profile['minus_peak_offset']:+d} bp from the site centre ({profile['n_sites']} sites)")
+    if corr:
+        lines.append(f"in vivo reads vs in vitro affinity at canonical sites: Spearman {corr['observed_spearman']:.2f} "
+                     f"(all {corr['n_sites']}), {corr.get('observed_spearman_accessible_sites', float('nan')):.2f} "
+                     f"(accessible {corr.get('n_accessible_sites', 0)})")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""BPNet parameters and model definition: lengths, validation, save/load, RC averaging, counts model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from affdist_core.bpnet_params import (
+    PARAM_KEYS,
+    SEED_MAX_PARAMS,
+    YEAST_COMPACT_PARAMS,
+    BPNetParams,
+    body_length,
+    load_params,
+    output_length,
+    receptive_field,
+    save_params,
+)
+from affdist_core.sequence import reverse_complement_one_hot
+
+keras = pytest.importorskip("keras")
+bpnet = pytest.importorskip("affdist_core.bpnet")
+
+TINY = {
+    "seq_len": 70,
+    "out_pred_len": 20,
+    "c_task_weight": 10,
+    "filters": 8,
+    "n_dil_layers": 2,
+    "conv1_kernel_size": 5,
+    "dil_kernel_size": 3,
+    "outconv_kernel_size": 9,
+    "lr": 0.004,
+    "genome_fasta": "",
+    "genome_sizes": "",
+}
+
+
+def _onehot(n: int, length: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, length))]
+    x[:, 3] = 0.0  # an N position
+    return x
+
+
+def _logsumexp2(a: np.ndarray) -> np.ndarray:
+    m = a.max(axis=1)
+    return m + np.log(np.exp(a[:, 0] - m) + np.exp(a[:, 1] - m))
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return bpnet.build_bpnet(load_params(TINY))
+
+
+@pytest.fixture(scope="module")
+def tiny_x():
+    return _onehot(7, TINY["seq_len"], seed=1)
+
+
+# ----------------------------------------------------------------------------------------------- params
+
+
+def test_presets_lengths_and_roundtrip(tmp_path):
+    assert output_length(SEED_MAX_PARAMS) == 1346 - 20 - 2 * (2 + 4 + 8 + 16 + 32 + 64) - 74 == 1000
+    assert receptive_field(SEED_MAX_PARAMS) == 347
+    assert output_length(YEAST_COMPACT_PARAMS) == 546 - 20 - 2 * (2 + 4 + 8 + 16 + 32) - 74 == 328
+    assert body_length(YEAST_COMPACT_PARAMS) == 402
+    path = save_params(YEAST_COMPACT_PARAMS, tmp_path / "sub" / "params.json")
+    assert list(json.loads(path.read_text())) == list(PARAM_KEYS)
+    assert load_params(path) == YEAST_COMPACT_PARAMS
+    assert load_params({"seq_len": 1346, "out_pred_len": 1000, "n_dil_layers": 6}, YEAST_COMPACT_PARAMS) == (
+        SEED_MAX_PARAMS
+    )
+    assert load_params(YEAST_COMPACT_PARAMS.to_dict()).to_dict() == YEAST_COMPACT_PARAMS.to_dict()
+    assert load_params({**TINY, "filters": 8.0, "genome_fasta": None}).filters == 8
+
+
+@pytest.mark.parametrize(
+    ("change", "drop", "names"),
+    [
+        ({}, ["lr", "filters"], ["lr", "filters"]),  # missing keys, no defaults
+        ({"dropout": 0.1, "seqlen": 3}, [], ["dropout", "seqlen", "valid keys"]),
+        ({"seq_len": 24}, [], ["seq_len", "n_dil_layers", "no output"]),  # out == 0
+        ({"out_pred_len": 48}, [], ["out_pred_len", "46"]),  # too long
+        ({"out_pred_len": 21}, [], ["seq_len", "out_pred_len", "even"]),  # crop not central
+        ({"dil_kernel_size": 4}, [], ["dil_kernel_size", "odd", "4"]),
+        ({"filters": 0}, [], ["filters", ">= 1", "0"]),
+        ({"filters": "64"}, [], ["filters", "'64'"]),
+        ({"n_dil_layers": True}, [], ["n_dil_layers"]),
+        ({"lr": 0}, [], ["lr", "> 0"]),
+        ({"c_task_weight": -1}, [], ["c_task_weight", "-1"]),
+        ({"genome_fasta": 3}, [], ["genome_fasta"]),
+    ],
+)
+def test_invalid_params_name_the_keys(change, drop, names):
+    raw = {k: v for k, v in {**TINY, **change}.items() if k not in drop}
+    with pytest.raises(ValueError) as info:
+        load_params(raw)
+    for name in names:
+        assert name in str(info.value)
+
+
+def test_unknown_default_key_and_bad_file(tmp_path):
+    with pytest.raises(ValueError, match="defaults.*bogus"):
+        load_params(TINY, defaults={"bogus": 1})
+    (tmp_path / "p.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        load_params(tmp_path / "p.json")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_params(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="unknown"):
+        YEAST_COMPACT_PARAMS.replace(filter=3)
+
+
+# ----------------------------------------------------------------------------------------------- model
+
+
+@pytest.mark.parametrize(
+    ("change", "n_tasks", "use_control"),
+    [
+        ({}, 1, True),  # 46 valid positions, centre 20 kept
+        ({"n_dil_layers": 0, "seq_len": 40, "out_pred_len": 28}, 1, False),  # no dilated layers, no crop
+        ({"n_dil_layers": 3, "seq_len": 100, "out_pred_len": 30, "conv1_kernel_size": 7}, 2, True),
+    ],
+)
+def test_output_shapes_follow_length_formula(change, n_tasks, use_control):
+    params = load_params({**TINY, **change})
+    model = bpnet.build_bpnet(params, n_tasks=n_tasks, use_control=use_control)
+    assert output_length(params) >= params.out_pred_len
+    assert tuple(model.get_layer("pool").input.shape) == (None, body_length(params), params.filters)
+    n = 3
+    out = bpnet.predict_outputs(model, _onehot(n, params.seq_len), rc_average=False)
+    assert out["profile"].shape == (n, params.out_pred_len, 2 * n_tasks)
+    assert out["logcounts"].shape == (n, 2 * n_tasks)
+    assert set(model.input) == ({"sequence", "control_profile", "control_logcounts"} if use_control else {"sequence"})
+    probs = bpnet.predict_profile_probs(model, _onehot(n, params.seq_len))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    if n_tasks > 1:
+        with pytest.raises(ValueError, match="task"):
+            bpnet.counts_model(model)
+        assert bpnet.predict_logcounts(model, _onehot(n, params.seq_len), task=1).shape == (n,)
+
+
+def test_presets_build_with_expected_sizes():
+    seed = bpnet.build_bpnet(SEED_MAX_PARAMS, use_control=False)
+    assert seed.output["profile"].shape[1:] == (1000, 2)
+    assert seed.count_params() == 89284
+    yeast = bpnet.build_bpnet(YEAST_COMPACT_PARAMS)
+    assert yeast.output["profile"].shape[1:] == (300, 2)
+    assert yeast.output["logcounts"].shape[1:] == (2,)
+    assert yeast.count_params() == 76932 + 8  # + 1x1 control conv and control dense, no biases
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras saving
+def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
+    path = bpnet.save_model(tiny_model, tmp_path / "m.keras")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temporary left behind
+    loaded = bpnet.load_model(path)
+    ctl_p = np.random.default_rng(2).random((len(tiny_x), 20, 2)).astype(np.float32)
+    ctl_c = np.random.default_rng(3).random((len(tiny_x), 2)).astype(np.float32)
+    a = bpnet.predict_outputs(tiny_model, tiny_x, ctl_p, ctl_c)
+    b = bpnet.predict_outputs(loaded, tiny_x, ctl_p, ctl_c)
+    for key in ("profile", "logcounts"):
+        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        bpnet.predict_logcounts(tiny_model, tiny_x), bpnet.predict_logcounts(loaded, tiny_x), rtol=0, atol=1e-6
+    )
+    with pytest.raises(ValueError, match=r"\.keras"):
+        bpnet.save_model(tiny_model, tmp_path / "m.h5")
+
+
+def test_rc_average_is_rc_invariant(tiny_model, tiny_x):
+    rc = reverse_complement_one_hot(tiny_x)
+    fwd = bpnet.predict_logcounts(tiny_model, tiny_x, rc_average=True)
+    np.testing.assert_allclose(fwd, bpnet.predict_logcounts(tiny_model, rc, rc_average=True), atol=1e-5)
+    plain = bpnet.predict_logcounts(tiny_model, tiny_x, rc_average=False)
+    plain_rc = bpnet.predict_logcounts(tiny_model, rc, rc_average=False)
+    assert np.abs(plain - plain_rc).max() > 1e-4  # the untrained net is not RC-symmetric by itself
+    np.testing.assert_allclose(fwd, 0.5 * (plain + plain_rc), atol=1e-5)
+    # profiles: the RC input's profile is the forward one reversed with strands swapped
+    a = bpnet.predict_outputs(tiny_model, tiny_x)
+    b = bpnet.predict_outputs(tiny_model, rc)
+    np.testing.assert_allclose(a["profile"], b["profile"][:, ::-1, ::-1], atol=1e-5)
+    np.testing.assert_allclose(a["logcounts"], b["logcounts"][:, ::-1], atol=1e-5)
+
+
+def test_batch_size_independence(tiny_model, tiny_x):
+    ref = bpnet.predict_logcounts(tiny_model, tiny_x, batch_size=256)
+    for bs in (1, 3):
+        np.testing.assert_allclose(bpnet.predict_logcounts(tiny_model, tiny_x, batch_size=bs), ref, atol=1e-5)
+    single = bpnet.predict_outputs(tiny_model, tiny_x[2], rc_average=False)
+    batch = bpnet.predict_outputs(tiny_model, tiny_x, batch_size=2, rc_average=False)
+    np.testing.assert_allclose(single["profile"][0], batch["profile"][2], atol=1e-5)
+
+
+def test_counts_model_matches_full_model(tiny_model, tiny_x):
+    cm = bpnet.counts_model(tiny_model)
+    assert len(cm.inputs) == 1 and tuple(cm.output.shape) == (None, 1)
+    assert bpnet.counts_model(tiny_model) is cm  # cached
+    assert cm.get_layer("conv1") is tiny_model.get_layer("conv1")  # shared weights
+    full = bpnet.predict_outputs(tiny_model, tiny_x, rc_average=False)["logcounts"]  # zero controls
+    got = cm.predict(tiny_x, verbose=0)[:, 0]
+    np.testing.assert_allclose(got, _logsumexp2(full.astype(np.float64)), atol=1e-5)
+    np.testing.assert_allclose(got, bpnet.predict_logcounts(tiny_model, tiny_x, rc_average=False), atol=1e-6)
+    # controls enter linearly and vanish at zero
+    ctl_c = np.tile(np.array([[1.0, 2.0]], np.float32), (len(tiny_x), 1))
+    with_ctl = bpnet.predict_outputs(tiny_model, tiny_x, control_logcounts=ctl_c, rc_average=False)["logcounts"]
+    w = tiny_model.get_layer("control_logcounts_dense").get_weights()[0]
+    np.testing.assert_allclose(with_ctl - full, ctl_c @ w, atol=1e-5)
+
+
+def test_input_validation(tiny_model):
+    with pytest.raises(ValueError, match=r"onehot.*\(n, 70, 4\)"):
+        bpnet.predict_logcounts(tiny_model, np.zeros((2, 69, 4)))
+    with pytest.raises(ValueError, match="batch_size"):
+        bpnet.predict_logcounts(tiny_model, np.zeros((2, 70, 4)), batch_size=0)
+    with pytest.raises(ValueError, match="control_profile"):
+        bpnet.predict_outputs(tiny_model, np.zeros((2, 70, 4)), control_profile=np.zeros((2, 19, 2)))
+    with pytest.raises(ValueError, match="rc_mode"):
+        bpnet.build_bpnet(load_params(TINY), rc_mode="symmetric")
+    with pytest.raises(ValueError, match="params"):
+        bpnet.build_bpnet(TINY)
+    assert bpnet.predict_logcounts(tiny_model, np.zeros((0, 70, 4))).shape == (0,)
+
+
+def test_crop_layer_config_roundtrip():
+    layer = bpnet.CentralCrop1D(4, name="c")
+    clone = bpnet.CentralCrop1D.from_config(layer.get_config())
+    x = np.arange(2 * 8 * 1, dtype=np.float32).reshape(2, 8, 1)
+    np.testing.assert_array_equal(np.asarray(clone(x)), x[:, 2:6])
+    with pytest.raises(ValueError, match="centrally"):
+        bpnet.CentralCrop1D(5)(x)
+    assert isinstance(BPNetParams(**TINY), BPNetParams)
