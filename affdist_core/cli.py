@@ -135,7 +135,8 @@ def _print_summary(summary: dict) -> None:
         f"peaks called: {summary['peaks']:,} (median width {summary['peak_width_median_bp']:.0f} bp); "
         f"FRiP {summary['frip']:.3f}",
         f"peaks with a canonical core within 50 bp of the summit: {summary['fraction_peaks_with_core']:.1%} "
-        f"(with ≤ 1 core substitution: {summary['fraction_peaks_with_core_1_substitution']:.1%})",
+        f"(with ≤ 1 core substitution: {summary['fraction_peaks_with_core_1_substitution']:.1%}; "
+        f"top 100 peaks: {summary['fraction_top100_peaks_with_core']:.0%})",
         f"canonical core sites: {summary['canonical_core_sites']} "
         f"({summary['canonical_sites_occupancy_gt_0.1']} with occupancy > 0.1)",
     ]

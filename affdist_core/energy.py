@@ -61,7 +61,7 @@ class TFEnergyModel:
         n = len(codes) - self.site_length + 1
         if n <= 0:
             return np.zeros(0, dtype=np.float32)
-        weights = np.vstack([self.core_weights_kcal, np.full((1, 4), np.inf)]).T  # (5, k) incl. N row
+        weights = np.vstack([self.core_weights_kcal.T, np.full((1, len(self.core)), np.inf)])  # (5, k): N row
         total = np.zeros(n, dtype=np.float32)
         for j in range(len(self.core)):
             total += weights[codes[self.left + j : self.left + j + n], j].astype(np.float32)
@@ -206,7 +206,7 @@ def build_energy_model(
     codes = np.stack([encode(s) for s in sequences]) if len(sequences) < 50_000 else _encode_many(sequences)
     flank_codes = codes[:, flank_positions].astype(np.int64)
     kcal = values * flank_kcal_per_unit
-    additive = _fit_additive(flank_codes, kcal)
+    additive, intercept = _fit_additive(flank_codes, kcal)
     table = None
     source = "additive fit"
     if n_flank <= MAX_TABLE_FLANK:
@@ -222,11 +222,9 @@ def build_energy_model(
             source = f"table with additive fill ({int(measured.sum())} of {4**n_flank} flanks measured)"
             log.warning("library covers %d of %d flanks; filling the rest with an additive model",
                         int(measured.sum()), 4**n_flank)
-            table[~measured] = _additive_all(additive, n_flank)[~measured]
-    centre = float(table.mean()) if table is not None else float(additive.mean(axis=1).sum())
+            table[~measured] = intercept + _additive_all(additive, n_flank)[~measured]
     if table is not None:
-        table = (table - centre).astype(np.float32)
-    additive = additive - additive.mean(axis=1, keepdims=True)
+        table = (table - table.mean()).astype(np.float32)  # relative to the average flank
     return TFEnergyModel(
         core=core,
         left=left,
@@ -243,15 +241,17 @@ def _encode_many(sequences: np.ndarray) -> np.ndarray:
     return encode("".join(sequences)).reshape(len(sequences), length)
 
 
-def _fit_additive(flank_codes: np.ndarray, kcal: np.ndarray) -> np.ndarray:
-    """Least-squares additive model: kcal ≈ Σ_j W[j, base_j]; returns W (n_flank, 4) (gauge: row means 0)."""
+def _fit_additive(flank_codes: np.ndarray, kcal: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least-squares additive model kcal ≈ b + Σ_j W[j, base_j]; returns W (n_flank, 4) with zero row means
+    (the gauge) and the intercept b."""
     n, n_flank = flank_codes.shape
     design = np.zeros((n, n_flank * 4), dtype=np.float32)
     design[np.arange(n)[:, None], np.arange(n_flank)[None, :] * 4 + flank_codes] = 1.0
     design = np.hstack([design, np.ones((n, 1), dtype=np.float32)])
-    coef, *_ = np.linalg.lstsq(design, kcal.astype(np.float32), rcond=None)
-    weights = coef[:-1].reshape(n_flank, 4).astype(np.float64)
-    return weights - weights.mean(axis=1, keepdims=True)
+    coef, *_ = np.linalg.lstsq(design.astype(np.float64), kcal, rcond=None)
+    weights = coef[:-1].reshape(n_flank, 4)
+    row_means = weights.mean(axis=1, keepdims=True)
+    return weights - row_means, float(coef[-1] + row_means.sum())
 
 
 def _additive_all(weights: np.ndarray, n_flank: int) -> np.ndarray:

@@ -39,6 +39,8 @@ def summarize_simulation(
         "frip": _frip(plus, minus, peaks, total_reads),
         "fraction_peaks_with_core": _fraction_peaks_with_core(peaks, canonical, 50),
         "fraction_peaks_with_core_1_substitution": _fraction_peaks_with_core(peaks, near_canonical, 50),
+        "fraction_top100_peaks_with_core": _fraction_peaks_with_core(
+            peaks.nlargest(100, "p_value"), canonical, 50),
         "fraction_bound_canonical_sites_in_peaks": _recall(peaks, canonical[canonical["occupancy"] > 0.1]),
     }
     summary.update(_footprint_profile(plus, minus, canonical, peaks))

@@ -1,0 +1,132 @@
+"""The ChIP-nexus simulator: determinism, realism of its outputs, any TF's energy model, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affdist_core.bigwig import BigWigReader
+from affdist_core.peaks import read_peaks
+from affdist_core.simulate import SimulationOutputs, simulate
+from affdist_core.simulation_config import resolve_config
+
+
+def _summary(out_dir):
+    return json.loads(SimulationOutputs.in_directory(out_dir).summary_json.read_text())
+
+
+def test_outputs_exist_and_look_like_chip_nexus(sim_chrI):
+    out = SimulationOutputs.in_directory(sim_chrI)
+    for path in (out.genome_fasta, out.chrom_sizes, out.annotation, out.plus_bigwig, out.minus_bigwig, out.peaks,
+                 out.sites, out.summary_json):
+        assert path.exists(), path
+    summary = _summary(sim_chrI)["summary"]
+    assert summary["chromosomes"] == ["chrI"]
+    # depth scales with the simulated fraction of the 12.07 Mb genome: 10M × 230,218 / 12,071,326
+    assert summary["total_reads"] == pytest.approx(10_000_000 * 230_218 / 12_071_326, rel=0.01)
+    assert summary["peaks"] > 5
+    assert 0.02 < summary["frip"] < 0.6
+    assert summary["canonical_core_sites"] == 26  # exact CACGTG on chrI
+    profile = summary["footprint_profile"]
+    assert -16 <= profile["plus_peak_offset"] <= -6  # + strand 5′ ends upstream of the site
+    assert 6 <= profile["minus_peak_offset"] <= 16  # − strand 5′ ends downstream
+    assert summary["invivo_vs_invitro"]["expected_spearman"] > 0.1
+
+
+def test_strongest_peaks_sit_on_bound_sites(sim_chrI):
+    out = SimulationOutputs.in_directory(sim_chrI)
+    peaks = read_peaks(out.peaks)
+    sites = pd.read_parquet(out.sites)
+    strong = sites.nlargest(3, "expected_reads")
+    for site in strong.itertuples():
+        distance = (peaks["summit"] - site.center).abs().min()
+        assert distance <= 10, f"no peak summit within 10 bp of a strong site at {site.center}"
+    assert sites["occupancy"].between(0, 1).all()
+    assert set(sites["region"].astype(str)) <= {"intergenic", "promoter", "orf"}
+
+
+def test_bigwigs_hold_integer_counts_matching_the_summary(sim_chrI):
+    out = SimulationOutputs.in_directory(sim_chrI)
+    total = 0.0
+    for path in (out.plus_bigwig, out.minus_bigwig):
+        with BigWigReader(path) as bw:
+            values = bw.chrom_values("chrI")
+        assert np.all(values == np.round(values)) and values.min() >= 0
+        total += values.sum()
+    assert total == _summary(sim_chrI)["summary"]["total_reads"]
+
+
+def test_same_seed_same_output_and_different_seed_differs(tmp_path, sim_chrI):
+    config = resolve_config({"chroms": ["chrI"]}, preset="pho4-yeast")
+    again = simulate(config, tmp_path / "again")
+    other = simulate(resolve_config({"chroms": ["chrI"], "seed": 1}, preset="pho4-yeast"), tmp_path / "other")
+    first = SimulationOutputs.in_directory(sim_chrI)
+    assert again.peaks.read_bytes() == first.peaks.read_bytes()
+    assert again.plus_bigwig.read_bytes() == first.plus_bigwig.read_bytes()
+    assert other.plus_bigwig.read_bytes() != first.plus_bigwig.read_bytes()
+
+
+def test_any_tf_landscape_on_a_user_genome(tmp_path, mini_genome_fasta):
+    """A non-palindromic core, a small additive flank library in a CSV, a user FASTA without annotation."""
+    rng = np.random.default_rng(0)
+    flanks = ["".join(rng.choice(list("ACGT"), 6)) for _ in range(300)]
+    library = pd.DataFrame({"seq": [f[:3] + "GATAAG" + f[3:] for f in flanks],
+                            "ddG": [0.5 * f.count("A") - 0.3 * f.count("G") for f in flanks]})
+    library = library.drop_duplicates("seq")
+    library.to_csv(tmp_path / "gata.csv", index=False)
+    config = resolve_config({
+        "tf": "GATA-like", "genome_fasta": str(mini_genome_fasta), "library": str(tmp_path / "gata.csv"),
+        "library_sequence_col": "seq", "library_value_col": "ddG", "core": "GATAAG",
+        "reads": {"depth": 200_000, "signal_fraction": 0.3},
+    })
+    out = simulate(config, tmp_path / "gata")
+    summary = _summary(out.directory)
+    assert summary["energy_model"]["palindromic"] is False
+    sites = pd.read_parquet(out.sites)
+    canonical = sites[sites["core_mismatches"] == 0]
+    assert len(canonical) > 0
+    # each truth sequence reads the core on its own strand
+    assert canonical["sequence"].str[3:9].eq("GATAAG").all()
+    assert set(canonical["strand"]) <= {"+", "-"}
+    assert not out.annotation.exists()  # no annotation given: every base is intergenic
+    assert set(sites["region"].astype(str)) == {"intergenic"}
+
+
+def test_failed_run_leaves_no_partial_outputs(tmp_path, monkeypatch):
+    import affdist_core.simulate as sim
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sim, "write_parquet", broken)
+    with pytest.raises(OSError):
+        simulate(resolve_config({"chroms": ["chrI"]}, preset="pho4-yeast"), tmp_path / "broken")
+    out = SimulationOutputs.in_directory(tmp_path / "broken")
+    assert not out.complete()  # simulation.json is written last
+    assert not [p for p in out.directory.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"colour": 1}, "unknown key 'colour'"),
+        ({"reads": {"depht": 5}}, "unknown key 'reads.depht'"),
+        ({"reads": {"signal_fraction": 1.5}}, r"reads.signal_fraction=1.5 is outside"),
+        ({"energy": {"temperature_c": "warm"}}, "energy.temperature_c must be a number"),
+        ({"core": "CANNTG"}, "core must be a non-empty A/C/G/T string"),
+        ({"chroms": 5}, "chroms must be null"),
+    ],
+)
+def test_bad_config_values_are_named(override, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_config(override)
+
+
+def test_unknown_preset_and_chromosome(tmp_path):
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        resolve_config(preset="nope")
+    with pytest.raises(ValueError, match=r"chroms: \['chrZ'\] not in the genome"):
+        simulate(resolve_config({"chroms": "chrZ"}, preset="pho4-yeast"), tmp_path / "z")
