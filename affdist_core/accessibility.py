@@ -40,27 +40,67 @@ def _paint(labels: np.ndarray, starts: np.ndarray, ends: np.ndarray, value: int,
     labels[np.cumsum(diff[:-1]) > 0] = value
 
 
+def nucleosome_disfavouring_score(codes: np.ndarray, window: int) -> np.ndarray:
+    """Standardised sequence score of nucleosome depletion around each base: shape (L,), float32.
+
+    Mean of two z-scores over a ``window``-bp window centred on the base: the A/T fraction and the fraction of
+    bases inside poly(dA:dT) tracts (runs of ≥ 5 A or ≥ 5 T). Both are the strongest sequence determinants of
+    yeast nucleosome depletion (Struhl 1985; Segal et al. 2006; Kaplan et al. 2009). Standardised over the
+    given sequence (one chromosome), so 0 = average sequence.
+    """
+    at = np.isin(codes, (0, 3)).astype(np.float64)
+    in_tract = (_in_runs(codes, 0, 5) | _in_runs(codes, 3, 5)).astype(np.float64)
+    scores = []
+    for track in (at, in_tract):
+        local = _centred_mean(track, window)
+        scores.append((local - local.mean()) / max(local.std(), 1e-9))
+    return (0.5 * (scores[0] + scores[1])).astype(np.float32)
+
+
+def _in_runs(codes: np.ndarray, base: int, min_length: int) -> np.ndarray:
+    """True for positions inside runs of ``base`` at least ``min_length`` long."""
+    is_base = np.r_[0, (codes == base).astype(np.int8), 0]
+    edges = np.diff(is_base)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_runs = ends - starts >= min_length
+    coverage = np.zeros(len(codes) + 1, dtype=np.int32)
+    np.add.at(coverage, starts[long_runs], 1)
+    np.add.at(coverage, ends[long_runs], -1)
+    return np.cumsum(coverage[:-1]) > 0
+
+
+def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(len(values))
+    lo = np.clip(idx - window // 2, 0, len(values))
+    hi = np.clip(idx - window // 2 + window, 0, len(values))
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+
+
 def accessibility_track(
     labels: np.ndarray,
-    open_probability: dict[str, float],
-    open_level: float,
-    closed_level: float,
+    sequence_score: np.ndarray,
+    baseline: dict[str, float],
+    sequence_weight: float,
     bin_size: int,
     noise_sd: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Fraction of cells in which each base is free of nucleosomes: shape (len(labels),), float32 in [0, 1].
+    """Population-average fraction of cells in which each base is nucleosome-free: (L,), float32 in (0, 1).
 
-    Each ``bin_size`` bin (a nucleosome) is open or closed in the population: open where its uniform draw
-    u < ``open_probability[region of the base]`` (keys: promoter, intergenic, orf). Open bins have
-    accessibility ``open_level`` × a log-normal factor (sd ``noise_sd``, mean 1) clipped to 1; closed
-    (nucleosomal) bins have ``closed_level``.
+    logit(a) = logit(baseline[region]) + ``sequence_weight`` × ``sequence_score`` + ``noise_sd`` × ε, where
+    ``baseline`` gives the accessibility of average sequence per region (keys promoter, intergenic, orf) and
+    ε ~ N(0, 1) is drawn once per ``bin_size`` bin (one nucleosome): locus-specific chromatin that sequence
+    does not explain (remodelers, competing factors, transcription).
     """
+    logits = np.array([_logit(baseline["intergenic"]), _logit(baseline["promoter"]), _logit(baseline["orf"])],
+                      dtype=np.float64)[labels]
     n_bins = -(-len(labels) // bin_size)
-    p_open = np.array(
-        [open_probability["intergenic"], open_probability["promoter"], open_probability["orf"]], dtype=np.float32
-    )[labels]
-    uniform = np.repeat(rng.random(n_bins, dtype=np.float32), bin_size)[: len(labels)]
-    factors = np.exp(noise_sd * rng.standard_normal(n_bins) - noise_sd**2 / 2).astype(np.float32)
-    open_value = np.minimum(open_level * np.repeat(factors, bin_size)[: len(labels)], 1.0)
-    return np.where(uniform < p_open, open_value, np.float32(closed_level)).astype(np.float32)
+    noise = np.repeat(rng.standard_normal(n_bins), bin_size)[: len(labels)]
+    logits = logits + sequence_weight * sequence_score + noise_sd * noise
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))

@@ -18,11 +18,12 @@ from typing import Any
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success rename it to ``target``, on error delete it.
 
-    The temporary name keeps the target's suffix, so libraries that infer a format from it still work.
+    The temporary name ends with the target's whole name (``.tmp-XXXX-model.weights.h5``), so libraries that
+    infer a format from the suffixes still work.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{target.name}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

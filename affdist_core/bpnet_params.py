@@ -294,3 +294,6 @@ YEAST_COMPACT_PARAMS = BPNetParams(
     genome_sizes="",
 )
 """Compact CPU config for yeast: 546 → 328 valid positions, centre 300 kept; receptive field 219."""
+
+PARAM_PRESETS: dict[str, BPNetParams] = {"seed-max": SEED_MAX_PARAMS, "yeast-compact": YEAST_COMPACT_PARAMS}
+"""Built-in parameter sets by name (``affdist train --params yeast-compact``)."""

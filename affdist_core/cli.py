@@ -67,6 +67,25 @@ def _build_parser() -> argparse.ArgumentParser:
     library.add_argument("--on-duplicate", choices=["warn", "error", "mean"], default="warn")
     library.set_defaults(func=_cmd_library)
 
+    train = sub.add_parser("train", help="train a BPNet on strand bigWigs + peaks")
+    train.add_argument("--params", required=True,
+                       help="BPNet params JSON (the seed's keys) or a preset: yeast-compact, seed-max")
+    train.add_argument("--data", required=True, type=Path,
+                       help="data spec JSON (genome_fasta, plus_bigwig, minus_bigwig, peaks, split, ...)")
+    train.add_argument("--out", required=True, type=Path, help="model directory")
+    train.add_argument("--epochs", type=int, default=100, help="maximum epochs (default 100)")
+    train.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs (default 8)")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--max-minutes", type=float, default=12.0, help="wall-time budget (default 12)")
+    train.add_argument("--no-xla", action="store_true", help="do not XLA-compile the training step")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="per-split counts and profile metrics of a trained model")
+    evaluate.add_argument("--model", required=True, type=Path, help="model directory written by affdist train")
+    evaluate.add_argument("--data", type=Path, default=None, help="data spec (default: the one saved with the model)")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
     demo = sub.add_parser("demo", help="the main job on the embedded default (yeast Pho4)")
     demo.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"run directory (default {DEFAULT_RUN_DIR})")
     demo.add_argument("--quick", action="store_true", help="small smoke-test run (chrI-chrIII only)")
@@ -116,6 +135,40 @@ def _cmd_library(args: argparse.Namespace) -> int:
           f"value mean {values.mean():.4g} sd {values.std():.4g} range [{values.min():.4g}, {values.max():.4g}], "
           f"{len(library.duplicates)} rows with duplicated sequences")
     return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from affdist_core.bpnet_params import PARAM_PRESETS, load_params
+    from affdist_core.train import TrainingSettings, train_bpnet
+    from affdist_core.training_data import load_data_spec
+
+    params = PARAM_PRESETS[args.params] if args.params in PARAM_PRESETS else load_params(Path(args.params))
+    settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+                                max_minutes=args.max_minutes, jit_compile=not args.no_xla, seed=args.seed)
+    result = train_bpnet(params, load_data_spec(args.data), args.out, settings)
+    print(f"model: {result.model_dir / 'model.keras'} ({result.epochs_run} epochs, best {result.best_epoch}, "
+          f"{result.stop_reason}, {result.wall_s:.0f} s)")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from affdist_core.evaluate import evaluate_model_dir
+    from affdist_core.training_data import load_data_spec
+
+    evaluation = evaluate_model_dir(args.model, load_data_spec(args.data) if args.data else None)
+    print(format_metrics(evaluation.metrics))
+    return 0
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    """A small table of per-split model metrics."""
+    lines = [f"{'split':<6} {'n':>5} {'counts r':>9} {'counts ρ':>9} {'JSD':>6} {'JSD unif':>9} {'JSD shuf':>9} "
+             f"{'NLL':>8} {'NLL unif':>9}"]
+    for split, m in metrics.items():
+        lines.append(f"{split:<6} {m['n_windows']:>5} {m['counts_pearson']:>9.3f} {m['counts_spearman']:>9.3f} "
+                     f"{m['profile_jsd']:>6.3f} {m['profile_jsd_uniform']:>9.3f} {m['profile_jsd_shuffled']:>9.3f} "
+                     f"{m['profile_nll']:>8.1f} {m['profile_nll_uniform']:>9.1f}")
+    return "\n".join(lines)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

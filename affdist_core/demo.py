@@ -1,13 +1,20 @@
 """``affdist demo``: the main job on the embedded default dataset (yeast Pho4, simulated in vivo).
 
-Stages run in order and are skipped when their outputs are already complete (resumable); ``force`` redoes
-them. Current stages: 1. simulate the default ChIP-nexus dataset (which builds the genome if needed).
+Stages run in order; each is skipped when its outputs are complete (so an interrupted demo resumes), and
+``force`` redoes them:
+
+1. ``data/``  — simulate the default Pho4 ChIP-nexus experiment (builds the S288C genome if needed);
+2. ``model/`` — train the compact yeast BPNet (train chromosomes; early stopping on chrVII; chrIV held out);
+3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split.
+
+``quick`` simulates chrI–chrIII only and trains a few epochs (a smoke test of the whole path, minutes).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -17,22 +24,57 @@ from affdist_core.simulation_config import resolve_config
 log = logging.getLogger(__name__)
 
 QUICK_CHROMS = ["chrI", "chrII", "chrIII"]
+QUICK_SPLIT = {"valid_chroms": ["chrII"], "test_chroms": ["chrIII"]}
 
 
 def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False) -> dict:
-    """Run the demo pipeline into ``out_dir``; returns the simulation summary."""
+    """Run the demo pipeline into ``out_dir``; returns ``{"simulation": ..., "metrics": ..., "timings_s": ...}``."""
     out_dir = Path(out_dir)
+    timings: dict[str, float] = {}
+    data_dir, model_dir = out_dir / "data", out_dir / "model"
+
     started = time.perf_counter()
-    data_dir = out_dir / "data"
     outputs = SimulationOutputs.in_directory(data_dir)
     if outputs.complete() and not force:
-        log.info("default dataset already simulated in %s (use --force to redo)", data_dir)
+        log.info("stage simulate: done already in %s (use --force to redo)", data_dir)
     else:
         config = resolve_config({"chroms": QUICK_CHROMS} if quick else {}, preset="pho4-yeast")
         simulate(config, data_dir)
-    summary = json.loads(outputs.summary_json.read_text())["summary"]
-    from affdist_core.cli import _print_summary
+    timings["simulate"] = time.perf_counter() - started
+    simulation = json.loads(outputs.summary_json.read_text())["summary"]
 
-    _print_summary(summary)
-    log.info("demo finished in %.1f s; dataset in %s", time.perf_counter() - started, data_dir)
-    return summary
+    started = time.perf_counter()
+    if (model_dir / "training.json").exists() and not force:
+        log.info("stage train: done already in %s", model_dir)
+    else:
+        _train_default(data_dir, model_dir, quick, fresh=force)
+    timings["train"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    if (model_dir / "metrics.json").exists() and not force:
+        log.info("stage evaluate: done already")
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+    else:
+        from affdist_core.evaluate import evaluate_model_dir
+
+        metrics = evaluate_model_dir(model_dir).metrics
+    timings["evaluate"] = time.perf_counter() - started
+
+    from affdist_core.cli import _print_summary, format_metrics
+
+    _print_summary(simulation)
+    print(format_metrics(metrics))
+    log.info("demo stages (s): %s", {k: round(v, 1) for k, v in timings.items()})
+    return {"simulation": simulation, "metrics": metrics, "timings_s": timings}
+
+
+def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) -> None:
+    from affdist_core.bpnet_params import YEAST_COMPACT_PARAMS
+    from affdist_core.train import TrainingSettings, train_bpnet
+    from affdist_core.training_data import default_data_spec
+
+    if fresh and model_dir.exists():
+        shutil.rmtree(model_dir)
+    spec = default_data_spec(data_dir, **(QUICK_SPLIT if quick else {}))
+    settings = TrainingSettings(max_epochs=4, patience=2) if quick else TrainingSettings()
+    train_bpnet(YEAST_COMPACT_PARAMS, spec, model_dir, settings)

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from affdist_core import __version__
-from affdist_core.accessibility import REGION_NAMES, accessibility_track, region_classes
+from affdist_core.accessibility import (
+    REGION_NAMES,
+    accessibility_track,
+    nucleosome_disfavouring_score,
+    region_classes,
+)
 from affdist_core.atomic import write_json, write_parquet
 from affdist_core.bigwig import write_bigwig
 from affdist_core.chipnexus_reads import (
@@ -215,10 +220,10 @@ def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _Chro
     region = region_classes(len(codes), genes, int(acc_cfg["promoter_length"]))
     accessibility = accessibility_track(
         region,
-        {"promoter": acc_cfg["p_open_promoter"], "intergenic": acc_cfg["p_open_intergenic"],
-         "orf": acc_cfg["p_open_orf"]},
-        open_level=acc_cfg["open_level"], closed_level=acc_cfg["closed_level"],
-        bin_size=int(acc_cfg["bin_size"]), noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
+        nucleosome_disfavouring_score(codes, int(acc_cfg["sequence_window"])),
+        {"promoter": acc_cfg["promoter"], "intergenic": acc_cfg["intergenic"], "orf": acc_cfg["orf"]},
+        sequence_weight=float(acc_cfg["sequence_weight"]), bin_size=int(acc_cfg["bin_size"]),
+        noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
     )
     max_core = config["energy"]["max_core_kcal"]
     dg_plus, dg_minus = model.strand_energies(codes, max_core)

@@ -33,13 +33,15 @@ Top level
 ``accessibility``
     Pho4 cannot bind nucleosomal E-boxes and binds only a small fraction of genomic CACGTG, mostly in
     nucleosome-depleted promoter regions (Zhou & O'Shea 2011 Mol Cell: ~5 % of CACGTG bound; nucleosomes and
-    Cbf1 competition exclude the rest). Each ``bin_size`` 150-bp bin (one nucleosome) is either open or
-    nucleosomal in the population. Probability of open by region: ``p_open_promoter`` 0.4 (the NDR, ~150 bp,
-    is about 40 % of the ``promoter_length`` 400 bp upstream of a gene; Lee et al. 2007 Nat Genet),
-    ``p_open_intergenic`` 0.2 (other intergenic DNA, e.g. 3′ NDRs), ``p_open_orf`` 0.02 (gene bodies carry
-    well-positioned nucleosomes). Open bins: ``open_level`` 0.8 × a log-normal factor (sd ``noise_sd`` 0.4);
-    nucleosomal bins: ``closed_level`` 0.003 (residual access through nucleosome breathing; Polach & Widom
-    1995 J Mol Biol measured site exposure equilibria of 10⁻²–10⁻⁴).
+    Cbf1 competition exclude the rest). The population-average accessibility a of each base (fraction of
+    cells in which it is nucleosome-free) is logit(a) = logit(baseline of its region) + ``sequence_weight``
+    1.0 × a sequence score + ``noise_sd`` 0.9 × N(0, 1) per ``bin_size`` 150-bp bin (one nucleosome).
+    Baselines (accessibility of average sequence): ``promoter`` 0.3 (the ``promoter_length`` 400 bp upstream
+    of a gene, which hold the ~150-bp NDR; Lee et al. 2007 Nat Genet), ``intergenic`` 0.1, ``orf`` 0.01
+    (well-positioned nucleosomes over gene bodies). The sequence score is the standardised A/T and
+    poly(dA:dT) content of the ``sequence_window`` 150 bp around the base: intrinsic sequence preferences
+    explain much of yeast nucleosome depletion (Segal et al. 2006 Nature; Kaplan et al. 2009 Nature), and
+    the noise is what sequence does not (remodelers, transcription, competing factors).
 
 ``reads``
     ``depth`` 10,000,000 mapped reads (a typical yeast ChIP-nexus library; He et al. 2015 Nat Biotech).
@@ -88,14 +90,14 @@ DEFAULTS: dict[str, Any] = {
         "chemical_potential_kcal": -0.5,
     },
     "accessibility": {
-        "p_open_promoter": 0.4,
-        "p_open_intergenic": 0.2,
-        "p_open_orf": 0.02,
-        "open_level": 0.8,
-        "closed_level": 0.003,
+        "promoter": 0.3,
+        "intergenic": 0.1,
+        "orf": 0.01,
+        "sequence_weight": 1.0,
+        "sequence_window": 150,
+        "noise_sd": 0.9,
         "promoter_length": 400,
         "bin_size": 150,
-        "noise_sd": 0.4,
     },
     "reads": {
         "depth": 10_000_000,
@@ -136,11 +138,11 @@ _RANGES = {
     ("energy", "core_mismatch_kcal"): (0.0, None),
     ("energy", "max_core_kcal"): (0.0, None),
     ("energy", "temperature_c"): (-273.0, None),
-    ("accessibility", "p_open_promoter"): (0.0, 1.0),
-    ("accessibility", "p_open_intergenic"): (0.0, 1.0),
-    ("accessibility", "p_open_orf"): (0.0, 1.0),
-    ("accessibility", "open_level"): (0.0, 1.0),
-    ("accessibility", "closed_level"): (0.0, 1.0),
+    ("accessibility", "promoter"): (0.0, 1.0),
+    ("accessibility", "intergenic"): (0.0, 1.0),
+    ("accessibility", "orf"): (0.0, 1.0),
+    ("accessibility", "sequence_weight"): (0.0, None),
+    ("accessibility", "sequence_window"): (1, None),
     ("accessibility", "promoter_length"): (0, None),
     ("accessibility", "bin_size"): (1, None),
     ("accessibility", "noise_sd"): (0.0, None),
