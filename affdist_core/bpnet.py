@@ -48,8 +48,9 @@ as zero, output = ``logsumexp`` of the strand log counts (of one task), i.e. ``l
 ``log(2 + total reads)``: smooth, never undefined (unlike ``log(e^a + e^b - 1)``, the exact
 ``log(1 + total)``, which fails when predictions go below 0), and Δ between two sequences equals
 Δlog(total) whenever counts are not tiny. It is computed as ``a + softplus(b - a)`` (a fold for more
-channels), which is numerically stable and uses only ops SHAP's DeepExplainer already handles
-(Sub, Softplus, AddV2, StridedSlice). :func:`predict_logcounts` returns the same quantity, shape (n,).
+channels), which is numerically stable and uses ops SHAP's DeepExplainer handles (Sub, Softplus, AddV2,
+StridedSlice); the dilated convolutions lower to SpaceToBatchND/BatchToSpaceND, which need the pass-through
+handlers of :mod:`affdist_core.shap_patch`. :func:`predict_logcounts` returns the same quantity, shape (n,).
 """
 
 from __future__ import annotations

@@ -73,8 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, type=Path,
                        help="data spec JSON (genome_fasta, plus_bigwig, minus_bigwig, peaks, split, ...)")
     train.add_argument("--out", required=True, type=Path, help="model directory")
-    train.add_argument("--epochs", type=int, default=100, help="maximum epochs (default 100)")
-    train.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs (default 8)")
+    train.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
+    train.add_argument("--patience", type=int, default=15, help="early-stopping patience in epochs (default 15)")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--max-minutes", type=float, default=12.0, help="wall-time budget (default 12)")
     train.add_argument("--no-xla", action="store_true", help="do not XLA-compile the training step")

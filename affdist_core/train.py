@@ -52,15 +52,15 @@ log = logging.getLogger(__name__)
 class TrainingSettings:
     """Training hyperparameters beyond the seed's params JSON.
 
-    batch_size : examples per step (64). max_epochs : upper bound (100). patience : epochs without validation
-    improvement before stopping (8). max_minutes : wall-time budget; training stops after the epoch that
+    batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
+    improvement before stopping (15). max_minutes : wall-time budget; training stops after the epoch that
     crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
     weight initialisation and batch order.
     """
 
     batch_size: int = 64
-    max_epochs: int = 100
-    patience: int = 8
+    max_epochs: int = 200
+    patience: int = 15
     max_minutes: float | None = 12.0
     jit_compile: bool = True
     seed: int = 0
@@ -162,7 +162,9 @@ def train_bpnet(
     else:
         state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
                  "stop_reason": "max_epochs reached"}
-        model = compile_bpnet(build_bpnet(params, use_control=use_control), params, settings.jit_compile)
+        model = build_bpnet(params, use_control=use_control)
+        _initialise_counts_bias(model, train)
+        compile_bpnet(model, params, settings.jit_compile)
     state["stop_reason"] = "max_epochs reached"
     deadline = started + 60 * settings.max_minutes if settings.max_minutes else None
     callback = _EarlyStoppingCheckpoint(checkpoint, settings.patience, deadline, state)
@@ -196,6 +198,17 @@ def train_bpnet(
              state["best_epoch"])
     return TrainResult(out, state["epochs_done"], state["best_epoch"], state["best_val_loss"],
                        state["stop_reason"], wall)
+
+
+def _initialise_counts_bias(model: keras.Model, windows) -> None:
+    """Start the counts head at the mean training log counts per strand, so the first epochs learn sequence
+    effects instead of the mean (the head's weights stay at their random initialisation)."""
+    counts = windows.counts[:, windows.max_jitter : windows.counts.shape[1] - windows.max_jitter]
+    mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2,) per strand
+    name = "logcounts_seq" if "logcounts_seq" in {layer.name for layer in model.layers} else "logcounts"
+    dense = model.get_layer(name)
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
 
 
 def _load_state(checkpoint: Path) -> dict[str, Any] | None:
