@@ -86,6 +86,13 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, default=None, help="data spec (default: the one saved with the model)")
     evaluate.set_defaults(func=_cmd_evaluate)
 
+    interpret = sub.add_parser("interpret", help="DeepSHAP contributions on held-out peaks + TF-MoDISco motifs")
+    interpret.add_argument("--model", required=True, type=Path, help="model directory written by affdist train")
+    interpret.add_argument("--shuffles", type=int, default=20, help="dinucleotide-shuffled references (default 20)")
+    interpret.add_argument("--max-peaks", type=int, default=None, help="keep the strongest N held-out peaks")
+    interpret.add_argument("--seed", type=int, default=0)
+    interpret.set_defaults(func=_cmd_interpret)
+
     demo = sub.add_parser("demo", help="the main job on the embedded default (yeast Pho4)")
     demo.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"run directory (default {DEFAULT_RUN_DIR})")
     demo.add_argument("--quick", action="store_true", help="small smoke-test run (chrI-chrIII only)")
@@ -158,6 +165,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate_model_dir(args.model, load_data_spec(args.data) if args.data else None)
     print(format_metrics(evaluation.metrics))
     return 0
+
+
+def _cmd_interpret(args: argparse.Namespace) -> int:
+    from affdist_core.interpret import interpret_model_dir
+
+    summary = interpret_model_dir(args.model, n_shuffles=args.shuffles, max_peaks=args.max_peaks,
+                                  random_state=args.seed)
+    print(format_motifs(summary))
+    return 0
+
+
+def format_motifs(summary: dict) -> str:
+    """The MoDISco motifs of an interpretation summary, one line each."""
+    lines = [f"DeepSHAP on {summary['n_sequences']} held-out peaks ({summary['deepshap_s']:.0f} s, max completeness "
+             f"error {summary['max_completeness_error']:.1e}); MoDISco {len(summary['motifs'])} motifs "
+             f"({summary['modisco_s']:.0f} s)"]
+    for motif in summary["motifs"][:8]:
+        lines.append(f"  {motif['motif_id']:<16} {motif['consensus']:<32} seqlets {motif['n_sites']}")
+    return "\n".join(lines)
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:

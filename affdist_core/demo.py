@@ -5,7 +5,8 @@ Stages run in order; each is skipped when its outputs are complete (so an interr
 
 1. ``data/``  — simulate the default Pho4 ChIP-nexus experiment (builds the S288C genome if needed);
 2. ``model/`` — train the compact yeast BPNet (train chromosomes; early stopping on chrVII; chrIV held out);
-3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split.
+3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split;
+4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs.
 
 ``quick`` simulates chrI–chrIII only and trains a few epochs (a smoke test of the whole path, minutes).
 """
@@ -60,12 +61,23 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False) -> d
         metrics = evaluate_model_dir(model_dir).metrics
     timings["evaluate"] = time.perf_counter() - started
 
-    from affdist_core.cli import _print_summary, format_metrics
+    started = time.perf_counter()
+    if (model_dir / "interpret" / "interpret.json").exists() and not force:
+        log.info("stage interpret: done already")
+        interpretation = json.loads((model_dir / "interpret" / "interpret.json").read_text())
+    else:
+        from affdist_core.interpret import interpret_model_dir
+
+        interpretation = interpret_model_dir(model_dir, n_shuffles=5 if quick else 20)
+    timings["interpret"] = time.perf_counter() - started
+
+    from affdist_core.cli import _print_summary, format_metrics, format_motifs
 
     _print_summary(simulation)
     print(format_metrics(metrics))
+    print(format_motifs(interpretation))
     log.info("demo stages (s): %s", {k: round(v, 1) for k, v in timings.items()})
-    return {"simulation": simulation, "metrics": metrics, "timings_s": timings}
+    return {"simulation": simulation, "metrics": metrics, "interpretation": interpretation, "timings_s": timings}
 
 
 def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) -> None:

@@ -3,7 +3,8 @@
 Loss = multinomial NLL of each strand's profile + ``c_task_weight`` × MSE of log(1 + strand total)
 (:mod:`affdist_core.losses`), Adam(``lr``), RC augmentation and jitter from
 :class:`affdist_core.training_data.BatchGenerator`. Early stopping on the validation loss (``patience``
-epochs), best weights restored; a wall-time budget stops training cleanly too.
+epochs), best weights restored; the learning rate halves after 5 epochs without improvement; a wall-time
+budget stops training cleanly too.
 
 The model directory (``--out``) holds::
 
@@ -55,7 +56,9 @@ class TrainingSettings:
     batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
     improvement before stopping (15). max_minutes : wall-time budget; training stops after the epoch that
     crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
-    weight initialisation and batch order.
+    weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
+    ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
+    counter restarts when a run resumes).
     """
 
     batch_size: int = 64
@@ -64,12 +67,16 @@ class TrainingSettings:
     max_minutes: float | None = 12.0
     jit_compile: bool = True
     seed: int = 0
+    lr_patience: int = 5
+    lr_factor: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "patience"):
+        for name in ("batch_size", "max_epochs", "patience", "lr_patience"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if not 0 < self.lr_factor <= 1:
+            raise ValueError(f"lr_factor: expected a number in (0, 1], got {self.lr_factor!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
 
@@ -175,7 +182,12 @@ def train_bpnet(
             epochs=settings.max_epochs,
             initial_epoch=state["epochs_done"],
             shuffle=False,
-            callbacks=[callback],
+            callbacks=[
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss", factor=settings.lr_factor, patience=settings.lr_patience, min_lr=1e-5,
+                    verbose=0),
+                callback,
+            ],
             verbose=1 if sys.stderr.isatty() else 2,
         )
     model.load_weights(checkpoint / "best.weights.h5")
