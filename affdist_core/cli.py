@@ -224,8 +224,10 @@ def _print_summary(summary: dict) -> None:
                      f"{profile['minus_peak_offset']:+d} bp from the site centre ({profile['n_sites']} sites)")
     if corr:
         lines.append(f"in vivo reads vs in vitro affinity at canonical sites: Spearman {corr['observed_spearman']:.2f} "
-                     f"(all {corr['n_sites']}), {corr.get('observed_spearman_accessible_sites', float('nan')):.2f} "
-                     f"(accessible {corr.get('n_accessible_sites', 0)})")
+                     f"(all {corr['n_sites']}), {corr.get('observed_spearman_sites_in_peaks', float('nan')):.2f} "
+                     f"(in peaks, {corr.get('n_sites_in_peaks', 0)}), "
+                     f"{corr.get('observed_spearman_accessible_sites', float('nan')):.2f} "
+                     f"(accessibility > 0.3, {corr.get('n_accessible_sites', 0)})")
     print("\n".join(lines))
 
 

@@ -71,9 +71,8 @@ def test_presets_lengths_and_roundtrip(tmp_path):
     path = save_params(YEAST_COMPACT_PARAMS, tmp_path / "sub" / "params.json")
     assert list(json.loads(path.read_text())) == list(PARAM_KEYS)
     assert load_params(path) == YEAST_COMPACT_PARAMS
-    assert load_params({"seq_len": 1346, "out_pred_len": 1000, "n_dil_layers": 6}, YEAST_COMPACT_PARAMS) == (
-        SEED_MAX_PARAMS
-    )
+    overrides = {"seq_len": 1346, "out_pred_len": 1000, "n_dil_layers": 6, "lr": 0.001, "c_task_weight": 100}
+    assert load_params(overrides, YEAST_COMPACT_PARAMS) == SEED_MAX_PARAMS
     assert load_params(YEAST_COMPACT_PARAMS.to_dict()).to_dict() == YEAST_COMPACT_PARAMS.to_dict()
     assert load_params({**TINY, "filters": 8.0, "genome_fasta": None}).filters == 8
 
