@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from affdist_core.chipnexus_reads import centred_window_sum
+
 INTERGENIC, PROMOTER, ORF = 0, 1, 2
 REGION_NAMES = {INTERGENIC: "intergenic", PROMOTER: "promoter", ORF: "orf"}
 
@@ -52,7 +54,7 @@ def nucleosome_disfavouring_score(codes: np.ndarray, window: int) -> np.ndarray:
     in_tract = (_in_runs(codes, 0, 5) | _in_runs(codes, 3, 5)).astype(np.float64)
     scores = []
     for track in (at, in_tract):
-        local = _centred_mean(track, window)
+        local = centred_window_sum(track, window) / centred_window_sum(np.ones_like(track), window)
         scores.append((local - local.mean()) / max(local.std(), 1e-9))
     return (0.5 * (scores[0] + scores[1])).astype(np.float32)
 
@@ -67,14 +69,6 @@ def _in_runs(codes: np.ndarray, base: int, min_length: int) -> np.ndarray:
     np.add.at(coverage, starts[long_runs], 1)
     np.add.at(coverage, ends[long_runs], -1)
     return np.cumsum(coverage[:-1]) > 0
-
-
-def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
-    csum = np.concatenate([[0.0], np.cumsum(values)])
-    idx = np.arange(len(values))
-    lo = np.clip(idx - window // 2, 0, len(values))
-    hi = np.clip(idx - window // 2 + window, 0, len(values))
-    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
 
 
 def accessibility_track(

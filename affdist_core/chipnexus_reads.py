@@ -73,12 +73,14 @@ def gc_content(codes: np.ndarray, window: int) -> np.ndarray:
     and are excluded from the denominator)."""
     is_gc = np.isin(codes, (1, 2)).astype(np.float64)
     is_base = (codes < 4).astype(np.float64)
-    gc = _centred_sum(is_gc, window)
-    bases = _centred_sum(is_base, window)
+    gc = centred_window_sum(is_gc, window)
+    bases = centred_window_sum(is_base, window)
     return np.where(bases > 0, gc / np.maximum(bases, 1), 0.0).astype(np.float32)
 
 
-def _centred_sum(values: np.ndarray, window: int) -> np.ndarray:
+def centred_window_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of ``values`` over a ``window``-bp window starting ``window // 2`` before each position (clipped
+    at the ends): shape (L,), float64, via a cumulative sum."""
     csum = np.concatenate([[0.0], np.cumsum(values)])
     idx = np.arange(len(values))
     lo = np.clip(idx - window // 2, 0, len(values))

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 from scipy.signal import fftconvolve
 
+from affdist_core.chipnexus_reads import centred_window_sum
 from affdist_core.peaks import PEAK_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,6 @@ def combined_signal(plus: np.ndarray, minus: np.ndarray, lag: int) -> np.ndarray
     return out
 
 
-def _window_sum(values: np.ndarray, window: int) -> np.ndarray:
-    csum = np.concatenate([[0.0], np.cumsum(values)])
-    idx = np.arange(len(values))
-    lo = np.clip(idx - window // 2, 0, len(values))
-    hi = np.clip(idx - window // 2 + window, 0, len(values))
-    return csum[hi] - csum[lo]
-
-
 def call_peaks(
     plus: dict[str, np.ndarray],
     minus: dict[str, np.ndarray],
@@ -81,15 +74,15 @@ def call_peaks(
     rows = []
     for chrom in plus:
         signal = combined_signal(plus[chrom], minus[chrom], lag)
-        counts = _window_sum(signal, window)
+        counts = centred_window_sum(signal, window)
         lam = np.full(len(signal), genome_rate * window)
         for size in local_lambda_windows:
-            lam = np.maximum(lam, _window_sum(signal, size) / size * window)
+            lam = np.maximum(lam, centred_window_sum(signal, size) / size * window)
         log10p = np.zeros(len(signal))
         candidates = np.flatnonzero(counts > lam)
         if len(candidates):
             log10p[candidates] = -poisson_log_sf(counts[candidates] - 1, lam[candidates]) / np.log(10)
-        fine = _window_sum(signal, SUMMIT_WINDOW)
+        fine = centred_window_sum(signal, SUMMIT_WINDOW)
         rows.extend(_regions(chrom, counts, fine, lam, log10p, min_log10p, merge_gap, min_length, window))
     peaks = pd.DataFrame(rows, columns=["chrom", "start", "end", "summit", "signal", "p_value"])
     peaks = _add_q_values(peaks, n_tests)
