@@ -97,6 +97,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"run directory (default {DEFAULT_RUN_DIR})")
     demo.add_argument("--quick", action="store_true", help="small smoke-test run (chrI-chrIII only)")
     demo.add_argument("--force", action="store_true", help="redo stages whose outputs already exist")
+    demo.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
+                      help="DuckDB catalog to fill (default data_catalog/affdist.duckdb)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 
@@ -200,7 +202,7 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from affdist_core.demo import run_demo
 
-    run_demo(args.out, quick=args.quick, force=args.force)
+    run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog)
     return 0
 
 

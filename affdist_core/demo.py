@@ -6,7 +6,9 @@ Stages run in order; each is skipped when its outputs are complete (so an interr
 1. ``data/``  — simulate the default Pho4 ChIP-nexus experiment (builds the S288C genome if needed);
 2. ``model/`` — train the compact yeast BPNet (train chromosomes; early stopping on chrVII; chrIV held out);
 3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split;
-4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs.
+4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs;
+5. the catalog (default ``data_catalog/affdist.duckdb``) — the run, TF, library and its measurements, the
+   model with its metrics and observed/predicted counts, the motifs and references to the large files.
 
 ``quick`` simulates chrI–chrIII only and trains a few epochs (a smoke test of the whole path, minutes).
 """
@@ -17,6 +19,7 @@ import json
 import logging
 import shutil
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from affdist_core.simulate import SimulationOutputs, simulate
@@ -28,9 +31,14 @@ QUICK_CHROMS = ["chrI", "chrII", "chrIII"]
 QUICK_SPLIT = {"valid_chroms": ["chrII"], "test_chroms": ["chrIII"]}
 
 
-def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False) -> dict:
+DEFAULT_CATALOG = Path("data_catalog/affdist.duckdb")
+
+
+def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
+             catalog_path: str | Path = DEFAULT_CATALOG) -> dict:
     """Run the demo pipeline into ``out_dir``; returns ``{"simulation": ..., "metrics": ..., "timings_s": ...}``."""
     out_dir = Path(out_dir)
+    run_started = datetime.now(timezone.utc)
     timings: dict[str, float] = {}
     data_dir, model_dir = out_dir / "data", out_dir / "model"
 
@@ -71,6 +79,10 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False) -> d
         interpretation = interpret_model_dir(model_dir, n_shuffles=5 if quick else 20)
     timings["interpret"] = time.perf_counter() - started
 
+    started = time.perf_counter()
+    _write_catalog(catalog_path, out_dir, quick, timings, run_started)
+    timings["catalog"] = time.perf_counter() - started
+
     from affdist_core.cli import _print_summary, format_metrics, format_motifs
 
     _print_summary(simulation)
@@ -78,6 +90,18 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False) -> d
     print(format_motifs(interpretation))
     log.info("demo stages (s): %s", {k: round(v, 1) for k, v in timings.items()})
     return {"simulation": simulation, "metrics": metrics, "interpretation": interpretation, "timings_s": timings}
+
+
+def _write_catalog(catalog_path, out_dir: Path, quick: bool, timings: dict, started_at) -> None:
+    from affdist_core.catalog import open_catalog
+    from affdist_core.catalog_writer import write_demo_run
+    from affdist_core.library import load_builtin_library
+    from affdist_core.simulation_config import PRESETS
+
+    preset = PRESETS["pho4-yeast"]
+    with open_catalog(catalog_path) as catalog:
+        write_demo_run(catalog, "pho4-yeast-quick" if quick else "pho4-yeast", out_dir, preset["tf"], preset["core"],
+                       preset["jaspar_id"], load_builtin_library(preset["library"]), timings, started_at)
 
 
 def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) -> None:

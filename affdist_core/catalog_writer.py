@@ -1,0 +1,110 @@
+"""Filling the catalog from a demo run directory (simulation, model, evaluation, interpretation).
+
+Everything of one run is written in a single transaction (:meth:`affdist_core.catalog.Catalog.transaction`),
+after the rows of an earlier run with the same id are deleted, so re-running replaces, never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affdist_core.catalog import Catalog, insert_frame, record_run
+from affdist_core.library import InVitroLibrary
+from affdist_core.motifs import load_motifs
+
+log = logging.getLogger(__name__)
+
+_RUN_TABLES = ("runs", "motifs", "analyses", "artifacts")
+_MODEL_TABLES = ("models", "model_metrics", "model_counts")
+
+
+def write_demo_run(
+    catalog: Catalog,
+    run_id: str,
+    run_dir: Path,
+    tf: str,
+    core: str,
+    jaspar_id: str | None,
+    library: InVitroLibrary,
+    timings: dict[str, float],
+    started_at: datetime,
+) -> None:
+    """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts."""
+    model_dir = run_dir / "model"
+    simulation = json.loads((run_dir / "data" / "simulation.json").read_text())
+    model_id = f"{run_id}:bpnet"
+    with catalog.transaction() as con:
+        for table in _RUN_TABLES:
+            con.execute(f'DELETE FROM "{table}" WHERE run_id = ?', [run_id])
+        for table in _MODEL_TABLES:
+            con.execute(f'DELETE FROM "{table}" WHERE model_id = ?', [model_id])
+        record_run(con, run_id, "affdist demo", {"simulation": simulation["config"]},
+                   {"simulation": simulation["config"]["seed"]}, timings, started_at)
+        con.execute("INSERT OR REPLACE INTO tfs VALUES (?, ?, ?)", [tf, core, jaspar_id])
+        _write_library(con, library, tf)
+        con.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [model_id, tf, run_id, str(model_dir), (model_dir / "params.json").read_text(),
+             (model_dir / "data.json").read_text(), (model_dir / "training.json").read_text()],
+        )
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        insert_frame(con, "model_metrics", pd.DataFrame(
+            [(model_id, split, name, float(value)) for split, values in metrics.items()
+             for name, value in values.items()],
+            columns=["model_id", "split", "metric", "value"]))
+        counts = pd.read_parquet(model_dir / "counts.parquet")
+        insert_frame(con, "model_counts", counts.assign(model_id=model_id)[
+            ["model_id", "split", "chrom", "centre", "name", "observed_log_counts", "predicted_log_counts"]])
+        _write_motifs(con, run_id, tf, model_dir / "interpret" / "motifs.parquet")
+        insert_frame(con, "artifacts", pd.DataFrame({
+            "run_id": run_id,
+            "kind": ["contributions", "genome", "plus_bigwig", "minus_bigwig", "peaks", "sites"],
+            "path": [str(model_dir / "interpret" / "contributions.npz")] + [
+                str(run_dir / "data" / name) for name in
+                ("genome.fa", "plus.bw", "minus.bw", "peaks.narrowPeak", "sites.parquet")],
+            "description": ["DeepSHAP hypothetical contributions of held-out peaks", "genome FASTA",
+                            "+ strand 5′ counts", "− strand 5′ counts", "called peaks", "simulation truth"],
+        }))
+        insert_frame(con, "analyses", pd.DataFrame({
+            "run_id": [run_id], "library": [library.name], "name": ["simulation_summary"],
+            "payload": [json.dumps(simulation["summary"], default=str)], "table_path": [None]}))
+    log.info("catalog %s: run %s recorded", catalog.path, run_id)
+
+
+def _write_library(con, library: InVitroLibrary, tf: str) -> None:
+    """Insert the library and its measurements unless the same library (name and row count) is there."""
+    existing = con.execute("SELECT n_rows FROM libraries WHERE library = ?", [library.name]).fetchone()
+    if existing is not None and existing[0] == len(library):
+        return
+    con.execute("DELETE FROM measurements WHERE library = ?", [library.name])
+    con.execute("DELETE FROM libraries WHERE library = ?", [library.name])
+    con.execute("INSERT INTO libraries VALUES (?, ?, ?, ?, ?, ?)",
+                [library.name, tf, library.source, library.value_name, library.units, len(library)])
+    frame = library.frame
+    insert_frame(con, "measurements", pd.DataFrame({
+        "library": library.name, "id": frame["id"].astype(str), "sequence": frame["sequence"].astype(str),
+        "value": frame["value"].astype(np.float64),
+        "category": frame["category"].astype(object).where(frame["category"].notna(), None),
+    }))
+
+
+def _write_motifs(con, run_id: str, tf: str, path: Path) -> None:
+    if not path.exists():
+        return
+    rows = []
+    for motif in load_motifs(path):
+        rows.append({
+            "motif_id": motif.motif_id, "run_id": run_id, "tf": tf, "method": motif.method,
+            "consensus": motif.consensus, "width": motif.width, "pwm": motif.pwm.tolist(),
+            "cwm": None if motif.cwm is None else motif.cwm.tolist(),
+            "hcwm": None if motif.hcwm is None else motif.hcwm.tolist(),
+            "n_sites": motif.n_sites, "score": motif.score, "provenance": json.dumps(motif.provenance),
+        })
+    if rows:
+        insert_frame(con, "motifs", pd.DataFrame(rows))
