@@ -9,7 +9,7 @@ network — and writes what the rest of the package (and any external tool) expe
     Chromosomes named ``chrI`` … ``chrXVI`` in that order, upper-case, 60 bases per line
     (12,071,326 bp for all 16).
 ``genome.fa.fai``
-    samtools-style index, made by :class:`pyfaidx.Faidx`.
+    samtools-style index, written with the FASTA by :func:`affdist_core.fasta.write_fasta` (identical to pyfaidx's).
 ``chrom.sizes``
     TSV ``name<TAB>length``, one line per chromosome, no header.
 ``annotation.parquet``
@@ -30,7 +30,7 @@ starts, so an interrupted build is never mistaken for a finished one.
 
 Parsing uses a small GenBank reader written for these files (checked against Biopython in the tests, and
 identical to it on all 16 chromosomes): Biopython's ``SeqIO`` takes ~1.0 s just to parse the 16 chromosomes,
-the reader here ~0.3 s. Measured (2-core dev machine): full build (parse, FASTA, pyfaidx index, sizes,
+the reader here ~0.3 s. Measured (2-core dev machine): full build (parse, FASTA, index, sizes,
 annotation Parquet, manifest) ~0.4 s; a cached call (manifest matches) ~0.01 s, most of it hashing the 11 MB
 zip; ``chroms=["chrI", "chrIII"]`` ~0.05 s.
 """
@@ -52,7 +52,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, write_json, write_parquet, write_text
+from .atomic import write_json, write_parquet, write_text
+from .fasta import write_fasta
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ def build_yeast_genome(out_dir: str | os.PathLike, chroms: Iterable[str] | None 
             logger.debug("parsed %s: %d bp, %d annotation rows", chrom, len(record.sequence), len(record.rows))
             records.append(record)
 
-    _write_fasta_and_index(files, records)
+    write_fasta(files.fasta, {r.chrom: r.sequence.decode("ascii") for r in records}, FASTA_LINE_WIDTH)
     write_text(files.sizes, "".join(f"{r.chrom}\t{len(r.sequence)}\n" for r in records))
     annotation = _annotation_frame(records)
     write_parquet(files.annotation, annotation)
@@ -392,28 +393,6 @@ def _annotation_rows(chrom: str, features: list, length: int) -> list[tuple]:
                 raise ValueError(f"{chrom}: {key} {tag} location {location!r} lies outside 1..{length}")
             rows.append((chrom, start, end, strand, feature, name, tag, biotype))
     return rows
-
-
-def _write_fasta_and_index(files: GenomeFiles, records: list[_Record]) -> None:
-    """Write ``genome.fa`` (60 bp lines) and its ``.fai`` (by pyfaidx), each atomically."""
-    import pyfaidx
-
-    w = FASTA_LINE_WIDTH
-    with atomic_path(files.fasta) as tmp_fasta:
-        with tmp_fasta.open("wb") as handle:
-            for record in records:
-                seq = record.sequence
-                handle.write(b">" + record.chrom.encode() + b"\n")
-                handle.write(b"\n".join(seq[i : i + w] for i in range(0, len(seq), w)))
-                handle.write(b"\n")
-        with atomic_path(files.fai) as tmp_fai:
-            # atomic_path pre-creates an empty file that would look newer than the FASTA; let pyfaidx make it
-            tmp_fai.unlink()
-            with pyfaidx.Faidx(str(tmp_fasta), indexname=str(tmp_fai)) as index:
-                indexed = {name: len(rec) for name, rec in index.index.items()}
-            expected = {r.chrom: len(r.sequence) for r in records}
-            if indexed != expected:
-                raise RuntimeError(f"pyfaidx index {indexed} does not match the sequences written {expected}")
 
 
 def _annotation_frame(records: list[_Record]) -> pd.DataFrame:
