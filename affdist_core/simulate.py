@@ -226,7 +226,9 @@ def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _Chro
         noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
     )
     max_core = config["energy"]["max_core_kcal"]
-    dg_plus, dg_minus = model.strand_energies(codes, max_core)
+    rc_codes = reverse_complement_codes(codes)
+    dg_plus = model.window_energies(codes, max_core)
+    dg_minus = model.window_energies(rc_codes, max_core)[::-1]
     mu = config["energy"]["chemical_potential_kcal"]
     with np.errstate(over="ignore"):
         weight = np.exp((mu - dg_plus) / kt) + np.exp((mu - dg_minus) / kt)
@@ -237,9 +239,9 @@ def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _Chro
     with np.errstate(divide="ignore"):
         dg = (mu - kt * np.log(weight)).astype(np.float32)
     core_penalty = np.minimum(model.core_penalty(codes),
-                              model.core_penalty(reverse_complement_codes(codes))[::-1])
+                              model.core_penalty(rc_codes)[::-1])
     minus_is_better = (dg_minus < dg_plus) & (not model.palindromic)
-    mismatches = np.minimum(model.core_mismatches(codes), model.core_mismatches(reverse_complement_codes(codes))[::-1])
+    mismatches = np.minimum(model.core_mismatches(codes), model.core_mismatches(rc_codes)[::-1])
     return _ChromState(codes, accessibility, region, occupancy, dg, core_penalty, mismatches, minus_is_better)
 
 
