@@ -81,6 +81,12 @@ def evaluate_model_dir(
     return Evaluation(metrics, counts_table)
 
 
+def total_log_counts(logcounts: np.ndarray) -> np.ndarray:
+    """Predicted ``log(1 + total reads)`` over both strands from the counts head's (n, 2) per-strand
+    ``log(1 + reads)``: (n,) float64."""
+    return np.log1p(np.expm1(np.asarray(logcounts, dtype=np.float64)).clip(min=0).sum(axis=1))
+
+
 def score_predictions(
     targets: dict[str, np.ndarray], predicted: dict[str, np.ndarray], random_state: int = 0
 ) -> tuple[dict[str, float], pd.DataFrame]:
@@ -89,7 +95,7 @@ def score_predictions(
     counts = targets["profile"].astype(np.float64)
     logits = predicted["profile"].astype(np.float64)
     observed_total = np.log1p(counts.sum(axis=(1, 2)))
-    predicted_total = np.log1p(np.expm1(predicted["logcounts"].astype(np.float64)).clip(min=0).sum(axis=1))
+    predicted_total = total_log_counts(predicted["logcounts"])
     metrics = {f"counts_{k}": v for k, v in correlations(predicted_total, observed_total).items()}
     metrics["n_windows"] = int(len(counts))
 

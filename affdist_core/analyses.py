@@ -1,0 +1,245 @@
+"""Analyses of a comparison, stored for the app and summarised in ``report.json``.
+
+* :func:`dynamic_range` — histograms (shared bins) of the measured values and of each method's calibrated
+  predictions on the held-out rows, and the sd ratio predicted / measured.
+* :func:`backgrounds_curve` — AD's held-out RMSE and per-sequence spread as a function of the number of
+  backgrounds N (1, 2, 5, 10, 20, 50, 100): the scores are recomputed from the first N backgrounds of one
+  pool and re-calibrated on the same calibration rows each time.
+* :func:`genomic_matches` — library sequences that occur in the genome (either strand): for each match, the
+  in-vivo observed counts around it, the model's predicted counts for the genomic window centred on it, and the
+  in-vitro value.
+* :func:`counts_by_split` — observed vs predicted log counts of peak windows per chromosome split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from affdist_core.calibration import CalibrationSample, calibrate
+from affdist_core.marginalize import MarginalizationResult
+
+log = logging.getLogger(__name__)
+
+CURVE_BACKGROUNDS = (1, 2, 5, 10, 20, 50, 100)
+MAX_PACKED_LENGTH = 31  # 2 bits per base in an int64
+
+
+def dynamic_range(predictions: pd.DataFrame, measured: pd.Series, heldout: pd.Series, n_bins: int = 40
+                  ) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Histograms of measured and predicted values on held-out rows.
+
+    Args:
+        predictions: calibrated predictions, one column per method, indexed by id.
+        measured: measured values indexed by id.
+        heldout: bool Series indexed by id (True = not in the calibration sample).
+        n_bins: number of equal-width bins spanning all values shown.
+
+    Returns:
+        (long table with columns ``series, bin_left, bin_right, count`` — ``series`` is ``"measured"`` or a
+        method —, ``{method: sd ratio}``).
+    """
+    rows = heldout[heldout].index
+    y = measured.loc[rows].to_numpy(dtype=np.float64)
+    preds = {m: predictions.loc[rows, m].to_numpy(dtype=np.float64) for m in predictions.columns}
+    finite = [y] + [p[np.isfinite(p)] for p in preds.values()]
+    lo = min(float(v.min()) for v in finite if v.size)
+    hi = max(float(v.max()) for v in finite if v.size)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, n_bins + 1)
+    frames, ratios = [], {}
+    for name, values in [("measured", y)] + list(preds.items()):
+        counts, _ = np.histogram(values[np.isfinite(values)], bins=edges)
+        frames.append(pd.DataFrame({"series": name, "bin_left": edges[:-1], "bin_right": edges[1:],
+                                    "count": counts.astype(np.int64)}))
+        if name != "measured":
+            ok = np.isfinite(values)
+            ratios[name] = float(np.std(values[ok], ddof=1) / np.std(y[ok], ddof=1)) if ok.sum() > 1 else float("nan")
+    return pd.concat(frames, ignore_index=True), ratios
+
+
+def backgrounds_curve(result: MarginalizationResult, ids: Sequence[str], measured: np.ndarray,
+                      sample: CalibrationSample, ns: Sequence[int] = CURVE_BACKGROUNDS) -> list[dict]:
+    """AD held-out metrics as a function of the number of backgrounds.
+
+    Args:
+        result: scores of the curve rows with per-background deltas (``keep_deltas=True``), N ≥ max(ns) is
+            not required: larger ns are skipped.
+        ids, measured: the curve rows' ids and measured values, aligned with ``result``.
+        sample: calibration sample; its ids must all be among ``ids`` (use the comparison's sample restricted
+            to the curve rows, see :func:`curve_sample`).
+        ns: numbers of backgrounds.
+
+    Returns:
+        One dict per n: ``n``, ``rmse``, ``pearson``, ``spearman`` (held-out curve rows), ``sd`` (mean over rows
+        of the per-sequence sd of Δ across the n backgrounds, calibrated units = |slope| × sd; nan for n = 1),
+        ``sem`` (sd / √n) and ``pred_sd`` (sd of the calibrated predictions on held-out rows).
+    """
+    out = []
+    for n in ns:
+        if n > result.n_backgrounds:
+            log.info("backgrounds curve: skipping n = %d (only %d backgrounds scored)", n, result.n_backgrounds)
+            continue
+        sub = result.first_backgrounds(int(n))
+        fit, pred = calibrate(sub.mean, measured, ids, sample, method=f"ad_n{n}")
+        held = ~sample.mask(ids)
+        sd = float(np.nanmean(sub.sd) * abs(fit.slope)) if n > 1 else float("nan")
+        out.append({"n": int(n), "rmse": fit.rmse, "pearson": fit.pearson, "spearman": fit.spearman,
+                    "sd": sd, "sem": sd / np.sqrt(n) if n > 1 else float("nan"),
+                    "pred_sd": float(np.std(pred[held], ddof=1))})
+    return out
+
+
+def curve_sample(sample: CalibrationSample, ids: Sequence[str], n_heldout: int, random_state: int = 0
+                 ) -> tuple[list[str], CalibrationSample]:
+    """Rows for the backgrounds curve: every calibration row plus ``n_heldout`` random held-out rows of
+    ``ids``; returns (curve ids in the order of ``ids``, the sample restated on those rows)."""
+    ids = list(ids)
+    in_sample = sample.mask(ids)
+    held = np.flatnonzero(~in_sample)
+    rng = np.random.default_rng(random_state)
+    chosen = rng.choice(held, size=min(n_heldout, len(held)), replace=False)
+    keep = np.sort(np.concatenate([np.flatnonzero(in_sample), chosen]))
+    curve_ids = [ids[i] for i in keep]
+    return curve_ids, CalibrationSample(sample.ids, sample.seed, sample.rule, len(curve_ids))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# genomic matches
+
+
+def _pack(codes: np.ndarray, k: int) -> np.ndarray:
+    """(m, k) uint8 codes 0..3 → (m,) int64 words, first base most significant."""
+    weights = (4 ** np.arange(k - 1, -1, -1)).astype(np.int64)
+    return codes.astype(np.int64) @ weights
+
+
+def _genome_words(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Packed k-mers of a chromosome's codes and their start positions (windows containing N dropped)."""
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    valid = np.convolve((codes > 3).astype(np.int32), np.ones(k, np.int32), mode="valid") == 0
+    words = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        words = words * 4 + np.minimum(codes[j : j + n], 3).astype(np.int64)
+    starts = np.flatnonzero(valid)
+    return words[starts], starts
+
+
+def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Library sequences that occur in the genome on either strand.
+
+    Args:
+        library: rows with ``id``, ``sequence``; sequences of one common length k ≤ 31 (other libraries give an
+            empty result, logged).
+        genome_codes: {chrom: (L,) uint8 codes}.
+
+    Returns:
+        DataFrame ``id, chrom, start, strand, centre`` (0-based start of the match on +, ``centre`` = start +
+        k // 2); one row per genomic occurrence.
+    """
+    lengths = library["sequence"].str.len()
+    if len(library) == 0 or lengths.min() != lengths.max() or lengths.iloc[0] > MAX_PACKED_LENGTH:
+        log.info("genomic matches: library sequences are not of one length <= %d; skipped", MAX_PACKED_LENGTH)
+        return pd.DataFrame(columns=["id", "chrom", "start", "strand", "centre"])
+    from affdist_core.sequence import encode, reverse_complement_codes
+
+    k = int(lengths.iloc[0])
+    codes = encode("".join(library["sequence"])).reshape(len(library), k)
+    ok = (codes <= 3).all(axis=1)
+    ids = library["id"].to_numpy()[ok]
+    fwd = _pack(codes[ok], k)
+    rev = _pack(reverse_complement_codes(codes[ok]), k)
+    frames = []
+    for strand, words in (("+", fwd), ("-", rev)):
+        order = np.argsort(words, kind="stable")
+        sorted_words = words[order]
+        for chrom, chrom_codes in genome_codes.items():
+            gw, starts = _genome_words(np.asarray(chrom_codes), k)
+            pos = np.searchsorted(sorted_words, gw)
+            pos[pos == len(sorted_words)] = 0
+            hit = sorted_words[pos] == gw
+            if hit.any():
+                frames.append(pd.DataFrame({"id": ids[order[pos[hit]]], "chrom": chrom, "start": starts[hit],
+                                            "strand": strand}))
+    if not frames:
+        return pd.DataFrame(columns=["id", "chrom", "start", "strand", "centre"])
+    out = pd.concat(frames, ignore_index=True)
+    # a palindromic sequence matches on both strands at the same place: keep one row
+    out = out.drop_duplicates(["id", "chrom", "start"]).sort_values(["chrom", "start"], kind="stable")
+    out["centre"] = out["start"] + k // 2
+    return out.reset_index(drop=True)
+
+
+def counts_by_split(counts: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Pearson / Spearman / n of observed vs predicted log counts per split (from ``counts.parquet``)."""
+    out = {}
+    for split, rows in counts.groupby("split", sort=False):
+        o, p = rows["observed_log_counts"], rows["predicted_log_counts"]
+        out[str(split)] = {"n": int(len(rows)), "pearson": float(o.corr(p)),
+                           "spearman": float(o.corr(p, method="spearman"))}
+    return out
+
+
+def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFrame:
+    """In-vivo counts and model predictions at the genomic occurrences of library sequences.
+
+    Reads the model directory's ``params.json`` / ``data.json`` (genome, bigWigs, peaks, splits) and
+    ``model.keras`` (unless ``model`` is given). For each match (see :func:`find_genomic_matches`):
+    ``observed_log_counts`` = log(1 + reads on both strands over the ``out_pred_len`` bp centred on it),
+    ``predicted_log_counts`` = the model's prediction for the ``seq_len`` window centred on it (RC-averaged),
+    ``split`` of its chromosome, ``in_peak`` (a called peak's interval contains it), ``value`` = the in-vitro
+    measurement. Matches whose window runs past a chromosome end are dropped.
+    """
+    from pathlib import Path
+
+    from affdist_core.bigwig import BigWigReader
+    from affdist_core.bpnet import load_model, predict_outputs
+    from affdist_core.bpnet_params import load_params
+    from affdist_core.evaluate import total_log_counts
+    from affdist_core.fasta import GenomeReader
+    from affdist_core.peaks import read_peaks
+    from affdist_core.training_data import load_data_spec, split_chromosomes
+
+    model_dir = Path(model_dir)
+    params = load_params(model_dir / "params.json")
+    spec = load_data_spec(model_dir / "data.json")
+    genome = GenomeReader(spec.genome_fasta)
+    try:
+        codes = {c: genome.fetch_codes(c) for c in genome.chroms}
+        matches = find_genomic_matches(library, codes)
+        sizes = {c: len(v) for c, v in codes.items()}
+        half_in, half_out = params.seq_len // 2, params.out_pred_len // 2
+        lo = matches["centre"] - max(half_in, half_out)
+        hi = matches["centre"] + max(params.seq_len - half_in, params.out_pred_len - half_out)
+        matches = matches[(lo >= 0) & (hi <= matches["chrom"].map(sizes))].reset_index(drop=True)
+        if matches.empty:
+            return matches
+        onehot = genome.one_hot_windows(matches["chrom"].to_numpy(), (matches["centre"] - half_in).to_numpy(),
+                                        params.seq_len)
+    finally:
+        genome.close()
+    model = model if model is not None else load_model(model_dir / "model.keras")
+    predicted = total_log_counts(predict_outputs(model, onehot)["logcounts"])
+    observed = np.empty(len(matches))
+    with BigWigReader(spec.plus_bigwig) as plus, BigWigReader(spec.minus_bigwig) as minus:
+        for i, (chrom, centre) in enumerate(zip(matches["chrom"], matches["centre"])):
+            start = int(centre) - half_out
+            end = start + params.out_pred_len
+            observed[i] = plus.values(chrom, start, end).sum() + minus.values(chrom, start, end).sum()
+    splits = split_chromosomes(spec, sizes)
+    split_of = {c: s for s, chroms in splits.items() for c in chroms}
+    peaks = read_peaks(spec.peaks)
+    in_peak = np.zeros(len(matches), dtype=bool)
+    for chrom, rows in matches.groupby("chrom").groups.items():
+        p = peaks[peaks["chrom"] == chrom]
+        centre = matches.loc[rows, "centre"].to_numpy()
+        in_peak[rows] = ((centre[:, None] >= p["start"].to_numpy()[None]) &
+                         (centre[:, None] < p["end"].to_numpy()[None])).any(axis=1)
+    values = library.set_index("id")["value"]
+    return matches.assign(split=matches["chrom"].map(split_of).fillna("excluded"), in_peak=in_peak,
+                          observed_log_counts=np.log1p(observed), predicted_log_counts=predicted,
+                          value=values.loc[matches["id"]].to_numpy())

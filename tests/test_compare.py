@@ -1,0 +1,73 @@
+"""Method comparison, dynamic range, genomic matches and the library subset, on small analytic cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affdist_core.analyses import dynamic_range, find_genomic_matches
+from affdist_core.calibration import choose_calibration_sample
+from affdist_core.compare import AD_METHOD, compare_methods, fit_to_length, motif_scores
+from affdist_core.distill import library_subset
+from affdist_core.motifs import Motif
+from affdist_core.sequence import encode, reverse_complement
+
+
+def _onehot_pwm(consensus: str, weight: float = 0.97) -> np.ndarray:
+    pwm = np.full((len(consensus), 4), (1 - weight) / 3)
+    for i, base in enumerate(consensus):
+        pwm[i, "ACGT".index(base)] = weight
+    return pwm
+
+
+def test_fit_to_length_keeps_the_most_informative_window():
+    pwm = np.vstack([np.full((3, 4), 0.25), _onehot_pwm("CACGTG"), np.full((4, 4), 0.25)])
+    motif = Motif("m", "streme", pwm)
+    cut = fit_to_length(motif, 6)
+    assert cut.width == 6 and cut.consensus == "CACGTG" and cut.provenance["cut_to"] == [3, 9]
+    assert fit_to_length(motif, 20) is motif
+
+
+def test_comparison_ranks_methods_and_uses_one_sample():
+    rng = np.random.default_rng(0)
+    n = 400
+    seqs = ["".join(rng.choice(list("ACGT"), 12)) for _ in range(n)]
+    ids = [f"r{i}" for i in range(n)]
+    # measured: tighter (lower) the more CACGTG-like the best window is
+    good = Motif("good", "jaspar", _onehot_pwm("CACGTG"))
+    bad = Motif("bad", "jaspar", _onehot_pwm("TTTTTT"))
+    table, columns = motif_scores(seqs, {"jaspar": [good, bad]}, ids, top_k=2)
+    measured = -table["jaspar|good|max"].to_numpy() + rng.normal(0, 0.5, n)
+    ad = -measured + rng.normal(0, 0.1, n)  # a near-perfect method
+    sample = choose_calibration_sample(ids, n=100, random_state=1)
+    result = compare_methods(ad, table, columns, measured, ids, sample, {"jaspar": [good, bad]})
+    assert set(result.fits["sample_size"]) == {100}
+    assert result.summary["jaspar"]["scoring"] == "max" and result.summary["jaspar"]["motif_id"] == "good"
+    assert result.summary["jaspar"]["k"] == 2 and result.summary["jaspar"]["consensus"] == "CACGTG"
+    assert result.summary[AD_METHOD]["rmse"] < result.summary["jaspar"]["rmse"]
+    assert result.summary[AD_METHOD]["pearson"] > 0.95
+    assert int(result.heldout.sum()) == n - 100
+    hist, ratios = dynamic_range(result.predictions, pd.Series(measured, index=ids), result.heldout, n_bins=10)
+    assert hist.groupby("series")["count"].sum().eq(n - 100).all()
+    assert ratios[AD_METHOD] == pytest.approx(result.summary[AD_METHOD]["sd_ratio"])
+
+
+def test_genomic_matches_on_both_strands():
+    lib = pd.DataFrame({"id": ["a", "b", "pal"], "sequence": ["AACCG", "GGGTA", "ACGCGT"[:5]]})
+    chrom = "TTAACCGTT" + "TACCCTT"  # a on + at 2; b's reverse complement TACCC at 9
+    matches = find_genomic_matches(lib, {"chr1": encode(chrom)})
+    got = {(r.id, r.start, r.strand) for r in matches.itertuples()}
+    assert got == {("a", 2, "+"), ("b", 9, "-")}
+    assert reverse_complement("GGGTA") == chrom[9:14]
+    assert (matches["centre"] == matches["start"] + 2).all()
+
+
+def test_library_subset_is_fixed_and_ordered():
+    frame = pd.DataFrame({"id": [str(i) for i in range(100)], "sequence": ["A"] * 100, "value": np.arange(100.0)})
+    a, b = library_subset(frame, 10, 3), library_subset(frame, 10, 3)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["value"].is_monotonic_increasing and len(a) == 10
+    assert len(library_subset(frame, None)) == 100 and len(library_subset(frame, 500)) == 100
+    with pytest.raises(ValueError, match="positive number"):
+        library_subset(frame, 0)
