@@ -20,7 +20,7 @@ from affdist_core.motifs import load_motifs
 
 log = logging.getLogger(__name__)
 
-_RUN_TABLES = ("runs", "motifs", "analyses", "artifacts")
+_RUN_TABLES = ("runs", "motifs", "analyses", "artifacts", "scores", "calibrations")
 _MODEL_TABLES = ("models", "model_metrics", "model_counts")
 
 
@@ -35,7 +35,9 @@ def write_demo_run(
     timings: dict[str, float],
     started_at: datetime,
 ) -> None:
-    """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts."""
+    """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts and,
+    when the method stages ran (``report.json`` exists), backgrounds, scores, the calibration sample, every
+    calibration fit and the analyses."""
     model_dir = run_dir / "model"
     simulation = json.loads((run_dir / "data" / "simulation.json").read_text())
     model_id = f"{run_id}:bpnet"
@@ -61,7 +63,10 @@ def write_demo_run(
         counts = pd.read_parquet(model_dir / "counts.parquet")
         insert_frame(con, "model_counts", counts.assign(model_id=model_id)[
             ["model_id", "split", "chrom", "centre", "name", "observed_log_counts", "predicted_log_counts"]])
-        _write_motifs(con, run_id, tf, model_dir / "interpret" / "motifs.parquet")
+        baselines = run_dir / "baselines" / "motifs.parquet"
+        _write_motifs(con, run_id, tf, baselines if baselines.exists() else model_dir / "interpret" / "motifs.parquet")
+        if (run_dir / "report.json").exists():
+            _write_methods(con, run_id, run_dir, library.name, model_id)
         insert_frame(con, "artifacts", pd.DataFrame({
             "run_id": run_id,
             "kind": ["contributions", "genome", "plus_bigwig", "minus_bigwig", "peaks", "sites"],
@@ -108,3 +113,47 @@ def _write_motifs(con, run_id: str, tf: str, path: Path) -> None:
         })
     if rows:
         insert_frame(con, "motifs", pd.DataFrame(rows))
+
+
+def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str) -> None:
+    """Backgrounds, scores, calibration sample and fits, analyses and their files, from the method stages."""
+    distill = json.loads((run_dir / "distill" / "distill.json").read_text())
+    settings = distill["settings"]
+    for background_id, n in ((distill["background_id"], distill["n_backgrounds"]),
+                             (distill["pool_background_id"], distill["background_pool"])):
+        con.execute("INSERT OR REPLACE INTO background_sets VALUES (?, ?, ?, ?, ?)",
+                    [background_id, model_id, n, settings["seed"], str(run_dir / "distill" / "backgrounds.parquet")])
+    reported = pd.read_parquet(run_dir / "compare" / "scores.parquet")
+    ad = pd.read_parquet(run_dir / "distill" / "scores.parquet")[["id", "sd", "n_backgrounds", "background_id"]]
+    reported = reported.merge(ad, on="id", how="left")
+    is_ad = reported["method"] == "affinity_distillation"
+    for column in ("sd", "n_backgrounds", "background_id"):
+        reported.loc[~is_ad, column] = None
+    insert_frame(con, "scores", reported.assign(run_id=run_id, library=library))
+    sample = json.loads((run_dir / "compare" / "sample.json").read_text())
+    sample_id = f"{run_id}:calibration"
+    con.execute("DELETE FROM calibration_samples WHERE sample_id = ?", [sample_id])
+    con.execute("INSERT INTO calibration_samples VALUES (?, ?, ?, ?, ?)",
+                [sample_id, library, sample["rule"], sample["seed"], sample["ids"]])
+    fits = pd.read_parquet(run_dir / "compare" / "fits.parquet")
+    insert_frame(con, "calibrations", fits.assign(run_id=run_id, library=library, sample_id=sample_id)[
+        ["run_id", "library", "method", "motif_id", "scoring", "sample_id", "slope", "intercept", "r2",
+         "n_calibration", "n_heldout", "pearson", "spearman", "rmse"]])
+    report = json.loads((run_dir / "report.json").read_text())
+    analyses = [("report", report, None), ("comparison", report["methods"], None),
+                ("backgrounds_curve", report["backgrounds_curve"], None),
+                ("dynamic_range", report["dynamic_range"], run_dir / "analyses" / "dynamic_range.parquet"),
+                ("genomic_matches", report["genomic_matches"], run_dir / "analyses" / "genomic_matches.parquet"),
+                ("counts_by_split", report["counts_by_split"], None),
+                ("predictions", {"n_scored": report["n_scored"]}, run_dir / "compare" / "predictions.parquet")]
+    insert_frame(con, "analyses", pd.DataFrame({
+        "run_id": run_id, "library": library, "name": [a[0] for a in analyses],
+        "payload": [json.dumps(a[1], default=str) for a in analyses],
+        "table_path": [None if a[2] is None else str(a[2]) for a in analyses]}))
+    insert_frame(con, "artifacts", pd.DataFrame({
+        "run_id": run_id, "kind": ["ad_scores", "curve_deltas", "report"],
+        "path": [str(run_dir / "distill" / "scores.parquet"), str(run_dir / "distill" / "curve_deltas.npy"),
+                 str(run_dir / "report.json")],
+        "description": ["AD score, sd and N of every scored library row",
+                        "per-background Δ log counts of the backgrounds-curve rows (rows × pool) float32",
+                        "the run's report.json"]}))

@@ -93,12 +93,45 @@ def _build_parser() -> argparse.ArgumentParser:
     interpret.add_argument("--seed", type=int, default=0)
     interpret.set_defaults(func=_cmd_interpret)
 
+    marg = sub.add_parser("marginalize", help="Affinity Distillation scores (mean Δ log counts over backgrounds)")
+    marg.add_argument("--model", required=True, type=Path, help="model directory written by affdist train")
+    what = marg.add_mutually_exclusive_group(required=True)
+    what.add_argument("--library", help="library file or built-in name (betseq_pho4): scores its rows")
+    what.add_argument("--sequence", action="append", help="a query sequence (repeatable)")
+    marg.add_argument("--n", type=int, default=None, help="score a fixed random subset of N library rows")
+    marg.add_argument("--backgrounds", type=int, default=100, help="N backgrounds (default 100)")
+    marg.add_argument("--seed", type=int, default=0, help="seed of backgrounds and subset (default 0)")
+    marg.add_argument("--batch-size", type=int, default=512)
+    marg.add_argument("--out", type=Path, default=None,
+                      help="output directory for scores.parquet (resumable; required with --library)")
+    marg.set_defaults(func=_cmd_marginalize)
+
+    cal = sub.add_parser("calibrate", help="fit measured ≈ slope × score + intercept on a sample; held-out metrics")
+    cal.add_argument("--scores", required=True, type=Path, help="Parquet/CSV with columns id and score")
+    cal.add_argument("--library", required=True, help="library file or built-in name with the measured values")
+    size = cal.add_mutually_exclusive_group()
+    size.add_argument("--n", type=int, default=None, help="calibration rows (default min(1000, 10%%))")
+    size.add_argument("--fraction", type=float, default=None, help="calibration fraction of the scored rows")
+    size.add_argument("--ids", type=Path, default=None, help="file of calibration ids, one per line")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--out", required=True, type=Path, help="output directory (fit.json, predictions.parquet)")
+    cal.set_defaults(func=_cmd_calibrate)
+
     demo = sub.add_parser("demo", help="the main job on the embedded default (yeast Pho4)")
     demo.add_argument("--out", type=Path, default=DEFAULT_RUN_DIR, help=f"run directory (default {DEFAULT_RUN_DIR})")
     demo.add_argument("--quick", action="store_true", help="small smoke-test run (chrI-chrIII only)")
     demo.add_argument("--force", action="store_true", help="redo stages whose outputs already exist")
     demo.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                       help="DuckDB catalog to fill (default data_catalog/affdist.duckdb)")
+    demo.add_argument("--full", action="store_true", help="score every library row (1,048,576 for BET-seq: hours)")
+    demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 20,000)")
+    demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per score (default 20)")
+    demo.add_argument("--tf", default=None, help="TF name (default Pho4)")
+    demo.add_argument("--library", default=None,
+                      help="in-vitro library: built-in name or CSV/TSV/Parquet with sequence,value (default "
+                           "betseq_pho4); the simulator uses it as the TF's energy model")
+    demo.add_argument("--core", default=None, help="core motif the library shares (default CACGTG)")
+    demo.add_argument("--jaspar", default=None, help="JASPAR matrix id of the TF (default MA0357.1)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 
@@ -202,7 +235,68 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from affdist_core.demo import run_demo
 
-    run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog)
+    run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
+             library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
+             n_backgrounds=args.backgrounds)
+    return 0
+
+
+def _cmd_marginalize(args: argparse.Namespace) -> int:
+    from affdist_core.bpnet import load_model
+    from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
+
+    marginalizer = Marginalizer(load_model(args.model / "model.keras"),
+                                backgrounds_from_model_dir(args.model, args.backgrounds, args.seed),
+                                batch_size=args.batch_size)
+    if args.sequence:
+        result = marginalizer.score(args.sequence, progress=False)
+        for seq, mean, sd in zip(result.sequences, result.mean, result.sd):
+            print(f"{seq}\tscore {mean:.5f}\tsd {sd:.5f}\tN {result.n_backgrounds}")
+        return 0
+    from affdist_core.distill import distill_library, library_subset
+    from affdist_core.library import resolve_library
+
+    if args.out is None:
+        raise ValueError("--out: required with --library (the directory receives scores.parquet)")
+    frame = library_subset(resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)), args.n,
+                           args.seed)
+    path = args.model / "model.keras"
+    scores = distill_library(marginalizer, frame, args.out, model_tag=f"{path.resolve()}@{path.stat().st_mtime_ns}")
+    print(f"{len(scores):,} scores (N = {args.backgrounds}) in {args.out / 'scores.parquet'}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from affdist_core.atomic import write_json, write_parquet
+    from affdist_core.calibration import calibrate, choose_calibration_sample
+    from affdist_core.library import resolve_library
+
+    scores = (pd.read_parquet(args.scores) if args.scores.suffix == ".parquet" else pd.read_csv(args.scores))
+    missing = {"id", "score"} - set(scores.columns)
+    if missing:
+        raise ValueError(f"--scores: {args.scores} lacks column(s) {sorted(missing)}; expected id and score "
+                         f"(affdist marginalize writes them)")
+    scores["id"] = scores["id"].astype(str)
+    library = resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)).set_index("id")
+    unknown = ~scores["id"].isin(library.index)
+    if unknown.any():
+        raise ValueError(f"--scores: {int(unknown.sum())} id(s) are not in library {args.library} "
+                         f"(e.g. {scores['id'][unknown].iloc[0]!r}); score rows of this library")
+    ids = scores["id"].tolist()
+    explicit = [line.strip() for line in args.ids.read_text().splitlines() if line.strip()] if args.ids else None
+    sample = choose_calibration_sample(ids, n=args.n, fraction=args.fraction, explicit_ids=explicit,
+                                       random_state=args.seed)
+    fit, pred = calibrate(scores["score"].to_numpy(), library.loc[ids, "value"].to_numpy(), ids, sample,
+                          method="score")
+    write_json(args.out / "fit.json", {**fit.to_row(), "sample": sample.to_dict()})
+    write_parquet(args.out / "predictions.parquet", pd.DataFrame({
+        "id": ids, "score": scores["score"].to_numpy(), "predicted": pred,
+        "measured": library.loc[ids, "value"].to_numpy(), "calibration": sample.mask(ids)}))
+    print(f"calibrated on {fit.n_calibration:,} rows: slope {fit.slope:.5g}, intercept {fit.intercept:.5g}, "
+          f"R² {fit.r2:.3f}; held-out ({fit.n_heldout:,} rows): Pearson {fit.pearson:.3f}, "
+          f"Spearman {fit.spearman:.3f}, RMSE {fit.rmse:.4g}")
     return 0
 
 

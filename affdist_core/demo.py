@@ -1,16 +1,23 @@
 """``affdist demo``: the main job on the embedded default dataset (yeast Pho4, simulated in vivo).
 
-Stages run in order; each is skipped when its outputs are complete (so an interrupted demo resumes), and
-``force`` redoes them:
+Stages run in order; each is skipped when its outputs are complete (so an interrupted demo resumes: training
+from its checkpoint, distillation from its last finished chunk), and redone when an earlier stage was redone
+or ``force`` is given:
 
-1. ``data/``  — simulate the default Pho4 ChIP-nexus experiment (builds the S288C genome if needed);
+1. ``data/``  — simulate the Pho4 ChIP-nexus experiment (builds the S288C genome if needed);
 2. ``model/`` — train the compact yeast BPNet (train chromosomes; early stopping on chrVII; chrIV held out);
 3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split;
 4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs;
-5. the catalog (default ``data_catalog/affdist.duckdb``) — the run, TF, library and its measurements, the
-   model with its metrics and observed/predicted counts, the motifs and references to the large files.
+5. ``distill/`` — Affinity Distillation scores of a fixed random subset of the library (default 20,000 rows,
+   N = 20 backgrounds; ``--full`` = every row) and the backgrounds-curve rows (N up to 100);
+6. ``baselines/`` — STREME, Weeder, MoDISco and JASPAR motifs from the same in-vivo data;
+7. ``compare/`` — every method calibrated on one sample (min(1000, 10 %) of the scored rows) and judged on the
+   held-out rows;
+8. ``analyses/`` — dynamic range, backgrounds curve, genomic matches, counts by split;
+9. ``report.json`` and the catalog (default ``data_catalog/affdist.duckdb``), written in one transaction.
 
-``quick`` simulates chrI–chrIII only and trains a few epochs (a smoke test of the whole path, minutes).
+``quick`` simulates chrI–chrIII only, trains a few epochs and scores 2,000 rows with 5 backgrounds (a smoke
+test of the whole path, minutes). ``tf``/``library``/``core``/``jaspar`` run another TF the same way.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ import json
 import logging
 import shutil
 import time
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from affdist_core.simulate import SimulationOutputs, simulate
 from affdist_core.simulation_config import resolve_config
+from affdist_core.stages import MethodSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +44,49 @@ DEFAULT_CATALOG = Path("data_catalog/affdist.duckdb")
 
 
 def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
-             catalog_path: str | Path = DEFAULT_CATALOG) -> dict:
-    """Run the demo pipeline into ``out_dir``; returns ``{"simulation": ..., "metrics": ..., "timings_s": ...}``."""
+             catalog_path: str | Path = DEFAULT_CATALOG, *, full: bool = False, tf: str | None = None,
+             library: str | None = None, core: str | None = None, jaspar: str | None = None,
+             n_scored: int | None = None, n_backgrounds: int | None = None) -> dict:
+    """Run the demo pipeline into ``out_dir`` and write ``out_dir/report.json``; returns the report.
+
+    ``tf``/``library``/``core``/``jaspar`` replace the preset's TF (the simulator uses ``library`` as the TF's
+    energy model, so any TF with an in-vitro flank library runs the same way). ``full`` scores every library
+    row; ``n_scored``/``n_backgrounds`` override the defaults (see :func:`method_settings`).
+    """
+    from affdist_core.library import resolve_library
+
     out_dir = Path(out_dir)
     run_started = datetime.now(timezone.utc)
     timings: dict[str, float] = {}
     data_dir, model_dir = out_dir / "data", out_dir / "model"
+    overrides = {k: v for k, v in {"tf": tf, "library": library, "core": core, "jaspar_id": jaspar}.items()
+                 if v is not None}
+    config = resolve_config({**overrides, **({"chroms": QUICK_CHROMS} if quick else {})}, preset="pho4-yeast")
+    the_library = resolve_library(config["library"])
+    settings = method_settings(quick, full, n_scored, n_backgrounds)
 
     started = time.perf_counter()
     outputs = SimulationOutputs.in_directory(data_dir)
-    if outputs.complete() and not force:
+    redo = force or not outputs.complete() or _simulated_config(outputs) != _comparable(config)
+    simulated_now = redo
+    if not redo:
         log.info("stage simulate: done already in %s (use --force to redo)", data_dir)
     else:
-        config = resolve_config({"chroms": QUICK_CHROMS} if quick else {}, preset="pho4-yeast")
         simulate(config, data_dir)
     timings["simulate"] = time.perf_counter() - started
     simulation = json.loads(outputs.summary_json.read_text())["summary"]
 
     started = time.perf_counter()
-    if (model_dir / "training.json").exists() and not force:
+    redo = redo or not (model_dir / "training.json").exists()
+    if not redo:
         log.info("stage train: done already in %s", model_dir)
     else:
-        _train_default(data_dir, model_dir, quick, fresh=force)
+        _train_default(data_dir, model_dir, quick, fresh=force or simulated_now)  # else resumes
     timings["train"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    if (model_dir / "metrics.json").exists() and not force:
+    redo = redo or not (model_dir / "metrics.json").exists()
+    if not redo:
         log.info("stage evaluate: done already")
         metrics = json.loads((model_dir / "metrics.json").read_text())
     else:
@@ -70,7 +96,8 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     timings["evaluate"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    if (model_dir / "interpret" / "interpret.json").exists() and not force:
+    redo = redo or not (model_dir / "interpret" / "interpret.json").exists()
+    if not redo:
         log.info("stage interpret: done already")
         interpretation = json.loads((model_dir / "interpret" / "interpret.json").read_text())
     else:
@@ -79,8 +106,30 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         interpretation = interpret_model_dir(model_dir, n_shuffles=5 if quick else 20)
     timings["interpret"] = time.perf_counter() - started
 
+    summaries = {}
+    for name, directory, summary_file, run in _method_stages(out_dir, the_library, config, settings):
+        started = time.perf_counter()
+        path = out_dir / directory / summary_file
+        redo = redo or not path.exists() or (name == "marginalize" and
+                                             json.loads(path.read_text()).get("settings") != asdict(settings))
+        if not redo:
+            log.info("stage %s: done already", name)
+            summaries[name] = json.loads(path.read_text())
+        else:
+            log.info("stage %s ...", name)
+            summaries[name] = run()
+        timings[name] = time.perf_counter() - started
+
+    from affdist_core.compare import format_comparison
+    from affdist_core.report import build_report, write_report
+
+    report = build_report(tf=config["tf"], library_name=the_library.name, units=the_library.units,
+                          n_library=len(the_library), metrics=metrics, distill=summaries["marginalize"],
+                          comparison=summaries["compare"], analyses=summaries["analyses"], timings=timings)
+    write_report(out_dir / "report.json", report)
+
     started = time.perf_counter()
-    _write_catalog(catalog_path, out_dir, quick, timings, run_started)
+    _write_catalog(catalog_path, out_dir, quick, timings, run_started, config, the_library)
     timings["catalog"] = time.perf_counter() - started
 
     from affdist_core.cli import _print_summary, format_metrics, format_motifs
@@ -88,20 +137,65 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     _print_summary(simulation)
     print(format_metrics(metrics))
     print(format_motifs(interpretation))
-    log.info("demo stages (s): %s", {k: round(v, 1) for k, v in timings.items()})
-    return {"simulation": simulation, "metrics": metrics, "interpretation": interpretation, "timings_s": timings}
+    print(f"\nHeld-out library rows ({report['n_scored']:,} scored of {len(the_library):,}; calibration on "
+          f"{report['calibration']['n_samples']:,}; N = {report['n_backgrounds']} backgrounds):")
+    print(format_comparison(report["methods"], the_library.units))
+    print("AD vs number of backgrounds: " + ", ".join(
+        f"N={p['n']}: RMSE {p['rmse']:.4f}" for p in report["backgrounds_curve"]))
+    log.info("demo stages (s): %s; report: %s", {k: round(v, 1) for k, v in timings.items()},
+             out_dir / "report.json")
+    return report
 
 
-def _write_catalog(catalog_path, out_dir: Path, quick: bool, timings: dict, started_at) -> None:
+def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None) -> MethodSettings:
+    """The demo's sizes: default 20,000 library rows × 20 backgrounds (pool 100, curve 1,000 held-out rows);
+    ``quick`` 2,000 × 5 (pool 20, curve 200); ``full`` every row."""
+    if quick:
+        base = MethodSettings(n_scored=2_000, n_backgrounds=5, background_pool=20, curve_heldout_rows=200,
+                              quick=True)
+    else:
+        base = MethodSettings()
+    changes = {}
+    if full:
+        changes["n_scored"] = None
+    if n_scored is not None:
+        changes["n_scored"] = n_scored
+    if n_backgrounds is not None:
+        changes["n_backgrounds"] = n_backgrounds
+        changes["background_pool"] = max(base.background_pool, n_backgrounds)
+    return replace(base, **changes)
+
+
+def _method_stages(out_dir: Path, library, config: dict, settings: MethodSettings):
+    """(name, directory, summary file, callable) of the stages after interpretation, in order."""
+    from affdist_core.stages import run_analyses, run_baselines, run_compare, run_distill
+
+    return [
+        ("marginalize", "distill", "distill.json", lambda: run_distill(out_dir, library, settings)),
+        ("baselines", "baselines", "baselines.json", lambda: run_baselines(out_dir, config["jaspar_id"], settings)),
+        ("compare", "compare", "comparison.json", lambda: run_compare(out_dir, library, settings)),
+        ("analyses", "analyses", "analyses.json", lambda: run_analyses(out_dir, library, settings)),
+    ]
+
+
+def _comparable(config: dict) -> dict:
+    """The parts of a simulation config that decide whether existing data can be reused."""
+    return {k: config.get(k) for k in ("tf", "library", "core", "jaspar_id", "chroms", "seed")}
+
+
+def _simulated_config(outputs: SimulationOutputs) -> dict:
+    return _comparable(json.loads(outputs.summary_json.read_text())["config"])
+
+
+def _write_catalog(catalog_path, out_dir: Path, quick: bool, timings: dict, started_at, config: dict,
+                   library) -> None:
     from affdist_core.catalog import open_catalog
     from affdist_core.catalog_writer import write_demo_run
-    from affdist_core.library import load_builtin_library
-    from affdist_core.simulation_config import PRESETS
 
-    preset = PRESETS["pho4-yeast"]
+    run_id = f"{config['tf'].lower()}-{library.name}" + ("-quick" if quick else "")
     with open_catalog(catalog_path) as catalog:
-        write_demo_run(catalog, "pho4-yeast-quick" if quick else "pho4-yeast", out_dir, preset["tf"], preset["core"],
-                       preset["jaspar_id"], load_builtin_library(preset["library"]), timings, started_at)
+        write_demo_run(catalog, run_id, out_dir, config["tf"], config["core"], config["jaspar_id"], library, timings,
+                       started_at)
 
 
 def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) -> None:
