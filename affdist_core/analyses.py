@@ -139,7 +139,7 @@ def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.nd
 
     Returns:
         DataFrame ``id, chrom, start, strand, centre`` (0-based start of the match on +, ``centre`` = start +
-        k // 2); one row per genomic occurrence.
+        k // 2); one row per genomic position (the + strand reading wins when both strands match).
     """
     lengths = library["sequence"].str.len()
     if len(library) == 0 or lengths.min() != lengths.max() or lengths.iloc[0] > MAX_PACKED_LENGTH:
@@ -168,8 +168,9 @@ def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.nd
     if not frames:
         return pd.DataFrame(columns=["id", "chrom", "start", "strand", "centre"])
     out = pd.concat(frames, ignore_index=True)
-    # a palindromic sequence matches on both strands at the same place: keep one row
-    out = out.drop_duplicates(["id", "chrom", "start"]).sort_values(["chrom", "start"], kind="stable")
+    # a sequence whose reverse complement is also a library row (every row of a palindromic-core library)
+    # matches twice at the same place: one genomic site, one row (the + strand reading)
+    out = out.drop_duplicates(["chrom", "start"]).sort_values(["chrom", "start"], kind="stable")
     out["centre"] = out["start"] + k // 2
     return out.reset_index(drop=True)
 

@@ -52,7 +52,7 @@ def peak_sequences(model_dir: str | os.PathLike, width: int = DEFAULT_PEAK_WIDTH
         split_of = {c: s for s, chroms in splits.items() for c in chroms if s != "test"}
         peaks = read_peaks(spec.peaks)
         peaks = peaks[peaks["chrom"].isin(split_of)].copy()
-        summit = peaks["start"] + peaks["summit"]
+        summit = peaks["summit"]  # absolute position (read_peaks resolves the narrowPeak offset)
         start = summit - width // 2
         ok = (start >= 0) & (start + width <= peaks["chrom"].map(sizes))
         peaks, start, summit = peaks[ok], start[ok], summit[ok]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from affdist_core.calibration import CalibrationSample, calibrate_methods
+from affdist_core.calibration import FIT_COLUMNS, CalibrationSample, calibrate_methods
 from affdist_core.motifs import Motif
 from affdist_core.pwm_scoring import score_table
 
@@ -149,7 +149,22 @@ def compare_methods(
     if ad_scores is not None:
         table.insert(0, AD_METHOD, np.asarray(ad_scores, dtype=np.float64))
     table.index = pd.Index(ids, name="id")
-    fits, predictions = calibrate_methods(table, measured, ids, sample, return_predictions=True)
+    in_sample = sample.mask(ids)
+    constant = [c for c in table.columns if _uninformative(table[c].to_numpy()[in_sample])]
+    informative = table.drop(columns=constant)
+    if informative.shape[1]:
+        fits, predictions = calibrate_methods(informative, measured, ids, sample, return_predictions=True)
+    else:
+        fits, predictions = pd.DataFrame(columns=list(FIT_COLUMNS)), pd.DataFrame(index=table.index)
+    if constant:
+        log.warning("compare: %d score column(s) are constant on the calibration rows (the motif cannot tell the "
+                    "library's sequences apart); they predict the calibration mean: %s", len(constant),
+                    ", ".join(constant[:5]) + (" …" if len(constant) > 5 else ""))
+        rows, preds = zip(*(_mean_prediction(c, np.asarray(measured, dtype=np.float64), in_sample, sample)
+                            for c in constant))
+        fits = pd.concat([fits, pd.DataFrame(list(rows))], ignore_index=True)
+        predictions = pd.concat([predictions, pd.DataFrame(dict(zip(constant, preds)), index=predictions.index)],
+                                axis=1)
     describe = {c.column: c for c in motif_columns}
     fits["column"] = fits["method"]
     fits["method"] = [describe[c].method if c in describe else AD_METHOD for c in fits["column"]]
@@ -184,6 +199,23 @@ def compare_methods(
         summary[method] = entry
         chosen[method] = predictions[best["column"]]
     return Comparison(fits, summary, pd.DataFrame(chosen), heldout)
+
+
+def _uninformative(calibration_scores: np.ndarray) -> bool:
+    finite = calibration_scores[np.isfinite(calibration_scores)]
+    return finite.size < 3 or bool(np.all(finite == finite[0]))
+
+
+def _mean_prediction(column: str, y: np.ndarray, in_sample: np.ndarray, sample: CalibrationSample
+                     ) -> tuple[dict, np.ndarray]:
+    """The fit row and predictions of a score that cannot be calibrated: every row gets the calibration mean."""
+    mean = float(y[in_sample].mean())
+    held = y[~in_sample]
+    row = {"method": column, "slope": 0.0, "intercept": mean, "r2": 0.0, "n_calibration": int(in_sample.sum()),
+           "n_heldout": int(held.size), "n_nan_calibration": 0, "n_nan_heldout": 0, "pearson": float("nan"),
+           "spearman": float("nan"), "rmse": float(np.sqrt(np.mean((held - mean) ** 2))),
+           "sample_rule": sample.rule, "sample_seed": sample.seed, "sample_size": sample.size}
+    return row, np.full(y.size, mean)
 
 
 def _find(motifs_by_method, method: str, motif_id: str) -> Motif | None:

@@ -53,6 +53,22 @@ def test_comparison_ranks_methods_and_uses_one_sample():
     assert ratios[AD_METHOD] == pytest.approx(result.summary[AD_METHOD]["sd_ratio"])
 
 
+def test_a_motif_that_cannot_tell_rows_apart_predicts_the_calibration_mean(caplog):
+    seqs = ["AACACGTGAA"] * 100  # e.g. replicate measurements of one sequence: no motif can separate them
+    ids = [f"r{i}" for i in range(100)]
+    measured = np.arange(100, dtype=float) % 7
+    blind = Motif("blind", "weeder", _onehot_pwm("CACGTG"))
+    table, columns = motif_scores(seqs, {"weeder": [blind]}, ids)
+    sample = choose_calibration_sample(ids, n=20, random_state=0)
+    result = compare_methods(np.arange(100.0), table, columns, measured, ids, sample)
+    entry = result.summary["weeder"]
+    in_sample = sample.mask(ids)
+    assert entry["slope"] == 0.0 and entry["intercept"] == pytest.approx(measured[in_sample].mean())
+    held = measured[~in_sample]
+    assert entry["rmse"] == pytest.approx(np.sqrt(np.mean((held - measured[in_sample].mean()) ** 2)))
+    assert np.isnan(entry["pearson"]) and "constant on the calibration rows" in caplog.text
+
+
 def test_genomic_matches_on_both_strands():
     lib = pd.DataFrame({"id": ["a", "b", "pal"], "sequence": ["AACCG", "GGGTA", "ACGCGT"[:5]]})
     chrom = "TTAACCGTT" + "TACCCTT"  # a on + at 2; b's reverse complement TACCC at 9
