@@ -130,6 +130,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--library", default=None,
                       help="in-vitro library: built-in name or CSV/TSV/Parquet with sequence,value (default "
                            "betseq_pho4); the simulator uses it as the TF's energy model")
+    demo.add_argument("--value-col", default=None, help="measured-value column of a library file (default value)")
+    demo.add_argument("--sequence-col", default=None, help="sequence column of a library file (default sequence)")
     demo.add_argument("--core", default=None, help="core motif the library shares (default CACGTG)")
     demo.add_argument("--jaspar", default=None, help="JASPAR matrix id of the TF (default MA0357.1)")
     demo.set_defaults(func=_cmd_demo)
@@ -237,7 +239,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
-             n_backgrounds=args.backgrounds)
+             n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col)
     return 0
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from affdist_core.simulate import SimulationOutputs, simulate
-from affdist_core.simulation_config import resolve_config
+from affdist_core.simulation_config import config_library, resolve_config
 from affdist_core.stages import MethodSettings
 
 log = logging.getLogger(__name__)
@@ -46,23 +46,23 @@ DEFAULT_CATALOG = Path("data_catalog/affdist.duckdb")
 def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
              catalog_path: str | Path = DEFAULT_CATALOG, *, full: bool = False, tf: str | None = None,
              library: str | None = None, core: str | None = None, jaspar: str | None = None,
-             n_scored: int | None = None, n_backgrounds: int | None = None) -> dict:
+             n_scored: int | None = None, n_backgrounds: int | None = None, value_col: str | None = None,
+             sequence_col: str | None = None) -> dict:
     """Run the demo pipeline into ``out_dir`` and write ``out_dir/report.json``; returns the report.
 
     ``tf``/``library``/``core``/``jaspar`` replace the preset's TF (the simulator uses ``library`` as the TF's
     energy model, so any TF with an in-vitro flank library runs the same way). ``full`` scores every library
     row; ``n_scored``/``n_backgrounds`` override the defaults (see :func:`method_settings`).
     """
-    from affdist_core.library import resolve_library
-
     out_dir = Path(out_dir)
     run_started = datetime.now(timezone.utc)
     timings: dict[str, float] = {}
     data_dir, model_dir = out_dir / "data", out_dir / "model"
-    overrides = {k: v for k, v in {"tf": tf, "library": library, "core": core, "jaspar_id": jaspar}.items()
+    overrides = {k: v for k, v in {"tf": tf, "library": library, "core": core, "jaspar_id": jaspar,
+                                   "library_value_col": value_col, "library_sequence_col": sequence_col}.items()
                  if v is not None}
     config = resolve_config({**overrides, **({"chroms": QUICK_CHROMS} if quick else {})}, preset="pho4-yeast")
-    the_library = resolve_library(config["library"])
+    the_library = config_library(config)
     settings = method_settings(quick, full, n_scored, n_backgrounds)
 
     started = time.perf_counter()

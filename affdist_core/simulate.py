@@ -195,11 +195,9 @@ def _read_annotation(path: str, chroms: list[str]) -> pd.DataFrame:
 def _energy_model(config: dict[str, Any]) -> tuple[TFEnergyModel, dict[str, float]]:
     """Energy model from the configured library; also returns sequence → library value for the truth."""
     from affdist_core.jaspar import fetch_jaspar
-    from affdist_core.library import builtin_libraries, resolve_library
+    from affdist_core.simulation_config import config_library
 
-    columns = {} if config["library"] in builtin_libraries() else {
-        "sequence_col": config["library_sequence_col"], "value_col": config["library_value_col"]}
-    library = resolve_library(config["library"], **columns)
+    library = config_library(config)
     frame = library.frame
     counts = fetch_jaspar(config["jaspar_id"]).counts if config["jaspar_id"] else None
     energy = config["energy"]

@@ -222,3 +222,14 @@ def _validate(config: dict[str, Any]) -> None:
     if not isinstance(core, str) or not core or set(core.upper()) - set("ACGT"):
         raise ValueError(f"config: core must be a non-empty A/C/G/T string, got {core!r}")
     config["core"] = core.upper()
+
+
+def config_library(config: dict[str, Any]):
+    """The TF's in-vitro library named by a resolved config: a built-in name, or a file read with the config's
+    ``library_sequence_col`` / ``library_value_col``. Returns an :class:`~affdist_core.library.InVitroLibrary`."""
+    from affdist_core.library import builtin_libraries, resolve_library
+
+    if config["library"] in builtin_libraries():
+        return resolve_library(config["library"])
+    return resolve_library(config["library"], sequence_col=config["library_sequence_col"],
+                           value_col=config["library_value_col"])
