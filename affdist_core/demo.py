@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from affdist_core.simulate import SimulationOutputs, simulate
+from affdist_core.atomic import write_json
 from affdist_core.simulation_config import config_library, resolve_config
 from affdist_core.stages import MethodSettings
 
@@ -65,6 +66,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     the_library = config_library(config)
     settings = method_settings(quick, full, n_scored, n_backgrounds)
 
+    stage_times = _load_stage_times(out_dir)
     started = time.perf_counter()
     outputs = SimulationOutputs.in_directory(data_dir)
     redo = force or not outputs.complete() or _simulated_config(outputs) != _comparable(config)
@@ -73,7 +75,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         log.info("stage simulate: done already in %s (use --force to redo)", data_dir)
     else:
         simulate(config, data_dir)
-    timings["simulate"] = time.perf_counter() - started
+    _record(timings, stage_times, "simulate", started, redo)
     simulation = json.loads(outputs.summary_json.read_text())["summary"]
 
     started = time.perf_counter()
@@ -82,7 +84,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         log.info("stage train: done already in %s", model_dir)
     else:
         _train_default(data_dir, model_dir, quick, fresh=force or simulated_now)  # else resumes
-    timings["train"] = time.perf_counter() - started
+    _record(timings, stage_times, "train", started, redo)
 
     started = time.perf_counter()
     redo = redo or not (model_dir / "metrics.json").exists()
@@ -93,7 +95,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         from affdist_core.evaluate import evaluate_model_dir
 
         metrics = evaluate_model_dir(model_dir).metrics
-    timings["evaluate"] = time.perf_counter() - started
+    _record(timings, stage_times, "evaluate", started, redo)
 
     started = time.perf_counter()
     redo = redo or not (model_dir / "interpret" / "interpret.json").exists()
@@ -104,7 +106,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         from affdist_core.interpret import interpret_model_dir
 
         interpretation = interpret_model_dir(model_dir, n_shuffles=5 if quick else 20)
-    timings["interpret"] = time.perf_counter() - started
+    _record(timings, stage_times, "interpret", started, redo)
 
     summaries = {}
     for name, directory, summary_file, run in _method_stages(out_dir, the_library, config, settings):
@@ -118,14 +120,15 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         else:
             log.info("stage %s ...", name)
             summaries[name] = run()
-        timings[name] = time.perf_counter() - started
+        _record(timings, stage_times, name, started, redo)
 
+    write_json(out_dir / "stage_times.json", stage_times)
     from affdist_core.compare import format_comparison
     from affdist_core.report import build_report, write_report
 
     report = build_report(tf=config["tf"], library_name=the_library.name, units=the_library.units,
                           n_library=len(the_library), metrics=metrics, distill=summaries["marginalize"],
-                          comparison=summaries["compare"], analyses=summaries["analyses"], timings=timings)
+                          comparison=summaries["compare"], analyses=summaries["analyses"], timings=stage_times)
     write_report(out_dir / "report.json", report)
 
     started = time.perf_counter()
@@ -145,6 +148,18 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     log.info("demo stages (s): %s; report: %s", {k: round(v, 1) for k, v in timings.items()},
              out_dir / "report.json")
     return report
+
+
+def _load_stage_times(out_dir: Path) -> dict[str, float]:
+    path = out_dir / "stage_times.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _record(timings: dict, stage_times: dict, name: str, started: float, ran: bool) -> None:
+    """This invocation's time of a stage, and the time the stage took when it last ran (for the report)."""
+    timings[name] = time.perf_counter() - started
+    if ran or name not in stage_times:
+        stage_times[name] = timings[name]
 
 
 def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None) -> MethodSettings:

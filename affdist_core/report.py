@@ -14,6 +14,7 @@ Shape (fields may be added, these names are kept)::
                    "analyses", "total"}}
 
 RMSE is in the library's units (BET-seq: RT), on held-out library rows (not in the calibration sample).
+``timings_s`` gives the wall time of each stage when it last ran (a resumed run keeps the earlier times).
 """
 
 from __future__ import annotations
