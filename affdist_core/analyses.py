@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.calibration import CalibrationSample, calibrate
+from affdist_core.compare import sd_ratio
 from affdist_core.marginalize import MarginalizationResult
+from affdist_core.profile_metrics import correlations
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,7 @@ def dynamic_range(predictions: pd.DataFrame, measured: pd.Series, heldout: pd.Se
         frames.append(pd.DataFrame({"series": name, "bin_left": edges[:-1], "bin_right": edges[1:],
                                     "count": counts.astype(np.int64)}))
         if name != "measured":
-            ok = np.isfinite(values)
-            ratios[name] = float(np.std(values[ok], ddof=1) / np.std(y[ok], ddof=1)) if ok.sum() > 1 else float("nan")
+            ratios[name] = sd_ratio(values, y)
     return pd.concat(frames, ignore_index=True), ratios
 
 
@@ -177,12 +178,9 @@ def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.nd
 
 def counts_by_split(counts: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Pearson / Spearman / n of observed vs predicted log counts per split (from ``counts.parquet``)."""
-    out = {}
-    for split, rows in counts.groupby("split", sort=False):
-        o, p = rows["observed_log_counts"], rows["predicted_log_counts"]
-        out[str(split)] = {"n": int(len(rows)), "pearson": float(o.corr(p)),
-                           "spearman": float(o.corr(p, method="spearman"))}
-    return out
+    return {str(split): {"n": int(len(rows)), **correlations(rows["predicted_log_counts"].to_numpy(),
+                                                             rows["observed_log_counts"].to_numpy())}
+            for split, rows in counts.groupby("split", sort=False)}
 
 
 def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFrame:

@@ -255,15 +255,14 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
         for seq, mean, sd in zip(result.sequences, result.mean, result.sd):
             print(f"{seq}\tscore {mean:.5f}\tsd {sd:.5f}\tN {result.n_backgrounds}")
         return 0
-    from affdist_core.distill import distill_library, library_subset
+    from affdist_core.distill import distill_library, library_subset, model_tag
     from affdist_core.library import resolve_library
 
     if args.out is None:
         raise ValueError("--out: required with --library (the directory receives scores.parquet)")
     frame = library_subset(resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)), args.n,
                            args.seed)
-    path = args.model / "model.keras"
-    scores = distill_library(marginalizer, frame, args.out, model_tag=f"{path.resolve()}@{path.stat().st_mtime_ns}")
+    scores = distill_library(marginalizer, frame, args.out, model_tag=model_tag(args.model))
     print(f"{len(scores):,} scores (N = {args.backgrounds}) in {args.out / 'scores.parquet'}")
     return 0
 

@@ -85,17 +85,22 @@ def motif_scores(sequences: Sequence[str], motifs_by_method: Mapping[str, Sequen
     """
     lengths = {len(s) for s in sequences}
     shortest = min(lengths) if lengths else 0
+    index = pd.Index(ids, name="id")
     frames, columns = [], []
     for method, motifs in motifs_by_method.items():
-        for rank, motif in enumerate(list(motifs)[:top_k], start=1):
-            fitted = fit_to_length(motif, shortest)
-            use = motif_use(fitted)
-            table = score_table(sequences, [fitted], uses=(use,), reduces=REDUCES, index=pd.Index(ids, name="id"))
+        ranked = list(motifs)[:top_k]
+        # rank-named copies: one scan call per matrix kind encodes the sequences once for all the method's motifs
+        fitted = [replace(fit_to_length(m, shortest), motif_id=f"rank{rank}") for rank, m in enumerate(ranked, 1)]
+        scored = {use: score_table(sequences, [f for f in fitted if motif_use(f) == use], uses=(use,),
+                                   reduces=REDUCES, index=index)
+                  for use in {motif_use(f) for f in fitted}}
+        for rank, (motif, fit) in enumerate(zip(ranked, fitted), start=1):
+            use = motif_use(fit)
             for reduce in REDUCES:
                 name = f"{method}|{motif.motif_id}|{reduce}"
-                frames.append(table[f"{fitted.motif_id}:{use}:{reduce}"].rename(name))
+                frames.append(scored[use][f"{fit.motif_id}:{use}:{reduce}"].rename(name))
                 columns.append(MotifColumn(name, method, motif.motif_id, rank, reduce))
-    table = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=pd.Index(ids, name="id"))
+    table = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=index)
     return table, columns
 
 
@@ -119,7 +124,8 @@ class Comparison:
     heldout: pd.Series
 
 
-def _sd_ratio(pred: np.ndarray, measured: np.ndarray) -> float:
+def sd_ratio(pred: np.ndarray, measured: np.ndarray) -> float:
+    """sd(pred) / sd(measured) over the rows with a finite prediction (nan with fewer than 2): dynamic range."""
     ok = np.isfinite(pred)
     if ok.sum() < 2:
         return float("nan")
@@ -193,7 +199,7 @@ def compare_methods(
         pred = predictions[best["column"]].to_numpy()
         h = heldout.to_numpy()
         entry.update(column=str(best["column"]), pearson=float(best["pearson"]), spearman=float(best["spearman"]), rmse=float(best["rmse"]),
-                     sd_ratio=_sd_ratio(pred[h], y[h]), slope=float(best["slope"]),
+                     sd_ratio=sd_ratio(pred[h], y[h]), slope=float(best["slope"]),
                      intercept=float(best["intercept"]), r2_calibration=float(best["r2"]),
                      n_heldout=int(best["n_heldout"]))
         summary[method] = entry

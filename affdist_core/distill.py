@@ -47,6 +47,13 @@ def library_subset(frame: pd.DataFrame, n: int | None, random_state: RandomState
     return frame.iloc[rows].reset_index(drop=True)
 
 
+def model_tag(model_dir: str | os.PathLike) -> str:
+    """Identifies a trained model for a distillation manifest: ``model.keras``'s resolved path and mtime, so a
+    retrained model never reuses old chunks."""
+    path = Path(model_dir) / "model.keras"
+    return f"{path.resolve()}@{path.stat().st_mtime_ns}"
+
+
 def _ids_digest(ids: pd.Series) -> str:
     h = hashlib.sha256()
     for chunk_start in range(0, len(ids), 100_000):
@@ -83,8 +90,8 @@ def distill_library(
         frame: library rows to score, n rows; sequences are validated chunk by chunk before prediction.
         out_dir: directory for the manifest, the chunk files and the merged scores.
         chunk_rows: rows per chunk (the unit of resumption).
-        model_tag: identifies the model in the manifest (e.g. its directory and file mtime), so a retrained
-            model never reuses old chunks.
+        model_tag: identifies the model in the manifest (:func:`model_tag`), so a retrained model never
+            reuses old chunks.
         progress: show a progress bar per chunk.
 
     Returns:

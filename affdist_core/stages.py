@@ -62,11 +62,6 @@ class MethodSettings:
                              f"{self.n_backgrounds}")
 
 
-def _model_tag(model_dir: Path) -> str:
-    path = model_dir / "model.keras"
-    return f"{path.resolve()}@{path.stat().st_mtime_ns}"
-
-
 def _scored_rows(library: InVitroLibrary, settings: MethodSettings) -> pd.DataFrame:
     from affdist_core.distill import library_subset
 
@@ -85,7 +80,7 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     """AD scores of the scored rows and of the backgrounds-curve rows; returns ``distill.json``'s content."""
     from affdist_core.analyses import curve_sample
     from affdist_core.bpnet import load_model
-    from affdist_core.distill import distill_library
+    from affdist_core.distill import distill_library, model_tag
     from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
 
     model_dir, out = run_dir / "model", run_dir / "distill"
@@ -95,7 +90,7 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     pool = backgrounds_from_model_dir(model_dir, settings.background_pool, settings.seed)
     write_parquet(out / "backgrounds.parquet", pool.source.assign(background_id=pool.background_id))
     main = Marginalizer(model, pool.subset(settings.n_backgrounds))
-    scores = distill_library(main, rows, out, model_tag=_model_tag(model_dir))
+    scores = distill_library(main, rows, out, model_tag=model_tag(model_dir))
     scoring_s = time.perf_counter() - started
 
     started = time.perf_counter()
