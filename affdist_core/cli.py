@@ -134,7 +134,16 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sequence-col", default=None, help="sequence column of a library file (default sequence)")
     demo.add_argument("--core", default=None, help="core motif the library shares (default CACGTG)")
     demo.add_argument("--jaspar", default=None, help="JASPAR matrix id of the TF (default MA0357.1)")
+    demo.add_argument("--app", action="store_true", help="then serve the explorer app on the catalog (blocks)")
+    demo.add_argument("--port", type=int, default=8501, help="app port with --app (default 8501)")
     demo.set_defaults(func=_cmd_demo)
+
+    app = sub.add_parser("app", help="serve the explorer app (Streamlit) on a catalog")
+    app.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
+                     help="DuckDB catalog to show (default data_catalog/affdist.duckdb)")
+    app.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    app.add_argument("--address", default="0.0.0.0", help="address to listen on (default all interfaces)")
+    app.set_defaults(func=_cmd_app)
     return parser
 
 
@@ -240,7 +249,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
              n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col)
+    if args.app:
+        return serve_app(args.catalog, args.port)
     return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    return serve_app(args.catalog, args.port, args.address)
+
+
+def serve_app(catalog: Path, port: int = 8501, address: str = "0.0.0.0") -> int:
+    """Run ``streamlit run app/main.py`` on ``catalog`` until interrupted; returns its exit code."""
+    import subprocess
+
+    import app
+
+    catalog = Path(catalog).resolve()
+    if not catalog.exists():
+        raise ValueError(f"catalog: {catalog} does not exist; build it with `affdist demo` (or pass --catalog)")
+    entry = Path(app.__file__).resolve().parent / "main.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
+               "--", "--catalog", str(catalog)]
+    log.info("explorer app on %s: open http://localhost:%d (Ctrl-C stops it)", catalog, port)
+    return subprocess.call(command)
 
 
 def _cmd_marginalize(args: argparse.Namespace) -> int:

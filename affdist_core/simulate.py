@@ -66,13 +66,20 @@ class SimulationOutputs:
     peaks: Path
     sites: Path
     summary_json: Path
+    control_plus_bigwig: Path
+    control_minus_bigwig: Path
 
     @classmethod
     def in_directory(cls, out_dir: str | os.PathLike) -> "SimulationOutputs":
         """Standard file names inside ``out_dir`` (nothing is checked)."""
         out = Path(out_dir)
         return cls(out, out / "genome.fa", out / "chrom.sizes", out / "annotation.parquet", out / "plus.bw",
-                   out / "minus.bw", out / "peaks.narrowPeak", out / "sites.parquet", out / "simulation.json")
+                   out / "minus.bw", out / "peaks.narrowPeak", out / "sites.parquet", out / "simulation.json",
+                   out / "control_plus.bw", out / "control_minus.bw")
+
+    def has_control(self) -> bool:
+        """True when the simulation wrote a control (accessibility assay) track."""
+        return self.control_plus_bigwig.exists() and self.control_minus_bigwig.exists()
 
     def complete(self) -> bool:
         """True when a previous run finished (simulation.json is written last)."""
@@ -100,7 +107,7 @@ def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOu
     outputs = SimulationOutputs.in_directory(out_dir)
     outputs.directory.mkdir(parents=True, exist_ok=True)
     seeds = np.random.SeedSequence(config["seed"]).spawn(4)
-    rng_access, rng_hyper, rng_reads, _ = (np.random.default_rng(s) for s in seeds)
+    rng_access, rng_hyper, rng_reads, rng_control = (np.random.default_rng(s) for s in seeds)
 
     genome, annotation, depth = _prepare_genome(config, outputs)
     model, library_values = _energy_model(config)
@@ -132,6 +139,13 @@ def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOu
 
     write_bigwig(outputs.plus_bigwig, genome.chrom_sizes, plus)
     write_bigwig(outputs.minus_bigwig, genome.chrom_sizes, minus)
+    for path in (outputs.control_plus_bigwig, outputs.control_minus_bigwig):
+        path.unlink(missing_ok=True)
+    if config["control"]["depth"] > 0:
+        genome_share = depth / config["reads"]["depth"]  # the simulated chromosomes' share of the genome
+        control_plus, control_minus = _simulate_control(states, config, genome_share, rng_control)
+        write_bigwig(outputs.control_plus_bigwig, genome.chrom_sizes, control_plus)
+        write_bigwig(outputs.control_minus_bigwig, genome.chrom_sizes, control_minus)
     write_narrowpeak(outputs.peaks, peaks)
     write_parquet(outputs.sites, sites)
     timings["total_s"] = time.perf_counter() - started
@@ -266,6 +280,18 @@ def _simulate_reads(states, model, annotation, config, depth, rng_hyper, rng_rea
         plus[chrom] = rng_reads.poisson(lam_plus).astype(np.float32)
         minus[chrom] = rng_reads.poisson(lam_minus).astype(np.float32)
     return plus, minus, expected
+
+
+def _simulate_control(states, config, genome_share: float, rng) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Accessibility-assay reads per strand: Poisson with rate ∝ GC bias × (floor + accessibility); the
+    library depth is for the whole genome, scaled by the simulated chromosomes' ``genome_share``."""
+    reads, control = config["reads"], config["control"]
+    rate = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), reads["gc_optimum"], reads["gc_sd"])
+            * (control["floor"] + s.accessibility) for c, s in states.items()}
+    scale = 0.5 * control["depth"] * genome_share / max(sum(float(r.sum()) for r in rate.values()), 1e-12)
+    plus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
+    minus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
+    return plus, minus
 
 
 def _hyperchip_tracks(states, annotation, reads, depth, rng) -> dict[str, np.ndarray]:

@@ -57,6 +57,15 @@ Top level
     ``gc_window`` 200 bp; PCR/sequencing bias as in Benjamini & Speed 2012 NAR; optimum 0.50, sd 0.15) and a
     mild preference ``background_accessibility_weight`` 0.5 for open chromatin; counts are Poisson.
 
+``control``
+    An accessibility assay of the same cells (ATAC-seq-like), written as ``control_plus.bw`` /
+    ``control_minus.bw`` and given to BPNet as its control (bias) input, as bpnet-lite and ChromBPNet do with
+    input or bias tracks. Reads fall at rate ∝ GC bias × (``floor`` 0.02 + accessibility), Poisson, split
+    evenly between strands, ``depth`` 5,000,000 reads (a routine yeast ATAC-seq library); ``depth`` 0 = no
+    control. Without it, accessibility (which decides most in-vivo reads here, and is confounded with flank
+    A/T content) is invisible to a sequence-only model, and the model cannot separate affinity from it
+    (``benchmarks/diagnose_ad.py``).
+
 ``peaks`` (the caller, :mod:`affdist_core.peak_caller`)
     ``window`` 50 bp counting window; ``min_log10p`` 5 (−log10 Poisson p-value threshold);
     ``local_lambda_windows`` [1000, 5000, 10000] bp; ``merge_gap`` 50 bp; ``min_length`` 20 bp.
@@ -114,6 +123,10 @@ DEFAULTS: dict[str, Any] = {
         "gc_window": 200,
         "background_accessibility_weight": 0.5,
     },
+    "control": {
+        "depth": 5_000_000,
+        "floor": 0.02,
+    },
     "peaks": {
         "window": 50,
         "min_log10p": 5.0,
@@ -156,6 +169,8 @@ _RANGES = {
     ("reads", "tail_mean"): (0.0, 2000.0),
     ("reads", "gc_sd"): (1e-6, None),
     ("reads", "gc_window"): (1, None),
+    ("control", "depth"): (0, None),
+    ("control", "floor"): (0.0, None),
     ("peaks", "window"): (2, None),
     ("peaks", "min_log10p"): (0.0, None),
     ("peaks", "merge_gap"): (0, None),

@@ -305,15 +305,19 @@ def save_data_spec(spec: DataSpec, path: str | os.PathLike) -> Path:
 def default_data_spec(sim_dir: str | os.PathLike, **overrides: Any) -> DataSpec:
     """Data spec for a directory written by ``affdist simulate`` with the yeast split :data:`YEAST_SPLIT`.
 
-    Uses ``genome.fa``, ``plus.bw``, ``minus.bw`` and ``peaks.narrowPeak`` of ``sim_dir`` (no control);
-    ``overrides`` (any data spec keys) replace the defaults.
+    Uses ``genome.fa``, ``plus.bw``, ``minus.bw`` and ``peaks.narrowPeak`` of ``sim_dir``, and the control
+    track ``control_plus.bw``/``control_minus.bw`` when the simulation wrote one; ``overrides`` (any data spec
+    keys) replace the defaults.
     """
     sim_dir = Path(sim_dir)
+    has_control = (sim_dir / "control_plus.bw").exists() and (sim_dir / "control_minus.bw").exists()
     spec = {
         "genome_fasta": "genome.fa",
         "plus_bigwig": "plus.bw",
         "minus_bigwig": "minus.bw",
         "peaks": "peaks.narrowPeak",
+        **({"control_plus_bigwig": "control_plus.bw", "control_minus_bigwig": "control_minus.bw"}
+           if has_control else {}),
         **YEAST_SPLIT,
         **overrides,
     }

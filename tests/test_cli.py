@@ -46,3 +46,23 @@ def test_simulate_bad_config_file(tmp_path, caplog):
     config.write_text('{"reads": {"depth": -1}}')
     assert main(["simulate", "--config", str(config), "--out", str(tmp_path / "o")]) == 2
     assert "reads.depth=-1 is outside" in caplog.text
+
+
+def test_app_without_a_catalog_says_how_to_build_one(tmp_path, caplog):
+    assert main(["app", "--catalog", str(tmp_path / "missing.duckdb")]) == 2
+    assert "does not exist" in caplog.text and "affdist demo" in caplog.text
+
+
+def test_app_runs_streamlit_on_the_catalog(tmp_path, monkeypatch):
+    """`affdist app` hands the catalog to `streamlit run app/main.py` after `--`."""
+    import affdist_core.cli as cli
+
+    catalog = tmp_path / "c.duckdb"
+    catalog.write_bytes(b"")
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command: calls.append(command) or 0)
+    assert cli.main(["app", "--catalog", str(catalog), "--port", "8765"]) == 0
+    command = calls[0]
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app/main.py")
+    assert command[command.index("--server.port") + 1] == "8765"
+    assert command[-2:] == ["--catalog", str(catalog.resolve())]

@@ -130,3 +130,29 @@ def test_unknown_preset_and_chromosome(tmp_path):
         resolve_config(preset="nope")
     with pytest.raises(ValueError, match=r"chroms: \['chrZ'\] not in the genome"):
         simulate(resolve_config({"chroms": "chrZ"}, preset="pho4-yeast"), tmp_path / "z")
+
+
+def test_control_track_follows_accessibility_and_leaves_chip_reads_alone(tmp_path, sim_chrI):
+    """The accessibility-assay control: ~depth reads, more in open chromatin; depth 0 writes none and the
+    ChIP-nexus reads do not depend on it (separate random stream)."""
+    from scipy.stats import spearmanr
+
+    out = SimulationOutputs.in_directory(sim_chrI)
+    assert out.has_control()
+    config = _summary(sim_chrI)["config"]
+    with BigWigReader(out.control_plus_bigwig) as plus, BigWigReader(out.control_minus_bigwig) as minus:
+        control = plus.chrom_values("chrI") + minus.chrom_values("chrI")
+    assert np.all(control == np.round(control))
+    # chrI alone: the depth is scaled to its share of the genome, like the ChIP reads
+    chip_total = _summary(sim_chrI)["summary"]["total_reads"]
+    assert 0.2 * chip_total < control.sum() < 2 * chip_total
+    sites = pd.read_parquet(out.sites)
+    centres = sites["position"].to_numpy() + 8
+    window = np.array([control[max(c - 150, 0):c + 150].sum() for c in centres])
+    assert spearmanr(window, sites["accessibility"]).statistic > 0.5
+
+    no_control = simulate(resolve_config({"chroms": ["chrI"], "control": {"depth": 0}}, preset="pho4-yeast"),
+                          tmp_path / "no_control")
+    assert not no_control.has_control()
+    assert no_control.plus_bigwig.read_bytes() == out.plus_bigwig.read_bytes()
+    assert config["control"]["depth"] > 0
