@@ -141,6 +141,6 @@ def run_for(library: str) -> str | None:
 
 
 def download_button(frame: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A CSV download of the data behind a figure."""
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
-                       key=f"download_{name}")
+    """A CSV download of the data behind a figure (the CSV is written only when the button is clicked)."""
+    st.download_button(label, lambda: frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"download_{name}")
