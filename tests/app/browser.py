@@ -65,11 +65,11 @@ def streamlit_server(catalog: Path, timeout_s: float = 60.0) -> Iterator[str]:
 
 
 def wait_for_app(page, timeout_ms: float = 60_000) -> None:
-    """Wait until the app has finished its script run (no 'Running…' status widget, main block present)."""
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-               && document.querySelectorAll('[data-testid="stHeading"], [data-testid="stMarkdown"]').length > 0""",
-        timeout=timeout_ms,
-    )
-    page.wait_for_timeout(300)  # let plotly finish drawing before screenshots
+    """Wait until the app has finished its script run: the global selectors are drawn (the entry script ran),
+    a page heading exists, and no 'Running…' status widget shows for a moment."""
+    page.wait_for_selector('[data-testid="stSidebar"] >> text=Transcription factor', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
+    idle = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
+    for _ in range(3):  # the status widget can appear late in a run: require it gone three times
+        page.wait_for_function(idle, timeout=timeout_ms)
+        page.wait_for_timeout(250)

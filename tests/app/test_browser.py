@@ -70,3 +70,64 @@ def test_every_page_renders(page, app_url, screenshots, name):
     assert TITLES[name].split()[0].lower() in heading.lower(), heading
     assert page.get_by_text("Transcription factor").count() >= 1  # the global selector in the sidebar
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def _main_text(page) -> str:
+    return page.inner_text('[data-testid="stMain"]')
+
+
+def test_a_pasted_variant_gets_a_ddg(page, app_url, screenshots):
+    page.goto(f"{app_url}/variant")
+    wait_for_app(page)
+    box = page.get_by_label("Sequences (one per line, FASTA, or `ref alt` pairs per line)")
+    box.fill("AAAAACACGTGAAATC\nGTCAGCACGTGCTTTA")
+    box.press("Control+Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Predict ΔΔG").click()
+    page.get_by_text("predicted ΔΔG").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    table = page.locator('[data-testid="stDataFrame"]')
+    assert table.count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(screenshots / "variant_result.png"), full_page=True)
+
+
+def test_a_bad_upload_shows_what_is_accepted(page, app_url):
+    page.goto(f"{app_url}/variant")
+    wait_for_app(page)
+    page.get_by_text("Upload FASTA / CSV").first.click()
+    wait_for_app(page)
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"name,seq\nx,ACGTNNNXYZ\n"}])
+    page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=30_000)
+    error = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    assert "sequence" in error.lower()
+    assert page.get_by_role("button", name="Predict ΔΔG").is_disabled()
+
+
+def test_calibration_sample_size_moves_the_fit(page, app_url, screenshots):
+    page.goto(f"{app_url}/calibration")
+    wait_for_app(page)
+    before = _main_text(page)
+    size = page.get_by_role("spinbutton", name="Sample size")
+    size.fill("12")
+    size.press("Enter")
+    wait_for_app(page)
+    page.wait_for_function("t => document.querySelector('[data-testid=\"stMain\"]').innerText !== t", arg=before,
+                           timeout=30_000)
+    wait_for_app(page)
+    assert _main_text(page) != before
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(screenshots / "calibration_n12.png"), full_page=True)
+
+
+def test_the_selected_tf_follows_page_changes(page, app_url):
+    page.goto(f"{app_url}/?tf=Cbf1")
+    wait_for_app(page)
+    assert "tf=Cbf1" in page.url
+    page.get_by_role("link", name="Methods").first.click()
+    page.wait_for_url("**/methods**", timeout=30_000)
+    wait_for_app(page)
+    assert "tf=Cbf1" in page.url, page.url
+    chosen = page.get_by_role("combobox", name="Transcription factor").input_value()
+    assert chosen == "Cbf1"
