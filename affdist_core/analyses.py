@@ -183,13 +183,28 @@ def counts_by_split(counts: pd.DataFrame) -> dict[str, dict[str, float]]:
             for split, rows in counts.groupby("split", sort=False)}
 
 
+def _control_inputs(spec, matches: pd.DataFrame, out_pred_len: int) -> dict[str, np.ndarray]:
+    """The control inputs of the windows centred on ``matches``, transformed as in training: ``control_profile``
+    (n, out_pred_len, 2) = log(1 + control counts), ``control_logcounts`` (n, 2) = log(1 + strand totals)."""
+    from affdist_core.bigwig import BigWigReader
+
+    counts = np.zeros((len(matches), out_pred_len, 2), dtype=np.float32)
+    with BigWigReader(spec.control_plus_bigwig) as plus, BigWigReader(spec.control_minus_bigwig) as minus:
+        for i, (chrom, centre) in enumerate(zip(matches["chrom"], matches["centre"])):
+            start = int(centre) - out_pred_len // 2
+            counts[i, :, 0] = plus.values(chrom, start, start + out_pred_len)
+            counts[i, :, 1] = minus.values(chrom, start, start + out_pred_len)
+    return {"control_profile": np.log1p(counts), "control_logcounts": np.log1p(counts.sum(axis=1))}
+
+
 def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFrame:
     """In-vivo counts and model predictions at the genomic occurrences of library sequences.
 
     Reads the model directory's ``params.json`` / ``data.json`` (genome, bigWigs, peaks, splits) and
     ``model.keras`` (unless ``model`` is given). For each match (see :func:`find_genomic_matches`):
     ``observed_log_counts`` = log(1 + reads on both strands over the ``out_pred_len`` bp centred on it),
-    ``predicted_log_counts`` = the model's prediction for the ``seq_len`` window centred on it (RC-averaged),
+    ``predicted_log_counts`` = the model's prediction for the ``seq_len`` window centred on it (RC-averaged;
+    with the window's control track when the model was trained with one),
     ``split`` of its chromosome, ``in_peak`` (a called peak's interval contains it), ``value`` = the in-vitro
     measurement. Matches whose window runs past a chromosome end are dropped.
     """
@@ -222,7 +237,8 @@ def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFram
     finally:
         genome.close()
     model = model if model is not None else load_model(model_dir / "model.keras")
-    predicted = total_log_counts(predict_outputs(model, onehot)["logcounts"])
+    control = _control_inputs(spec, matches, params.out_pred_len) if spec.has_control else {}
+    predicted = total_log_counts(predict_outputs(model, onehot, **control)["logcounts"])
     observed = np.empty(len(matches))
     with BigWigReader(spec.plus_bigwig) as plus, BigWigReader(spec.minus_bigwig) as minus:
         for i, (chrom, centre) in enumerate(zip(matches["chrom"], matches["centre"])):

@@ -8,19 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import data
+from app import PAGES, data
 
-PAGES = [
-    ("pages/overview.py", "Overview", ":material/home:"),
-    ("pages/calibration.py", "Calibration", ":material/tune:"),
-    ("pages/methods.py", "Methods", ":material/leaderboard:"),
-    ("pages/shap_tracks.py", "SHAP tracks", ":material/show_chart:"),
-    ("pages/motifs.py", "Motifs", ":material/text_fields:"),
-    ("pages/dynamic_range.py", "Dynamic range", ":material/bar_chart:"),
-    ("pages/genomic_matches.py", "Genomic matches", ":material/travel_explore:"),
-    ("pages/variant.py", "Variant ΔΔG", ":material/science:"),
-    ("pages/paralogs.py", "Paralogs", ":material/compare_arrows:"),
-]
 
 st.set_page_config(page_title="Affinity Distillation", page_icon=":material/biotech:", layout="wide")
 navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.main import PAGES
+from app import PAGES
 from browser import CHROMIUM, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install chromium")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from affdist_core import recalibration as rc
 from affdist_core import variants as vr
 from affdist_core.calibration import calibrate
-from tests.app.conftest import APP_DIR
+from app import APP_DIR
 
 RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 

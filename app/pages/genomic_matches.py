@@ -1,0 +1,106 @@
+"""Genomic matches: library sequences that occur in the genome — in-vivo observed counts around each match vs
+its in-vitro value, and the model's predicted counts vs the observed ones; all matches, in called peaks, or
+outside them."""
+
+from __future__ import annotations
+
+import math
+from contextlib import closing
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from affdist_core import explore
+from app import data
+
+SUBSETS = {"all": "All matches", "in_peak": "In called peaks", "outside": "Outside peaks"}
+GROUPS = ((True, "in peak", "#d62728"), (False, "outside peaks", "#1f77b4"))
+WEBGL_ABOVE = 5000
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _analysis(catalog: str, run_id: str, library: str, name: str) -> explore.Analysis | None:
+    """The run's analysis ``name`` (payload and Parquet table), cached per catalog version."""
+    with closing(data.connection().cursor()) as con:
+        return explore.analysis(con, run_id, library, name, resolve=data.resolve_path)
+
+
+def _catalog_key() -> str:
+    path = data.catalog_path()
+    return f"{path}:{path.stat().st_mtime}"
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def match_figure(matches: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, note: str) -> go.Figure:
+    """Scatter of two columns of the matches, coloured by in-peak, with a correlation note in the corner."""
+    fig = go.Figure()
+    scatter = go.Scattergl if len(matches) > WEBGL_ABOVE else go.Scatter
+    for flag, name, colour in GROUPS:
+        rows = matches[matches["in_peak"] == flag]
+        if rows.empty:
+            continue
+        fig.add_trace(scatter(
+            x=rows[x], y=rows[y], mode="markers", name=name, marker=dict(color=colour, size=6, opacity=0.7),
+            customdata=list(zip(rows["id"], rows["chrom"], rows["start"], rows["strand"], rows["split"])),
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}:%{customdata[2]} (%{customdata[3]}), "
+                          "%{customdata[4]}<br>" + f"{x_title}: " + "%{x:.3f}<br>" + f"{y_title}: " + "%{y:.3f}"
+                          f"<extra>{name}</extra>"))
+    fig.add_annotation(text=note, xref="paper", yref="paper", x=0.01, y=0.99, showarrow=False, align="left",
+                       bgcolor="rgba(255,255,255,0.8)")
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=430, margin=dict(t=30, b=40),
+                      legend=dict(orientation="h", y=-0.18))
+    return fig
+
+
+st.title("Genomic matches")
+selection = data.selection()
+if selection.library is None:
+    st.info(f"{selection.tf} has no in-vitro library in this catalog.")
+    st.stop()
+run_id = data.run_for(selection.library)
+if run_id is None:
+    st.info(f"No complete run has scored library `{selection.library}` yet.")
+    st.stop()
+result = _analysis(_catalog_key(), run_id, selection.library, "genomic_matches")
+if result is None or result.table is None:
+    st.info(f"Run `{run_id}` has no genomic-match analysis for `{selection.library}`.")
+    st.stop()
+table = result.table
+if table.empty:
+    st.info(f"No sequence of `{selection.library}` occurs in the genome of run `{run_id}` (either strand), so "
+            "there is nothing to compare in vivo.")
+    st.stop()
+units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
+                       (selection.library,))["u"].iloc[0])
+st.caption(f"Run `{run_id}` · library `{selection.library}` · {len(table)} genomic occurrence(s) of "
+           f"{table['id'].nunique()} library sequence(s). Observed = log(1 + ChIP-nexus reads on both strands "
+           "around the match); predicted = the model's total log counts for the window centred on it.")
+
+subset = st.radio("Matches", list(SUBSETS), format_func=SUBSETS.get, horizontal=True, key="genomic_subset")
+shown = {"all": table, "in_peak": table[table["in_peak"]], "outside": table[~table["in_peak"]]}[subset]
+corr = explore.genomic_match_correlations(shown)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("matches", corr["n"])
+c2.metric("Spearman observed vs in vitro", _fmt(corr["observed_vs_invitro_spearman"]))
+c3.metric("Spearman predicted vs in vitro", _fmt(corr["predicted_vs_invitro_spearman"]))
+c4.metric("Pearson predicted vs observed", _fmt(corr["predicted_vs_observed_pearson"]))
+if shown.empty:
+    st.info(f"No match in this subset ({SUBSETS[subset].lower()}).")
+    st.stop()
+
+value_title = f"in-vitro value ({units})" if units else "in-vitro value"
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(match_figure(
+        shown, "value", "observed_log_counts", value_title, "observed log counts",
+        f"Spearman {_fmt(corr['observed_vs_invitro_spearman'])} (n = {corr['n']})"), key="genomic_invivo_invitro")
+with right:
+    st.plotly_chart(match_figure(
+        shown, "observed_log_counts", "predicted_log_counts", "observed log counts", "predicted log counts",
+        f"Pearson {_fmt(corr['predicted_vs_observed_pearson'])} (n = {corr['n']})"), key="genomic_predicted")
+st.dataframe(shown, hide_index=True, key="genomic_table")
+data.download_button(shown, f"genomic_matches_{selection.library}_{subset}")

@@ -1,0 +1,117 @@
+"""Methods: held-out RMSE, Pearson and Spearman of every method of the selected library's run — the motif each
+method reports and the mean ± sd over its top k motifs — and, for libraries with categories, per category."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from affdist_core import explore
+from app import data
+
+LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",
+          "modisco": "MoDISco", "jaspar": "JASPAR", "external": "external"}
+METRIC_TITLES = {"rmse": "RMSE", "pearson": "Pearson r", "spearman": "Spearman ρ"}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _explore(name: str, catalog: str, *args):
+    """``explore.<name>(connection, *args)``, cached per catalog version (``catalog``) and arguments."""
+    with closing(data.connection().cursor()) as con:
+        return getattr(explore, name)(con, *args)
+
+
+def _catalog_key() -> str:
+    path = data.catalog_path()
+    return f"{path}:{path.stat().st_mtime}"
+
+
+def metrics_figure(metrics: pd.DataFrame, units: str) -> go.Figure:
+    """Three panels (RMSE, Pearson, Spearman): per method the reported motif's value and the top-k mean ± sd."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[f"RMSE ({units})" if units else "RMSE",
+                                                        METRIC_TITLES["pearson"], METRIC_TITLES["spearman"]])
+    labels = ["AD" if m == explore.AD_METHOD else LABELS.get(m, m) for m in metrics["method"]]
+    motif = metrics["motif_id"].where(metrics["motif_id"].notna(), "—")
+    consensus = metrics["consensus"].where(metrics["consensus"].notna(), "—")
+    custom = list(zip(motif, consensus, metrics["scoring"], metrics["k"]))
+    for col, metric in enumerate(("rmse", "pearson", "spearman"), start=1):
+        fig.add_trace(go.Bar(
+            x=labels, y=metrics[metric], name="reported motif", legendgroup="reported", showlegend=col == 1,
+            marker_color="#1f77b4", customdata=custom,
+            hovertemplate="%{x}<br>motif %{customdata[0]} (%{customdata[1]})<br>scoring %{customdata[2]}<br>"
+                          f"{METRIC_TITLES[metric]} %{{y:.4f}}<extra>reported motif</extra>"), row=1, col=col)
+        fig.add_trace(go.Bar(
+            x=labels, y=metrics[f"{metric}_mean"], name="top-k mean ± sd", legendgroup="topk",
+            showlegend=col == 1, marker_color="#ff7f0e", customdata=custom,
+            error_y=dict(type="data", array=metrics[f"{metric}_sd"].fillna(0).to_numpy(), visible=True),
+            hovertemplate="%{x}<br>mean over the top %{customdata[3]} motif(s), scoring %{customdata[2]}<br>"
+                          f"{METRIC_TITLES[metric]} %{{y:.4f}}<extra>top-k mean ± sd</extra>"), row=1, col=col)
+    fig.update_layout(barmode="group", height=420, margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def category_figure(by_category: pd.DataFrame, metric: str, units: str) -> go.Figure:
+    """Grouped bars: one group per category, one bar per method."""
+    fig = go.Figure()
+    for method, rows in by_category.groupby("method", sort=False):
+        fig.add_trace(go.Bar(x=rows["category"], y=rows[metric], name=LABELS.get(method, method),
+                             customdata=rows["n"],
+                             hovertemplate="%{x}<br>" + f"{METRIC_TITLES[metric]} " + "%{y:.4f}<br>n = %{customdata}"
+                                           f"<extra>{LABELS.get(method, method)}</extra>"))
+    title = METRIC_TITLES[metric] + (f" ({units})" if metric == "rmse" and units else "")
+    fig.update_layout(barmode="group", height=400, yaxis_title=title, xaxis_title="category",
+                      margin=dict(t=30, b=40))
+    return fig
+
+
+st.title("Methods")
+selection = data.selection()
+if selection.library is None:
+    st.info(f"{selection.tf} has no in-vitro library in this catalog, so there is no method comparison.")
+    st.stop()
+run_id = data.run_for(selection.library)
+if run_id is None:
+    st.info(f"No complete run has scored library `{selection.library}` yet. Score it with "
+            "`affdist demo --library …` to compare methods.")
+    st.stop()
+key = _catalog_key()
+fits = _explore("calibration_fits", key, run_id, selection.library)
+if fits.empty:
+    st.info(f"Run `{run_id}` stored no calibration fits for `{selection.library}`.")
+    st.stop()
+units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
+                       (selection.library,))["u"].iloc[0])
+comparison = _explore("analysis", key, run_id, selection.library, "comparison")
+choices = explore.reported_choices(fits, comparison.payload if comparison is not None else None)
+
+st.caption(f"Run `{run_id}` · library `{selection.library}` · metrics on the held-out rows "
+           f"(n = {int(fits['n_heldout'].max())}), every method calibrated on the same sample. The reported motif "
+           "is the one the run's comparison names (rank 1, with the reduction that fits the calibration rows "
+           "better).")
+top_k = st.slider("Top k motifs per method (mean ± sd)", min_value=1, max_value=explore.MAX_TOP_K,
+                  value=explore.MAX_TOP_K, key="methods_top_k")
+metrics = explore.method_metrics(fits, choices, top_k)
+st.plotly_chart(metrics_figure(metrics, units), key="methods_bars")
+shown = metrics.assign(method=[LABELS.get(m, m) for m in metrics["method"]])
+st.dataframe(shown, hide_index=True, key="methods_table",
+             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
+                            if c.startswith(("rmse", "pearson", "spearman"))})
+data.download_button(metrics, f"methods_{selection.library}_top{top_k}")
+
+st.subheader("By category")
+if not _explore("library_has_categories", key, selection.library):
+    st.caption(f"Library `{selection.library}` has no row categories (e.g. single substitutions, spacers), so "
+               "there is no per-category breakdown.")
+else:
+    predictions = _explore("calibrated_predictions", key, run_id, selection.library)
+    by_category = explore.metrics_by_category(predictions)
+    metric = st.selectbox("Metric", list(METRIC_TITLES), format_func=METRIC_TITLES.get,
+                          key="methods_category_metric")
+    st.plotly_chart(category_figure(by_category, metric, units), key="methods_category_bars")
+    st.dataframe(by_category.assign(method=[LABELS.get(m, m) for m in by_category["method"]]), hide_index=True,
+                 key="methods_category_table")
+    data.download_button(by_category, f"methods_by_category_{selection.library}")

@@ -1,0 +1,177 @@
+"""Overview: what the catalog holds (TFs, libraries, models, runs with provenance) and how good the selected TF's
+model is (observed vs predicted log counts per chromosome split, metrics, profiles at held-out peaks)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from affdist_core.tracks import STRANDS, output_offsets, profile_frame
+from app import data, track_cache
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+SPLIT_COLOURS = {"train": "#9AA5B1", "valid": "#F2A541", "test": "#2E86AB"}
+STRAND_COLOURS = {"+": ("#1F4E79", "#6FA8DC"), "-": ("#8B1E3F", "#E48FA3")}  # (observed, predicted)
+
+
+def catalog_section() -> None:
+    counts = track_cache.catalog_counts()
+    for column, (label, key) in zip(st.columns(4), (("Transcription factors", "tfs"), ("Libraries", "libraries"),
+                                                    ("Models", "models"), ("Runs", "runs"))):
+        column.metric(label, f"{counts[key]:,}")
+
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader("Transcription factors")
+        tfs = data.query("SELECT tf, core, jaspar_id FROM tfs ORDER BY tf")
+        st.dataframe(tfs, hide_index=True, width="stretch")
+    with right:
+        st.subheader("Libraries")
+        libraries = data.query(
+            "SELECT library, tf, n_rows AS rows, value_name, units, source FROM libraries ORDER BY tf, library")
+        st.dataframe(libraries, hide_index=True, width="stretch",
+                     column_config={"rows": st.column_config.NumberColumn("rows", format="localized")})
+
+    st.subheader("Models")
+    all_models = track_cache.models()
+    st.dataframe(all_models, hide_index=True, width="stretch")
+
+    st.subheader("Runs")
+    runs = track_cache.runs_table()
+    st.dataframe(runs[["run_id", "command", "status", "started_at", "finished_at", "duration_s"]],
+                 hide_index=True, width="stretch",
+                 column_config={"duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f")})
+    for run in runs.itertuples():
+        with st.expander(f"Provenance of `{run.run_id}` ({run.status})"):
+            st.json({"command": run.command, "status": run.status, "started_at": str(run.started_at),
+                     "finished_at": str(run.finished_at), "seeds": run.seeds, "versions": run.versions,
+                     "timings_s": run.timings, "config": run.config}, expanded=1)
+
+
+def counts_figure(points, pearson: dict) -> go.Figure:
+    """Observed vs predicted log counts, one trace per split, Pearson r in the legend."""
+    figure = go.Figure()
+    for split in ("train", "valid", "test"):
+        part = points[points["split"] == split]
+        if part.empty:
+            continue
+        r, n = pearson.get(split, (float("nan"), len(part)))
+        figure.add_trace(go.Scattergl(
+            x=part["observed_log_counts"], y=part["predicted_log_counts"], mode="markers",
+            name=f"{split} (r = {r:.2f}, n = {n:,})", marker={"color": SPLIT_COLOURS[split], "size": 6,
+                                                                "opacity": 0.7},
+            customdata=part[["name", "chrom", "centre"]].to_numpy(),
+            hovertemplate="%{customdata[0]} %{customdata[1]}:%{customdata[2]:,}<br>observed %{x:.2f}"
+                          "<br>predicted %{y:.2f}<extra>" + split + "</extra>"))
+    if not points.empty:
+        values = points[["observed_log_counts", "predicted_log_counts"]].to_numpy()
+        lo, hi = float(values.min()), float(values.max())
+        figure.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", hoverinfo="skip",
+                                    line={"color": "#555555", "dash": "dot", "width": 1}))
+    figure.update_layout(xaxis_title="observed log(1 + reads)", yaxis_title="predicted log(1 + reads)",
+                         height=460, margin={"t": 30, "l": 60, "r": 20, "b": 50}, legend={"title": "split"})
+    return figure
+
+
+def profile_figure(observed, predicted, title: str) -> go.Figure:
+    """Observed and predicted reads per base around a peak; + strand up, − strand drawn downwards."""
+    figure = go.Figure()
+    for s, strand in enumerate(STRANDS):
+        sign = 1.0 if strand == "+" else -1.0
+        dark, light = STRAND_COLOURS[strand]
+        for kind, values, colour, dash in (("observed", observed, dark, "solid"),
+                                           ("predicted", predicted, light, "dash")):
+            if values is None:
+                continue
+            offsets = output_offsets(len(values))
+            figure.add_trace(go.Scatter(
+                x=offsets, y=sign * values[:, s], mode="lines", name=f"{kind} {strand}",
+                line={"color": colour, "dash": dash, "width": 1.5 if kind == "observed" else 2},
+                customdata=values[:, s], hovertemplate="%{x} bp: %{customdata:.2f} reads<extra>"
+                                                       f"{kind} {strand}</extra>"))
+    figure.update_layout(title=title, xaxis_title="bp from summit", yaxis_title="reads per base (− strand below 0)",
+                         height=380, margin={"t": 50, "l": 60, "r": 20, "b": 50}, hovermode="x unified")
+    return figure
+
+
+def model_section(tf: str | None, library: str | None) -> None:
+    st.header(f"Model quality{f' — {tf}' if tf else ''}")
+    sources = track_cache.choose_model(tf, library, key="overview_model")
+    if sources is None:
+        return
+    table, pearson = track_cache.metrics(sources.model_id)
+    points = track_cache.counts_points(sources.model_id)
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Observed vs predicted log counts")
+        if points.empty:
+            st.info("This model has no per-window counts (model_counts) in the catalog.")
+        else:
+            st.plotly_chart(counts_figure(points, pearson), width="stretch", key="overview_counts")
+            held = ", ".join(sources.test_chroms) or "none"
+            st.caption(f"One point per peak window; train/valid/test are chromosome splits (test = {held}, never "
+                       "seen in training or model selection). r = Pearson of log counts (model_metrics).")
+            data.download_button(points, _slug(f"observed_vs_predicted_{sources.model_id}"))
+    with right:
+        st.subheader("Metrics per split")
+        if table.empty:
+            st.info("No metrics recorded for this model.")
+        else:
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.NumberColumn(c, format="%.4g")
+                                        for c in table.columns if c != "metric"})
+            st.caption("counts_*: log-count correlations; profile_nll / profile_jsd: per-strand profile fit "
+                       "(lower is better) against the uniform and shuffled baselines.")
+            data.download_button(table, _slug(f"metrics_{sources.model_id}"))
+
+    st.subheader("Example profiles at held-out peaks")
+    peaks = track_cache.held_out_peaks(sources.model_id, "test")
+    if peaks.empty:
+        st.info("No held-out (test-chromosome) peak windows for this model.")
+        return
+    labels = [f"{r.name}  {r.chrom}:{r.centre:,}  (observed {r.observed_log_counts:.2f}, predicted "
+              f"{r.predicted_log_counts:.2f} log counts)" for r in peaks.itertuples()]
+    choice = st.selectbox(f"Peak ({len(peaks)} on {', '.join(sources.test_chroms)}, strongest first)",
+                          range(len(peaks)), format_func=labels.__getitem__, key="overview_peak")
+    peak = peaks.iloc[choice]
+    observed = track_cache.observed_profile(sources.model_id, peak["chrom"], int(peak["centre"]))
+    onehot = track_cache.window_onehot(sources.model_id, peak["chrom"], int(peak["centre"]))
+    predicted = None
+    if onehot is None:
+        st.warning("The genome FASTA of this run is missing; predicted profiles cannot be computed.")
+    elif not sources.has_model:
+        st.warning(f"The model file `{sources.model_file}` is missing; showing observed reads only.")
+    else:
+        with st.spinner("Predicting…"):
+            predicted = track_cache.predicted_profile(sources.model_id, onehot, peak["chrom"],
+                                                      int(peak["centre"])).counts[0]
+    if observed is None:
+        st.warning("The strand bigWigs of this run are missing; showing predictions only.")
+    if observed is None and predicted is None:
+        return
+    title = f"{peak['name']} {peak['chrom']}:{int(peak['centre']):,}"
+    st.plotly_chart(profile_figure(observed, predicted, title), width="stretch", key="overview_profile")
+    st.caption("Observed: read 5′ ends per base from the run's strand bigWigs. Predicted: the model's expected "
+               "reads per base = softmax(profile logits) × (exp(predicted log counts) − 1), per strand, "
+               "reverse-complement averaged"
+               + ("; control inputs from the run's control track." if sources.has_control else "."))
+    if predicted is not None:
+        frame = profile_frame(predicted, observed)
+    else:
+        frame = profile_frame(observed).rename(columns={"predicted": "observed"})
+    data.download_button(frame.assign(chrom=peak["chrom"], centre=int(peak["centre"])),
+                         _slug(f"profile_{sources.model_id}_{peak['name']}"))
+
+
+def main() -> None:
+    selection = data.selection()
+    st.title("Overview")
+    catalog_section()
+    model_section(selection.tf, selection.library)
+
+
+main()

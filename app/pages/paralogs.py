@@ -1,0 +1,181 @@
+"""Paralogs: when another TF has a library sharing sequences with the selected one (e.g. Pho4 and Cbf1 on the
+same E-box flanks), measured vs measured values of the shared sequences — a binned density aggregated in DuckDB
+with sampled points when there are many — and each TF's calibrated AD predictions for the shared sequences both
+runs scored (differential specificity)."""
+
+from __future__ import annotations
+
+import math
+from contextlib import closing
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from affdist_core import explore
+from app import data
+
+POINTS_LIMIT = 5000  # above this many shared rows, "Auto" draws a density
+SAMPLE_POINTS = 2000
+BINS = 60
+VIEWS = {"auto": f"Auto (density above {POINTS_LIMIT:,} rows)", "density": "Binned density",
+         "points": f"Points (at most {POINTS_LIMIT:,})"}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _explore(name: str, catalog: str, *args):
+    """``explore.<name>(connection, *args)``, cached per catalog version (``catalog``) and arguments."""
+    with closing(data.connection().cursor()) as con:
+        return getattr(explore, name)(con, *args)
+
+
+def _catalog_key() -> str:
+    path = data.catalog_path()
+    return f"{path}:{path.stat().st_mtime}"
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _identity(fig: go.Figure, lo: float, hi: float, **where) -> None:
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", hoverinfo="skip",
+                             line=dict(color="grey", dash="dot", width=1), showlegend=False), **where)
+
+
+def density_figure(density: pd.DataFrame, sample: pd.DataFrame, bins: int, x_title: str, y_title: str,
+                   note: str) -> go.Figure:
+    """Heatmap of the binned shared rows (log colour) with a deterministic sample of points on top."""
+    x, y, z = explore.density_grid(density, bins)
+    fig = go.Figure(go.Heatmap(
+        x=x, y=y, z=np.where(z > 0, np.log10(np.maximum(z, 1)), np.nan), customdata=z, name="density",
+        colorscale="Viridis", colorbar=dict(title="log10 rows"),
+        hovertemplate=f"{x_title} %{{x:.3f}}<br>{y_title} %{{y:.3f}}<br>%{{customdata}} rows<extra>density</extra>"))
+    if len(sample):
+        fig.add_trace(go.Scattergl(
+            x=sample["x"], y=sample["y"], mode="markers", name=f"sample of {len(sample):,} rows",
+            marker=dict(size=3, color="rgba(255,255,255,0.5)"), customdata=sample["sequence"],
+            hovertemplate="%{customdata}<br>%{x:.3f}, %{y:.3f}<extra>sampled row</extra>"))
+    if len(density):
+        lo = float(min(density["x_left"].min(), density["y_left"].min()))
+        hi = float(max(density["x_right"].max(), density["y_right"].max()))
+        _identity(fig, lo, hi)
+    _layout(fig, x_title, y_title, note)
+    return fig
+
+
+def points_figure(points: pd.DataFrame, x_title: str, y_title: str, note: str) -> go.Figure:
+    """Every shared row as a point (hover: sequence and both ids)."""
+    scatter = go.Scattergl if len(points) > 2000 else go.Scatter
+    fig = go.Figure(scatter(
+        x=points["x"], y=points["y"], mode="markers", name="shared sequences",
+        marker=dict(size=4, opacity=0.6, color="#1f77b4"),
+        customdata=list(zip(points["sequence"], points["id_a"], points["id_b"])),
+        hovertemplate="%{customdata[0]}<br>ids %{customdata[1]} / %{customdata[2]}<br>%{x:.3f}, %{y:.3f}"
+                      "<extra></extra>"))
+    if len(points):
+        lo = float(min(points["x"].min(), points["y"].min()))
+        hi = float(max(points["x"].max(), points["y"].max()))
+        _identity(fig, lo, hi)
+    _layout(fig, x_title, y_title, note)
+    return fig
+
+
+def _layout(fig: go.Figure, x_title: str, y_title: str, note: str) -> None:
+    fig.add_annotation(text=note, xref="paper", yref="paper", x=0.01, y=0.99, showarrow=False, align="left",
+                       bgcolor="rgba(255,255,255,0.8)")
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=480, margin=dict(t=30, b=40),
+                      legend=dict(orientation="h", y=-0.15))
+
+
+def predictions_figure(shared: pd.DataFrame, tf_a: str, tf_b: str, units: str) -> go.Figure:
+    """Left: AD-predicted (calibrated) for TF a vs TF b. Right: predicted difference vs measured difference."""
+    unit = f" ({units})" if units else ""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["AD predicted, both TFs", "differential: a − b"])
+    custom = list(zip(shared["sequence"], shared["measured_a"], shared["measured_b"]))
+    fig.add_trace(go.Scatter(
+        x=shared["predicted_a"], y=shared["predicted_b"], mode="markers", name="AD predicted",
+        customdata=custom, marker=dict(size=6, color="#2ca02c"),
+        hovertemplate="%{customdata[0]}<br>predicted %{x:.3f} / %{y:.3f}<br>measured %{customdata[1]:.3f} / "
+                      "%{customdata[2]:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(
+        x=shared["measured_a"] - shared["measured_b"], y=shared["predicted_a"] - shared["predicted_b"],
+        mode="markers", name="difference", customdata=shared["sequence"], marker=dict(size=6, color="#9467bd"),
+        hovertemplate="%{customdata}<br>measured a − b %{x:.3f}<br>predicted a − b %{y:.3f}<extra></extra>"),
+        row=1, col=2)
+    fig.update_xaxes(title_text=f"{tf_a} AD predicted{unit}", row=1, col=1)
+    fig.update_yaxes(title_text=f"{tf_b} AD predicted{unit}", row=1, col=1)
+    fig.update_xaxes(title_text=f"measured {tf_a} − {tf_b}{unit}", row=1, col=2)
+    fig.update_yaxes(title_text=f"predicted {tf_a} − {tf_b}{unit}", row=1, col=2)
+    fig.update_layout(height=420, showlegend=False, margin=dict(t=50, b=40))
+    return fig
+
+
+st.title("Paralogs")
+selection = data.selection()
+if selection.library is None:
+    st.info(f"{selection.tf} has no in-vitro library in this catalog.")
+    st.stop()
+key = _catalog_key()
+others = _explore("paralog_libraries", key, selection.library)
+if others.empty:
+    st.info(f"No other TF has a library sharing sequences with `{selection.library}` ({selection.tf}), so there is "
+            "no paralog comparison. Add one with `affdist demo --tf OTHER --library TABLE` on a library of the "
+            "same sequences (e.g. Cbf1 on the Pho4 E-box flanks).")
+    st.stop()
+labels = {row.library: f"{row.library} ({row.tf}, {row.n_shared:,} shared)" for row in others.itertuples()}
+other = st.selectbox("Compare with", list(labels), format_func=labels.get, key="paralog_library")
+tf_b = str(others.set_index("library").loc[other, "tf"])
+libraries = data.query("SELECT library, coalesce(units, '') AS units FROM libraries WHERE library IN (?, ?)",
+                       (selection.library, other)).set_index("library")["units"]
+units_a, units_b = libraries.get(selection.library, ""), libraries.get(other, "")
+x_title = f"{selection.tf} measured" + (f" ({units_a})" if units_a else "")
+y_title = f"{tf_b} measured" + (f" ({units_b})" if units_b else "")
+
+st.subheader("Measured vs measured")
+corr = _explore("shared_correlation", key, selection.library, other)
+st.caption(f"{corr['n']:,} rows of `{selection.library}` and `{other}` share a sequence. Pearson "
+           f"{_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} over all of them.")
+view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="paralog_view")
+note = f"Pearson {_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} (n = {corr['n']:,})"
+if view == "density" or (view == "auto" and corr["n"] > POINTS_LIMIT):
+    density = _explore("shared_density", key, selection.library, other, BINS)
+    sample = _explore("shared_points", key, selection.library, other, SAMPLE_POINTS, 0)
+    st.plotly_chart(density_figure(density, sample, BINS, x_title, y_title, note), key="paralog_measured")
+    data.download_button(density, f"paralog_density_{selection.library}_{other}")
+else:  # never more than POINTS_LIMIT points to the browser: a deterministic sample above that
+    sampled = corr["n"] > POINTS_LIMIT
+    points = _explore("shared_points", key, selection.library, other, POINTS_LIMIT if sampled else None, 0)
+    if sampled:
+        st.caption(f"Showing a deterministic sample of {len(points):,} of the {corr['n']:,} shared rows; the "
+                   "binned density shows all of them.")
+    st.plotly_chart(points_figure(points, x_title, y_title, note), key="paralog_measured")
+    data.download_button(points, f"paralog_points_{selection.library}_{other}")
+
+st.subheader("Affinity Distillation predicted vs predicted")
+run_a, run_b = data.run_for(selection.library), data.run_for(other)
+if run_a is None or run_b is None:
+    missing = [lib for lib, run in ((selection.library, run_a), (other, run_b)) if run is None]
+    st.info(f"No complete run has scored {', '.join(f'`{m}`' for m in missing)}, so there are no AD predictions "
+            "to compare.")
+    st.stop()
+shared = _explore("shared_predictions", key, run_a, selection.library, run_b, other)
+if shared.empty:
+    scored = data.query("SELECT library, count(DISTINCT id) AS n FROM scores WHERE method = ? AND "
+                        "((run_id = ? AND library = ?) OR (run_id = ? AND library = ?)) GROUP BY library",
+                        (explore.AD_METHOD, run_a, selection.library, run_b, other)).set_index("library")["n"]
+    st.info(f"No shared sequence was scored by both runs (`{run_a}` scored {int(scored.get(selection.library, 0)):,} "
+            f"rows of `{selection.library}`, `{run_b}` {int(scored.get(other, 0)):,} rows of `{other}`). Score the "
+            "shared sequences with both models to compare predictions.")
+    st.stop()
+pred = explore.heldout_metrics(shared["predicted_b"].to_numpy(), shared["predicted_a"].to_numpy())
+diff = explore.heldout_metrics((shared["predicted_a"] - shared["predicted_b"]).to_numpy(),
+                               (shared["measured_a"] - shared["measured_b"]).to_numpy())
+st.caption(f"{len(shared):,} shared sequence(s) scored by `{run_a}` and `{run_b}`, each calibrated with its own "
+           f"run's fit. Predicted vs predicted: Pearson {_fmt(pred['pearson'])}; predicted vs measured difference: "
+           f"Pearson {_fmt(diff['pearson'])}, Spearman {_fmt(diff['spearman'])}.")
+st.plotly_chart(predictions_figure(shared, selection.tf, tf_b, units_a if units_a == units_b else ""),
+                key="paralog_predicted")
+data.download_button(shared, f"paralog_predictions_{selection.library}_{other}")

@@ -1,0 +1,418 @@
+"""AppTests of the read-only browse pages (Methods, Motifs, Dynamic range, Genomic matches, Paralogs) on the
+app test catalog, the explore queries on that catalog, and the logo helper.
+
+Figures are read back from the page (the Plotly JSON Streamlit ships to the browser) and compared with what the
+catalog holds. The TF is chosen through the URL's query parameters (AppTest keeps the entry script's sidebar
+widgets only on the first run, so they cannot be driven after it). Variants of the catalog (categories, shared
+scored rows, no paralog, an unscored library) are written to copies; the fixture catalog is never modified.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from affdist_core import explore
+from app.logos import logo_frame, logo_png
+from app import APP_DIR
+
+PHO4_RUN, CBF1_RUN = "pho4-betseq_pho4-quick", "cbf1-cbf1_like-quick"
+PHO4_LIB, CBF1_LIB = "betseq_pho4", "cbf1_like"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _open(monkeypatch, catalog, page: str, **params) -> AppTest:
+    monkeypatch.setenv("AFFDIST_CATALOG", str(catalog))
+    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page(f"pages/{page}.py").run()  # straight to the page (no custom url_path, so the file name works)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def _array(value) -> np.ndarray:
+    """A Plotly JSON array (a list, or a base64 typed array ``{"dtype", "bdata", "shape"}``)."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            shape = value["shape"]
+            arr = arr.reshape([int(s) for s in (shape.split(",") if isinstance(shape, str) else shape)])
+        return arr
+    return np.asarray(value)
+
+
+def _texts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in at.get(kind)]
+
+
+def _connect(catalog) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(catalog), read_only=True)
+
+
+def _copy(app_catalog, tmp_path_factory, name: str):
+    path = tmp_path_factory.mktemp(name) / "catalog.duckdb"
+    shutil.copy(app_catalog, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rich_catalog(app_catalog, tmp_path_factory):
+    """A copy where Pho4's scored rows have categories, the Cbf1 run also scored 20 of Pho4's scored sequences
+    (added to cbf1_like), so the paralog predictions have shared rows, and Cbf1 has a second, unscored library
+    ``big_paralog`` sharing 6,000 sequences with Pho4's (more than the page draws as points)."""
+    path = _copy(app_catalog, tmp_path_factory, "rich")
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE measurements SET category = CASE WHEN hash(id) % 3 = 0 THEN 'spacer' "
+                "WHEN hash(id) % 3 = 1 THEN 'half_site' ELSE NULL END WHERE library = ? AND id IN "
+                "(SELECT id FROM scores WHERE run_id = ?)", [PHO4_LIB, PHO4_RUN])
+    picked = con.execute("SELECT m.id, m.sequence, m.value, s.score FROM scores s JOIN measurements m "
+                         "ON m.library = s.library AND m.id = s.id WHERE s.run_id = ? AND s.method = ? "
+                         "ORDER BY m.id LIMIT 20", [PHO4_RUN, explore.AD_METHOD]).df()
+    extra = pd.DataFrame({"library": CBF1_LIB, "id": [f"extra_{i}" for i in range(len(picked))],
+                          "sequence": picked["sequence"], "value": picked["value"] + 0.1, "category": None})
+    con.register("extra", extra)
+    con.execute("INSERT INTO measurements SELECT * FROM extra")
+    scores = pd.DataFrame({"run_id": CBF1_RUN, "library": CBF1_LIB, "method": explore.AD_METHOD, "motif_id": None,
+                           "scoring": "marginalization", "id": extra["id"], "score": picked["score"] * 0.5,
+                           "sd": 0.0, "n_backgrounds": 3, "background_id": "bg"})
+    con.register("extra_scores", scores)
+    con.execute("INSERT INTO scores (run_id, library, method, motif_id, scoring, id, score, sd, n_backgrounds, "
+                "background_id) SELECT * FROM extra_scores")
+    con.execute("INSERT INTO libraries VALUES ('big_paralog', 'Cbf1', 'test', 'ddG', 'RT', 6000)")
+    con.execute("INSERT INTO measurements SELECT 'big_paralog', id, sequence, value * 0.5, NULL FROM measurements "
+                "WHERE library = ? ORDER BY id LIMIT 6000", [PHO4_LIB])
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def lonely_catalog(app_catalog, tmp_path_factory):
+    """A copy without the cbf1_like library (Cbf1 keeps its model and motifs, Pho4 has no paralog), with a
+    second, unscored Pho4 library ``pho4_unscored`` and a TF ``Gal4`` with nothing at all."""
+    path = _copy(app_catalog, tmp_path_factory, "lonely")
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM measurements WHERE library = ?", [CBF1_LIB])
+    con.execute("DELETE FROM libraries WHERE library = ?", [CBF1_LIB])
+    con.execute("INSERT INTO tfs VALUES ('Gal4', NULL, NULL)")
+    con.execute("INSERT INTO libraries VALUES ('pho4_unscored', 'Pho4', 'test', 'ddG', 'RT', 3)")
+    con.execute("INSERT INTO measurements VALUES ('pho4_unscored', 'u0', 'ACGTACGT', 0.1, NULL), "
+                "('pho4_unscored', 'u1', 'ACGTACGA', 0.2, NULL), ('pho4_unscored', 'u2', 'ACGTACGC', 0.3, NULL)")
+    con.close()
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# explore on the real test catalog
+
+
+def test_explore_on_the_app_catalog_matches_the_run_report(app_catalog):
+    with _connect(app_catalog) as con:
+        for run, library in ((PHO4_RUN, PHO4_LIB), (CBF1_RUN, CBF1_LIB)):
+            fits = explore.calibration_fits(con, run, library)
+            comparison = explore.analysis(con, run, library, "comparison").payload
+            metrics = explore.method_metrics(fits, explore.reported_choices(fits, comparison)).set_index("method")
+            assert set(metrics.index) == set(comparison)
+            for method, entry in comparison.items():
+                assert metrics.loc[method, "rmse"] == pytest.approx(entry["rmse"])
+                assert metrics.loc[method, "pearson"] == pytest.approx(entry["pearson"])
+                if "top_k_rmse_mean" in entry:
+                    assert metrics.loc[method, "k"] == entry["k"]
+                    assert metrics.loc[method, "rmse_mean"] == pytest.approx(entry["top_k_rmse_mean"])
+                    assert metrics.loc[method, "rmse_sd"] == pytest.approx(entry["top_k_rmse_sd"])
+            # the stored fit re-applied to the stored scores gives the stored held-out metrics
+            overall = explore.metrics_by_category(explore.calibrated_predictions(con, run, library))
+            overall = overall.set_index("method")
+            for method, entry in comparison.items():
+                assert overall.loc[method, "rmse"] == pytest.approx(entry["rmse"])
+                assert overall.loc[method, "n"] == entry["n_heldout"]
+                if not np.isnan(entry["spearman"]):
+                    assert overall.loc[method, "spearman"] == pytest.approx(entry["spearman"])
+        matches = explore.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
+        for name, rows in (("all", matches.table), ("in_peaks", matches.table[matches.table["in_peak"]])):
+            assert explore.genomic_match_correlations(rows) == pytest.approx(matches.payload[name])
+        shared = con.execute("SELECT count(*) FROM measurements a JOIN measurements b USING (sequence) "
+                             "WHERE a.library = ? AND b.library = ?", [PHO4_LIB, CBF1_LIB]).fetchone()[0]
+        assert shared == 2000
+        assert explore.shared_density(con, PHO4_LIB, CBF1_LIB, 60)["count"].sum() == shared
+        assert explore.paralog_libraries(con, PHO4_LIB)["n_shared"].tolist() == [shared]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# logos
+
+
+def test_logo_frame_heights():
+    pwm = np.array([[1.0, 0, 0, 0], [0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0, 0]])
+    info = logo_frame(pwm, "information")
+    np.testing.assert_allclose(info.sum(axis=1), [2.0, 0.0, 1.0])  # 2 - entropy bits
+    np.testing.assert_allclose(info.iloc[2], [0.5, 0.5, 0, 0])
+    prob = logo_frame(pwm * 2, "probability")
+    np.testing.assert_allclose(prob.to_numpy(), pwm)
+    weights = np.array([[0.5, -0.2, 0, 0.1]])
+    np.testing.assert_array_equal(logo_frame(weights, "weight").to_numpy(), weights)
+    assert list(info.columns) == list("ACGT")
+    for bad, kind in ((np.ones((3, 3)), "information"), (weights, "information"), (pwm, "bits"),
+                      (np.full((2, 4), np.nan), "weight")):
+        with pytest.raises(ValueError):
+            logo_frame(bad, kind)
+    assert logo_png(pwm, "information", title="t").startswith(b"\x89PNG")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Methods
+
+
+def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "methods", tf="Pho4")
+    assert _texts(at, "title") == ["Methods"]
+    with _connect(app_env) as con:
+        fits = explore.calibration_fits(con, PHO4_RUN, PHO4_LIB)
+        choices = explore.reported_choices(fits, explore.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload)
+    expected = explore.method_metrics(fits, choices, 10)
+    (fig,) = _figures(at)
+    assert [t["type"] for t in fig["data"]] == ["bar"] * 6
+    for i, metric in enumerate(("rmse", "pearson", "spearman")):
+        reported, mean = fig["data"][2 * i], fig["data"][2 * i + 1]
+        np.testing.assert_allclose(_array(reported["y"]), expected[metric])
+        np.testing.assert_allclose(_array(mean["y"]), expected[f"{metric}_mean"])
+        np.testing.assert_allclose(_array(mean["error_y"]["array"]), expected[f"{metric}_sd"])
+    labels = {"affinity_distillation": "AD", "jaspar": "JASPAR", "weeder": "Weeder", "modisco": "MoDISco",
+              "streme": "STREME"}
+    assert list(fig["data"][0]["x"]) == [labels[m] for m in expected["method"]]
+    assert expected["method"].iloc[0] == "affinity_distillation" and expected["rmse"].iloc[1:].is_monotonic_increasing
+    assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top10"
+    assert any("no row categories" in t for t in _texts(at, "caption"))
+    before = _array(fig["data"][1]["y"])
+    assert not np.allclose(before, _array(fig["data"][0]["y"]))  # weeder's top-10 mean differs from its top motif
+
+    at.slider(key="methods_top_k").set_value(1).run()
+    assert not at.exception
+    (fig,) = _figures(at)
+    for i in range(3):  # the mean over the top 1 motif is the reported motif itself
+        np.testing.assert_allclose(_array(fig["data"][2 * i + 1]["y"]), _array(fig["data"][2 * i]["y"]))
+        np.testing.assert_allclose(_array(fig["data"][2 * i + 1]["error_y"]["array"]), 0.0)
+    assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top1"
+
+
+def test_methods_page_per_category(rich_catalog, monkeypatch):
+    at = _open(monkeypatch, rich_catalog, "methods", tf="Pho4")
+    with _connect(rich_catalog) as con:
+        expected = explore.metrics_by_category(explore.calibrated_predictions(con, PHO4_RUN, PHO4_LIB))
+    assert set(expected["category"]) == {explore.ALL_ROWS, "half_site", "spacer"}
+    _, categories = _figures(at)
+    assert len(categories["data"]) == expected["method"].nunique() == 5
+    for trace, (_, rows) in zip(categories["data"], expected.groupby("method", sort=False)):
+        assert list(trace["x"]) == rows["category"].tolist()
+        np.testing.assert_allclose(_array(trace["y"]), rows["rmse"])
+    at.selectbox(key="methods_category_metric").set_value("spearman").run()
+    assert not at.exception
+    _, categories = _figures(at)
+    first = expected[expected["method"] == expected["method"].iloc[0]]
+    np.testing.assert_allclose(_array(categories["data"][0]["y"]), first["spearman"])
+
+
+@pytest.mark.parametrize("page", ["methods", "dynamic_range", "genomic_matches"])
+def test_run_pages_explain_an_unscored_library(lonely_catalog, monkeypatch, page):
+    at = _open(monkeypatch, lonely_catalog, page, tf="Pho4", library="pho4_unscored")
+    assert any("No complete run has scored library `pho4_unscored`" in t for t in _texts(at, "info"))
+    assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", ["methods", "dynamic_range", "genomic_matches", "paralogs"])
+def test_pages_explain_a_tf_without_library(lonely_catalog, monkeypatch, page):
+    at = _open(monkeypatch, lonely_catalog, page, tf="Cbf1")
+    assert any("Cbf1 has no in-vitro library" in t for t in _texts(at, "info"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Motifs
+
+
+def test_motifs_page_logos_scores_and_matrix_kind(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "motifs", tf="Pho4")
+    assert _texts(at, "subheader")[:4] == ["MoDISco", "STREME", "Weeder", "JASPAR"]
+    with _connect(app_env) as con:
+        comparison = explore.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload
+        weeder_2 = explore.motif_calibrations(con, PHO4_RUN, "weeder_2")
+    for method in ("modisco", "streme", "weeder", "jaspar"):  # each shows the motif the comparison reports
+        assert at.selectbox(key=f"motifs_pick_{method}").value == comparison[method]["motif_id"]
+    tables = [d.value for d in at.dataframe if "reported" in d.value.columns]
+    for method, table in zip(("modisco", "streme", "weeder", "jaspar"), tables, strict=True):
+        assert table.loc[table["reported"], "scoring"].tolist() == [comparison[method]["scoring"]]
+    images = at.image
+    assert len(images) == 4 and all(i.captions == ["PWM · information"] for i in images)
+    urls = [i.value[0] for i in images]
+    assert len(set(urls)) == 4
+    downloads = [d.key for d in at.get("download_button")]
+    assert f"download_motif_{PHO4_RUN}_modisco_pos_0_pwm" in downloads and f"download_motifs_{PHO4_RUN}" in downloads
+
+    at.radio(key="motifs_kind").set_value("CWM").run()
+    assert not at.exception
+    assert at.image[0].captions == ["CWM · weight"] and at.image[0].value[0] != urls[0]
+    assert [i.captions for i in at.image[1:]] == [["PWM · information"]] * 3  # no CWM: PWM shown
+    assert sum("No CWM for this motif" in t for t in _texts(at, "caption")) == 3
+    assert f"download_motif_{PHO4_RUN}_modisco_pos_0_cwm" in [d.key for d in at.get("download_button")]
+
+    at.selectbox(key="motifs_pick_weeder").set_value("weeder_2").run()
+    assert not at.exception
+    assert at.image[2].value[0] != urls[2]
+    scores = [d.value for d in at.dataframe if "scoring" in d.value.columns]
+    weeder = scores[2]
+    assert weeder["scoring"].tolist() == weeder_2["scoring"].tolist() == ["max", "sum"]
+    np.testing.assert_allclose(weeder["rmse"], weeder_2["rmse"])
+    np.testing.assert_allclose(weeder["pearson"], weeder_2["pearson"])
+    assert not weeder["reported"].any()
+    assert f"download_motif_{PHO4_RUN}_weeder_2_pwm" in [d.key for d in at.get("download_button")]
+
+
+def test_motifs_page_empty_states(lonely_catalog, monkeypatch):
+    with _connect(lonely_catalog) as con:
+        assert con.execute("SELECT count(*) FROM motifs WHERE tf = 'Cbf1'").fetchone()[0] > 0
+    at = _open(monkeypatch, lonely_catalog, "motifs", tf="Cbf1")  # motifs but no library: logos, no scores
+    assert len(at.image) >= 1 and any("did not score library" in t for t in _texts(at, "caption"))
+    assert not [d for d in at.dataframe if "scoring" in d.value.columns]
+    at = _open(monkeypatch, lonely_catalog, "motifs", tf="Gal4")
+    assert any("No motifs of Gal4" in t for t in _texts(at, "info")) and not at.image
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dynamic range
+
+
+def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "dynamic_range", tf="Pho4")
+    with _connect(app_env) as con:
+        dynamic = explore.analysis(con, PHO4_RUN, PHO4_LIB, "dynamic_range")
+        curve = explore.backgrounds_curve_frame(explore.analysis(con, PHO4_RUN, PHO4_LIB, "backgrounds_curve").payload)
+    table = dynamic.table
+    methods = [s for s in table["series"].unique() if s != "measured"]
+    histograms, curve_fig = _figures(at)
+    assert len(histograms["data"]) == 2 * len(methods)
+    for i, method in enumerate(methods):
+        measured, predicted = histograms["data"][2 * i], histograms["data"][2 * i + 1]
+        np.testing.assert_array_equal(_array(measured["y"]), table.loc[table["series"] == "measured", "count"])
+        np.testing.assert_array_equal(_array(predicted["y"]), table.loc[table["series"] == method, "count"])
+    titles = [a["text"] for a in histograms["layout"]["annotations"]]
+    assert titles[-1] == f"JASPAR · sd ratio {dynamic.payload['sd_ratio']['jaspar']:.2f}"
+    np.testing.assert_allclose(_array(curve_fig["data"][0]["y"]), curve["rmse"])
+    np.testing.assert_array_equal(_array(curve_fig["data"][0]["x"]), curve["n"])
+    assert curve_fig["layout"]["xaxis"]["type"] == "log"
+    ratios = [d.value for d in at.dataframe if "sd_ratio" in d.value.columns][0]
+    assert dict(zip(ratios["method"], ratios["sd_ratio"]))["JASPAR"] == pytest.approx(
+        dynamic.payload["sd_ratio"]["jaspar"])
+
+    at.multiselect(key="dynamic_methods").set_value(["jaspar"]).run()
+    assert not at.exception
+    histograms, _ = _figures(at)
+    assert len(histograms["data"]) == 2
+    np.testing.assert_array_equal(_array(histograms["data"][1]["y"]), table.loc[table["series"] == "jaspar", "count"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Genomic matches
+
+
+def _points(fig: dict) -> int:
+    return sum(len(_array(t["x"])) for t in fig["data"])
+
+
+def test_genomic_matches_page_subsets_and_correlations(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "genomic_matches", tf="Pho4")
+    with _connect(app_env) as con:
+        result = explore.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
+    summary = result.payload
+    invivo, predicted = _figures(at)
+    assert _points(invivo) == _points(predicted) == summary["all"]["n"] == len(result.table)
+    assert {t["name"] for t in invivo["data"]} == {"in peak", "outside peaks"}
+    note = invivo["layout"]["annotations"][0]["text"]
+    assert f"Spearman {summary['all']['observed_vs_invitro_spearman']:.3f}" in note
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["matches"] == str(summary["all"]["n"])
+    assert metrics["Pearson predicted vs observed"] == f"{summary['all']['predicted_vs_observed_pearson']:.3f}"
+
+    at.radio(key="genomic_subset").set_value("in_peak").run()
+    assert not at.exception
+    invivo, predicted = _figures(at)
+    assert _points(invivo) == summary["in_peaks"]["n"] and [t["name"] for t in invivo["data"]] == ["in peak"]
+    assert {m.label: m.value for m in at.metric}["Spearman observed vs in vitro"] == \
+        f"{summary['in_peaks']['observed_vs_invitro_spearman']:.3f}"
+    at.radio(key="genomic_subset").set_value("outside").run()
+    assert _points(_figures(at)[0]) == summary["all"]["n"] - summary["in_peaks"]["n"]
+
+
+def test_genomic_matches_page_without_matches(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "genomic_matches", tf="Cbf1")
+    assert any("No sequence of `cbf1_like` occurs in the genome" in t for t in _texts(at, "info"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paralogs
+
+
+def test_paralogs_page_points_and_density(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "paralogs", tf="Pho4")
+    assert at.selectbox(key="paralog_library").value == CBF1_LIB
+    with _connect(app_env) as con:
+        corr = explore.shared_correlation(con, PHO4_LIB, CBF1_LIB)
+    (points,) = _figures(at)  # 2,000 shared rows: points; no shared scored row: no prediction figure
+    assert points["data"][0]["type"] == "scatter" and len(_array(points["data"][0]["x"])) == corr["n"] == 2000
+    assert f"Pearson {corr['pearson']:.3f}" in points["layout"]["annotations"][0]["text"]
+    assert any("No shared sequence was scored by both runs" in t for t in _texts(at, "info"))
+
+    at.radio(key="paralog_view").set_value("density").run()
+    assert not at.exception
+    (density,) = _figures(at)
+    heatmap = density["data"][0]
+    assert heatmap["type"] == "heatmap" and _array(heatmap["customdata"]).sum() == 2000
+    assert density["data"][1]["type"] == "scattergl" and len(_array(density["data"][1]["x"])) == 2000
+    assert at.get("download_button")[0].key == f"download_paralog_density_{PHO4_LIB}_{CBF1_LIB}"
+
+
+def test_paralogs_page_caps_points_and_explains_an_unscored_paralog(rich_catalog, monkeypatch):
+    at = _open(monkeypatch, rich_catalog, "paralogs", tf="Pho4")
+    assert at.selectbox(key="paralog_library").value == "big_paralog"  # most shared first
+    (density,) = _figures(at)  # 6,000 shared rows > 5,000: the automatic view is the density
+    assert density["data"][0]["type"] == "heatmap" and _array(density["data"][0]["customdata"]).sum() == 6000
+    assert any("No complete run has scored `big_paralog`" in t for t in _texts(at, "info"))
+    at.radio(key="paralog_view").set_value("points").run()
+    assert not at.exception
+    (points,) = _figures(at)
+    x = _array(points["data"][0]["x"])
+    assert len(x) == 5000 and any("sample of 5,000 of the 6,000" in t for t in _texts(at, "caption"))
+    with _connect(rich_catalog) as con:
+        every = explore.shared_points(con, PHO4_LIB, "big_paralog")
+    assert set(np.round(x, 12)) <= set(np.round(every["x"], 12))
+
+
+def test_paralogs_page_predictions_of_shared_scored_rows(rich_catalog, monkeypatch):
+    at = _open(monkeypatch, rich_catalog, "paralogs", tf="Pho4")
+    at.selectbox(key="paralog_library").set_value(CBF1_LIB).run()
+    assert not at.exception
+    with _connect(rich_catalog) as con:
+        shared = explore.shared_predictions(con, PHO4_RUN, PHO4_LIB, CBF1_RUN, CBF1_LIB)
+    assert len(shared) >= 20
+    _, predicted = _figures(at)
+    np.testing.assert_allclose(_array(predicted["data"][0]["x"]), shared["predicted_a"])
+    np.testing.assert_allclose(_array(predicted["data"][0]["y"]), shared["predicted_b"])
+    np.testing.assert_allclose(_array(predicted["data"][1]["x"]), shared["measured_a"] - shared["measured_b"])
+
+
+def test_paralogs_page_without_another_tf(lonely_catalog, monkeypatch):
+    at = _open(monkeypatch, lonely_catalog, "paralogs", tf="Pho4")
+    assert any("No other TF has a library sharing sequences with `betseq_pho4`" in t for t in _texts(at, "info"))
+    assert not at.get("plotly_chart")
