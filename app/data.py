@@ -8,6 +8,7 @@ here writes to the catalog.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import streamlit as st
+
+from affdist_core import explore as explore_queries
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = REPO_ROOT / "data_catalog" / "affdist.duckdb"
@@ -66,6 +69,35 @@ def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:
     """Run a read query on the catalog; results are cached per catalog version, SQL and parameters."""
     path = catalog_path()
     return _query(str(path), path.stat().st_mtime, sql, tuple(params))
+
+
+def catalog_key() -> str:
+    """The current catalog file and its version (mtime): a cache key that changes when the catalog is rebuilt."""
+    path = catalog_path()
+    return f"{path}:{path.stat().st_mtime}"
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _explore(name: str, catalog: str, args: tuple):
+    with contextlib.closing(connection().cursor()) as con:
+        return getattr(explore_queries, name)(con, *args)
+
+
+def explore(name: str, *args):
+    """``affdist_core.explore.<name>(connection, *args)``, cached per catalog version and arguments."""
+    return _explore(name, catalog_key(), args)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _analysis(catalog: str, run_id: str, library: str, name: str):
+    with contextlib.closing(connection().cursor()) as con:
+        return explore_queries.analysis(con, run_id, library, name, resolve=resolve_path)
+
+
+def analysis(run_id: str, library: str, name: str):
+    """The run's analysis ``name`` (:class:`affdist_core.explore.Analysis`: payload and Parquet table, or
+    None), cached per catalog version."""
+    return _analysis(catalog_key(), run_id, library, name)
 
 
 def catalog_ready() -> bool:
@@ -138,6 +170,21 @@ def run_for(library: str) -> str | None:
         "SELECT r.run_id FROM runs r JOIN (SELECT DISTINCT run_id FROM scores WHERE library = ?) s USING (run_id) "
         "WHERE r.status = 'complete' ORDER BY r.finished_at DESC LIMIT 1", (library,))
     return None if frame.empty else str(frame["run_id"].iloc[0])
+
+
+def require_scored_run(selection: Selection, purpose: str = "") -> str:
+    """The latest complete run that scored the selected library; otherwise an empty-state message (the TF has
+    no library, or no run has scored it, and how to score it) and ``st.stop()``. ``purpose`` ends the first
+    message, e.g. ", so there is nothing to calibrate"."""
+    if selection.library is None:
+        st.info(f"{selection.tf} has no in-vitro library in this catalog{purpose}.")
+        st.stop()
+    run_id = run_for(selection.library)
+    if run_id is None:
+        st.info(f"No complete run has scored library `{selection.library}` yet: run `affdist demo --tf "
+                f"{selection.tf} --library …` to score it.")
+        st.stop()
+    return run_id
 
 
 def download_button(frame: pd.DataFrame, name: str, label: str = "Download CSV") -> None:

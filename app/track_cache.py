@@ -312,3 +312,27 @@ def choose_model(tf: str | None, library: str | None, key: str) -> tracks.ModelS
     model_id = st.selectbox("Model", options, index=index, key=key,
                             help="Models of this TF, newest run first; default: the run that scored the library.")
     return sources(model_id)
+
+
+STRAND_COLOURS = {"+": ("#1F4E79", "#6FA8DC"), "-": ("#8B1E3F", "#E48FA3")}  # (observed, predicted)
+
+
+def add_profile_traces(figure, observed, predicted, **position) -> None:
+    """Observed (solid) and predicted (dashed) reads per base, (out_pred_len, 2) each or None, as lines on
+    ``figure`` (``row=…, col=…`` for subplots): + strand up, − strand drawn downwards."""
+    import plotly.graph_objects as go
+
+    from affdist_core.tracks import STRANDS, output_offsets
+
+    for s, strand in enumerate(STRANDS):
+        sign = 1.0 if strand == "+" else -1.0
+        dark, light = STRAND_COLOURS[strand]
+        for kind, values, colour, dash in (("observed", observed, dark, "solid"),
+                                           ("predicted", predicted, light, "dash")):
+            if values is None:
+                continue
+            figure.add_trace(go.Scatter(
+                x=output_offsets(len(values)), y=sign * values[:, s], mode="lines", name=f"{kind} {strand}",
+                line={"color": colour, "dash": dash, "width": 1.5 if kind == "observed" else 2},
+                customdata=values[:, s],
+                hovertemplate="%{x} bp: %{customdata:.2f} reads<extra>" + f"{kind} {strand}</extra>"), **position)

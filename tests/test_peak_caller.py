@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from affdist_core.chipnexus_reads import footprint_kernel, spread_sites

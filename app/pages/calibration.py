@@ -208,14 +208,7 @@ def _all_methods(comparison: pd.DataFrame, sample, stored_sample) -> None:
 def main() -> None:
     selection = data.selection()
     st.title("Calibration")
-    if selection.library is None:
-        st.info(f"TF {selection.tf} has no in-vitro library in the catalog, so there is nothing to calibrate.")
-        return
-    run_id = data.run_for(selection.library)
-    if run_id is None:
-        st.info(f"No complete run has scored library `{selection.library}` yet. Run `affdist demo` (or "
-                f"`affdist demo --library …`) to score it.")
-        return
+    run_id = data.require_scored_run(selection, ", so there is nothing to calibrate")
     table = model_cache.scored_table(run_id, selection.library)
     if len(table) < rc.MIN_CALIBRATION_ROWS + rc.MIN_HELDOUT_ROWS:
         st.info(f"Run `{run_id}` scored only {len(table)} rows of `{selection.library}`; too few to calibrate.")

@@ -4,7 +4,6 @@ ratio each method recovers, and AD's RMSE and spread as a function of the number
 from __future__ import annotations
 
 import math
-from contextlib import closing
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,18 +16,6 @@ from app import data
 LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",
           "modisco": "MoDISco", "jaspar": "JASPAR", "external": "external", "measured": "measured"}
 PER_ROW = 3
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _analysis(catalog: str, run_id: str, library: str, name: str) -> explore.Analysis | None:
-    """The run's analysis ``name`` (payload and Parquet table), cached per catalog version."""
-    with closing(data.connection().cursor()) as con:
-        return explore.analysis(con, run_id, library, name, resolve=data.resolve_path)
-
-
-def _catalog_key() -> str:
-    path = data.catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
 
 
 def histograms_figure(table: pd.DataFrame, methods: list[str], units: str, ratios: dict[str, float]) -> go.Figure:
@@ -79,19 +66,12 @@ def curve_figure(curve: pd.DataFrame, units: str) -> go.Figure:
 
 st.title("Dynamic range")
 selection = data.selection()
-if selection.library is None:
-    st.info(f"{selection.tf} has no in-vitro library in this catalog.")
-    st.stop()
-run_id = data.run_for(selection.library)
-if run_id is None:
-    st.info(f"No complete run has scored library `{selection.library}` yet.")
-    st.stop()
-key = _catalog_key()
+run_id = data.require_scored_run(selection)
 units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
                        (selection.library,))["u"].iloc[0])
 st.caption(f"Run `{run_id}` · library `{selection.library}` · held-out rows only.")
 
-dynamic = _analysis(key, run_id, selection.library, "dynamic_range")
+dynamic = data.analysis(run_id, selection.library, "dynamic_range")
 if dynamic is None or dynamic.table is None or dynamic.table.empty:
     st.info(f"Run `{run_id}` has no dynamic-range histograms for `{selection.library}`.")
 else:
@@ -115,7 +95,7 @@ else:
     data.download_button(table[table["series"].isin(["measured", *chosen])], f"dynamic_range_{selection.library}")
 
 st.subheader("Number of backgrounds")
-curve_analysis = _analysis(key, run_id, selection.library, "backgrounds_curve")
+curve_analysis = data.analysis(run_id, selection.library, "backgrounds_curve")
 curve = explore.backgrounds_curve_frame(curve_analysis.payload if curve_analysis is not None else None)
 if curve.empty:
     st.info(f"Run `{run_id}` has no backgrounds curve for `{selection.library}`.")

@@ -5,7 +5,6 @@ outside them."""
 from __future__ import annotations
 
 import math
-from contextlib import closing
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,18 +16,6 @@ from app import data
 SUBSETS = {"all": "All matches", "in_peak": "In called peaks", "outside": "Outside peaks"}
 GROUPS = ((True, "in peak", "#d62728"), (False, "outside peaks", "#1f77b4"))
 WEBGL_ABOVE = 5000
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _analysis(catalog: str, run_id: str, library: str, name: str) -> explore.Analysis | None:
-    """The run's analysis ``name`` (payload and Parquet table), cached per catalog version."""
-    with closing(data.connection().cursor()) as con:
-        return explore.analysis(con, run_id, library, name, resolve=data.resolve_path)
-
-
-def _catalog_key() -> str:
-    path = data.catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
 
 
 def _fmt(value: float) -> str:
@@ -58,14 +45,8 @@ def match_figure(matches: pd.DataFrame, x: str, y: str, x_title: str, y_title: s
 
 st.title("Genomic matches")
 selection = data.selection()
-if selection.library is None:
-    st.info(f"{selection.tf} has no in-vitro library in this catalog.")
-    st.stop()
-run_id = data.run_for(selection.library)
-if run_id is None:
-    st.info(f"No complete run has scored library `{selection.library}` yet.")
-    st.stop()
-result = _analysis(_catalog_key(), run_id, selection.library, "genomic_matches")
+run_id = data.require_scored_run(selection)
+result = data.analysis(run_id, selection.library, "genomic_matches")
 if result is None or result.table is None:
     st.info(f"Run `{run_id}` has no genomic-match analysis for `{selection.library}`.")
     st.stop()

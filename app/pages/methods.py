@@ -3,7 +3,6 @@ method reports and the mean ± sd over its top k motifs — and, for libraries w
 
 from __future__ import annotations
 
-from contextlib import closing
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,18 +15,6 @@ from app import data
 LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",
           "modisco": "MoDISco", "jaspar": "JASPAR", "external": "external"}
 METRIC_TITLES = {"rmse": "RMSE", "pearson": "Pearson r", "spearman": "Spearman ρ"}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _explore(name: str, catalog: str, *args):
-    """``explore.<name>(connection, *args)``, cached per catalog version (``catalog``) and arguments."""
-    with closing(data.connection().cursor()) as con:
-        return getattr(explore, name)(con, *args)
-
-
-def _catalog_key() -> str:
-    path = data.catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
 
 
 def metrics_figure(metrics: pd.DataFrame, units: str) -> go.Figure:
@@ -70,22 +57,14 @@ def category_figure(by_category: pd.DataFrame, metric: str, units: str) -> go.Fi
 
 st.title("Methods")
 selection = data.selection()
-if selection.library is None:
-    st.info(f"{selection.tf} has no in-vitro library in this catalog, so there is no method comparison.")
-    st.stop()
-run_id = data.run_for(selection.library)
-if run_id is None:
-    st.info(f"No complete run has scored library `{selection.library}` yet. Score it with "
-            "`affdist demo --library …` to compare methods.")
-    st.stop()
-key = _catalog_key()
-fits = _explore("calibration_fits", key, run_id, selection.library)
+run_id = data.require_scored_run(selection, ", so there is no method comparison")
+fits = data.explore("calibration_fits", run_id, selection.library)
 if fits.empty:
     st.info(f"Run `{run_id}` stored no calibration fits for `{selection.library}`.")
     st.stop()
 units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
                        (selection.library,))["u"].iloc[0])
-comparison = _explore("analysis", key, run_id, selection.library, "comparison")
+comparison = data.explore("analysis", run_id, selection.library, "comparison")
 choices = explore.reported_choices(fits, comparison.payload if comparison is not None else None)
 
 st.caption(f"Run `{run_id}` · library `{selection.library}` · metrics on the held-out rows "
@@ -103,11 +82,11 @@ st.dataframe(shown, hide_index=True, key="methods_table",
 data.download_button(metrics, f"methods_{selection.library}_top{top_k}")
 
 st.subheader("By category")
-if not _explore("library_has_categories", key, selection.library):
+if not data.explore("library_has_categories", selection.library):
     st.caption(f"Library `{selection.library}` has no row categories (e.g. single substitutions, spacers), so "
                "there is no per-category breakdown.")
 else:
-    predictions = _explore("calibrated_predictions", key, run_id, selection.library)
+    predictions = data.explore("calibrated_predictions", run_id, selection.library)
     by_category = explore.metrics_by_category(predictions)
     metric = st.selectbox("Metric", list(METRIC_TITLES), format_func=METRIC_TITLES.get,
                           key="methods_category_metric")

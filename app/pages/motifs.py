@@ -4,7 +4,6 @@ scores on the selected library; choose the matrix kind and download any matrix."
 from __future__ import annotations
 
 import json
-from contextlib import closing
 
 import pandas as pd
 import streamlit as st
@@ -22,26 +21,13 @@ KINDS = {  # choice → (catalog matrix, logo kind)
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _explore(name: str, catalog: str, *args):
-    """``explore.<name>(connection, *args)``, cached per catalog version (``catalog``) and arguments."""
-    with closing(data.connection().cursor()) as con:
-        return getattr(explore, name)(con, *args)
-
-
-def _catalog_key() -> str:
-    path = data.catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
-
-
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(text))
 
 
 st.title("Motifs")
 selection = data.selection()
-key = _catalog_key()
-runs = _explore("motif_runs", key, selection.tf)
+runs = data.explore("motif_runs", selection.tf)
 if runs.empty:
     st.info(f"No motifs of {selection.tf} are recorded in this catalog (a run records MoDISco motifs after "
             "`affdist interpret`, and STREME/Weeder/JASPAR motifs after the method stages).")
@@ -51,8 +37,8 @@ scored_run = data.run_for(selection.library) if selection.library else None
 default_run = scored_run if scored_run in run_ids else run_ids[0]
 run_id = st.selectbox("Run", run_ids, index=run_ids.index(default_run), key="motifs_run",
                       format_func=lambda r: f"{r} ({int(runs.set_index('run_id').loc[r, 'n_motifs'])} motifs)")
-motifs = _explore("run_motifs", key, run_id)
-comparison = (_explore("analysis", key, run_id, selection.library, "comparison")
+motifs = data.explore("run_motifs", run_id)
+comparison = (data.explore("analysis", run_id, selection.library, "comparison")
               if selection.library and run_id == scored_run else None)
 entries = (comparison.payload or {}) if comparison is not None else {}
 reported = {m: e.get("motif_id") for m, e in entries.items()}
@@ -85,10 +71,10 @@ for method, column in zip(methods, st.columns(len(methods))):
                                 key=f"motifs_pick_{method}", format_func=label)
         info = rows.loc[motif_id]
         used_kind, used_logo = matrix_kind, logo_kind
-        matrix = _explore("motif_matrix", key, run_id, motif_id, matrix_kind)
+        matrix = data.explore("motif_matrix", run_id, motif_id, matrix_kind)
         if matrix is None:
             used_kind, used_logo = "pwm", "information"
-            matrix = _explore("motif_matrix", key, run_id, motif_id, "pwm")
+            matrix = data.explore("motif_matrix", run_id, motif_id, "pwm")
         st.image(logos.logo_png(matrix, used_logo, title=f"{motif_id} ({used_kind.upper()})", height=2.0,
                                 width=4.0),
                  caption=f"{used_kind.upper()} · {used_logo}", width="stretch")
@@ -97,7 +83,7 @@ for method, column in zip(methods, st.columns(len(methods))):
         score = "n/a" if pd.isna(info["score"]) else f"{info['score']:.3g}"
         st.caption(f"{info['consensus']} · width {info['width']} · {info['n_sites']} sites · score {score}")
         if selection.library and run_id == scored_run:
-            scores = _explore("motif_calibrations", key, run_id, motif_id)
+            scores = data.explore("motif_calibrations", run_id, motif_id)
             scores = scores[scores["library"] == selection.library]
             scores = scores.assign(reported=(reported.get(method) == motif_id)
                                    & (scores["scoring"] == reported_scoring.get(method)))
@@ -116,7 +102,7 @@ for method, column in zip(methods, st.columns(len(methods))):
 st.subheader("All motifs of the run")
 table = motifs.drop(columns=["provenance"])
 if selection.library and run_id == scored_run:
-    fits = _explore("calibration_fits", key, run_id, selection.library)
+    fits = data.explore("calibration_fits", run_id, selection.library)
     wide = fits.dropna(subset=["motif_id"]).pivot_table(index="motif_id", columns="scoring",
                                                         values=["rmse", "pearson"], aggfunc="first")
     wide.columns = [f"{metric}_{scoring}" for metric, scoring in wide.columns]

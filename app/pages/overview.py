@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core.tracks import STRANDS, output_offsets, profile_frame
+from affdist_core.tracks import profile_frame
 from app import data, track_cache
 
 def _slug(text: str) -> str:
@@ -14,7 +14,6 @@ def _slug(text: str) -> str:
 
 
 SPLIT_COLOURS = {"train": "#9AA5B1", "valid": "#F2A541", "test": "#2E86AB"}
-STRAND_COLOURS = {"+": ("#1F4E79", "#6FA8DC"), "-": ("#8B1E3F", "#E48FA3")}  # (observed, predicted)
 
 
 def catalog_section() -> None:
@@ -79,19 +78,7 @@ def counts_figure(points, pearson: dict) -> go.Figure:
 def profile_figure(observed, predicted, title: str) -> go.Figure:
     """Observed and predicted reads per base around a peak; + strand up, − strand drawn downwards."""
     figure = go.Figure()
-    for s, strand in enumerate(STRANDS):
-        sign = 1.0 if strand == "+" else -1.0
-        dark, light = STRAND_COLOURS[strand]
-        for kind, values, colour, dash in (("observed", observed, dark, "solid"),
-                                           ("predicted", predicted, light, "dash")):
-            if values is None:
-                continue
-            offsets = output_offsets(len(values))
-            figure.add_trace(go.Scatter(
-                x=offsets, y=sign * values[:, s], mode="lines", name=f"{kind} {strand}",
-                line={"color": colour, "dash": dash, "width": 1.5 if kind == "observed" else 2},
-                customdata=values[:, s], hovertemplate="%{x} bp: %{customdata:.2f} reads<extra>"
-                                                       f"{kind} {strand}</extra>"))
+    track_cache.add_profile_traces(figure, observed, predicted)
     figure.update_layout(title=title, xaxis_title="bp from summit", yaxis_title="reads per base (− strand below 0)",
                          height=380, margin={"t": 50, "l": 60, "r": 20, "b": 50}, hovermode="x unified")
     return figure

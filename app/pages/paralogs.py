@@ -6,7 +6,6 @@ runs scored (differential specificity)."""
 from __future__ import annotations
 
 import math
-from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -22,18 +21,6 @@ SAMPLE_POINTS = 2000
 BINS = 60
 VIEWS = {"auto": f"Auto (density above {POINTS_LIMIT:,} rows)", "density": "Binned density",
          "points": f"Points (at most {POINTS_LIMIT:,})"}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _explore(name: str, catalog: str, *args):
-    """``explore.<name>(connection, *args)``, cached per catalog version (``catalog``) and arguments."""
-    with closing(data.connection().cursor()) as con:
-        return getattr(explore, name)(con, *args)
-
-
-def _catalog_key() -> str:
-    path = data.catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
 
 
 def _fmt(value: float) -> str:
@@ -118,8 +105,7 @@ selection = data.selection()
 if selection.library is None:
     st.info(f"{selection.tf} has no in-vitro library in this catalog.")
     st.stop()
-key = _catalog_key()
-others = _explore("paralog_libraries", key, selection.library)
+others = data.explore("paralog_libraries", selection.library)
 if others.empty:
     st.info(f"No other TF has a library sharing sequences with `{selection.library}` ({selection.tf}), so there is "
             "no paralog comparison. Add one with `affdist demo --tf OTHER --library TABLE` on a library of the "
@@ -135,19 +121,19 @@ x_title = f"{selection.tf} measured" + (f" ({units_a})" if units_a else "")
 y_title = f"{tf_b} measured" + (f" ({units_b})" if units_b else "")
 
 st.subheader("Measured vs measured")
-corr = _explore("shared_correlation", key, selection.library, other)
+corr = data.explore("shared_correlation", selection.library, other)
 st.caption(f"{corr['n']:,} rows of `{selection.library}` and `{other}` share a sequence. Pearson "
            f"{_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} over all of them.")
 view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="paralog_view")
 note = f"Pearson {_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} (n = {corr['n']:,})"
 if view == "density" or (view == "auto" and corr["n"] > POINTS_LIMIT):
-    density = _explore("shared_density", key, selection.library, other, BINS)
-    sample = _explore("shared_points", key, selection.library, other, SAMPLE_POINTS, 0)
+    density = data.explore("shared_density", selection.library, other, BINS)
+    sample = data.explore("shared_points", selection.library, other, SAMPLE_POINTS, 0)
     st.plotly_chart(density_figure(density, sample, BINS, x_title, y_title, note), key="paralog_measured")
     data.download_button(density, f"paralog_density_{selection.library}_{other}")
 else:  # never more than POINTS_LIMIT points to the browser: a deterministic sample above that
     sampled = corr["n"] > POINTS_LIMIT
-    points = _explore("shared_points", key, selection.library, other, POINTS_LIMIT if sampled else None, 0)
+    points = data.explore("shared_points", selection.library, other, POINTS_LIMIT if sampled else None, 0)
     if sampled:
         st.caption(f"Showing a deterministic sample of {len(points):,} of the {corr['n']:,} shared rows; the "
                    "binned density shows all of them.")
@@ -161,7 +147,7 @@ if run_a is None or run_b is None:
     st.info(f"No complete run has scored {', '.join(f'`{m}`' for m in missing)}, so there are no AD predictions "
             "to compare.")
     st.stop()
-shared = _explore("shared_predictions", key, run_a, selection.library, run_b, other)
+shared = data.explore("shared_predictions", run_a, selection.library, run_b, other)
 if shared.empty:
     scored = data.query("SELECT library, count(DISTINCT id) AS n FROM scores WHERE method = ? AND "
                         "((run_id = ? AND library = ?) OR (run_id = ? AND library = ?)) GROUP BY library",

@@ -11,11 +11,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.sequence import ALPHABET
-from affdist_core.tracks import (STRANDS, ContributionTrack, contribution_frame, input_offsets, output_offsets,
-                                 parse_sequence, profile_frame)
+from affdist_core.tracks import ContributionTrack, contribution_frame, input_offsets, parse_sequence, profile_frame
 from app import data, track_cache
 
-STRAND_COLOURS = {"+": ("#1F4E79", "#6FA8DC"), "-": ("#8B1E3F", "#E48FA3")}  # (observed, predicted)
 DEFAULT_HALF_WIDTH = 50
 MAX_LOGO_BP = 120  # letters are drawn (logomaker) up to this window width; wider windows get stacked bars
 MODES = ("Held-out peak", "Typed sequence")
@@ -63,18 +61,7 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
                                     marker={"color": track_cache.BASE_COLOURS[base]}, hoverinfo="skip"), row=1, col=1)
     figure.update_yaxes(range=list(ylim), title_text="contribution", row=1, col=1)
 
-    for s, strand in enumerate(STRANDS):
-        sign = 1.0 if strand == "+" else -1.0
-        dark, light = STRAND_COLOURS[strand]
-        for kind, profile, colour, dash in (("observed", observed, dark, "solid"),
-                                            ("predicted", predicted, light, "dash")):
-            if profile is None:
-                continue
-            figure.add_trace(go.Scatter(
-                x=output_offsets(len(profile)), y=sign * profile[:, s], mode="lines", name=f"{kind} {strand}",
-                line={"color": colour, "dash": dash, "width": 1.5}, customdata=profile[:, s],
-                hovertemplate="%{x} bp: %{customdata:.2f} reads<extra>" + f"{kind} {strand}</extra>"),
-                row=2, col=1)
+    track_cache.add_profile_traces(figure, observed, predicted, row=2, col=1)
     figure.update_yaxes(title_text="reads (− below 0)", row=2, col=1)
 
     bases = track.onehot.argmax(axis=1)

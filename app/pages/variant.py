@@ -126,11 +126,8 @@ def _show(result: dict, library_length: int | None) -> None:
 def main() -> None:
     selection = data.selection()
     st.title("Variant ΔΔG")
-    if selection.library is None:
-        st.info(f"TF {selection.tf} has no in-vitro library, so there is no calibration to turn scores into ΔΔG.")
-        return
-    run_id = data.run_for(selection.library)
-    spec = model_cache.model_spec(run_id) if run_id is not None else None
+    run_id = data.require_scored_run(selection, ", so there is no calibration to turn scores into ΔΔG")
+    spec = model_cache.model_spec(run_id)
     if spec is None:
         st.info(f"No complete run with a model and Affinity Distillation scores for `{selection.library}` yet; run "
                 f"`affdist demo` to build one.")
