@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
     "SEED_MAX_PARAMS",
     "YEAST_COMPACT_PARAMS",
     "body_length",
+    "check_int",
     "dilations",
     "load_params",
     "output_length",
@@ -92,7 +94,7 @@ class BPNetParams:
 
     def __post_init__(self) -> None:
         for key in _INT_KEYS:
-            object.__setattr__(self, key, _check_int(key, getattr(self, key), 0 if key == "n_dil_layers" else 1))
+            object.__setattr__(self, key, check_int(key, getattr(self, key), 0 if key == "n_dil_layers" else 1))
         for key in _KERNEL_KEYS:
             value = getattr(self, key)
             if value % 2 == 0:
@@ -128,15 +130,13 @@ class BPNetParams:
 PARAM_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BPNetParams))
 
 
-def _check_int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def check_int(key: str, value: Any, minimum: int) -> int:
+    """``value`` as an int if it is a whole number (int, numpy integer or integral float) >= ``minimum``;
+    otherwise ValueError naming ``key``, the bound and the value."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r} ({type(value).__name__})")
-    if isinstance(value, float):
-        if not (math.isfinite(value) and value.is_integer()):
-            raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r}")
-        value = int(value)
-    if value < minimum:
-        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value}")
+    if not (math.isfinite(value) and float(value).is_integer()) or value < minimum:
+        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r}")
     return int(value)
 
 

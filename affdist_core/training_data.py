@@ -79,7 +79,7 @@ import pandas as pd
 
 from affdist_core.atomic import write_json
 from affdist_core.bigwig import BigWigReader
-from affdist_core.bpnet_params import BPNetParams
+from affdist_core.bpnet_params import BPNetParams, check_int
 from affdist_core.fasta import GenomeReader
 from affdist_core.peaks import read_peaks, summit_windows
 from affdist_core.sequence import N_CODE
@@ -170,9 +170,9 @@ class DataSpec:
             )
         for key in _CHROM_KEYS:
             object.__setattr__(self, key, _check_chrom_list(key, getattr(self, key)))
-        object.__setattr__(self, "max_jitter", _check_int("max_jitter", self.max_jitter, 0))
-        object.__setattr__(self, "gc_bins", _check_int("gc_bins", self.gc_bins, 1))
-        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0))
+        object.__setattr__(self, "max_jitter", check_int("max_jitter", self.max_jitter, 0))
+        object.__setattr__(self, "gc_bins", check_int("gc_bins", self.gc_bins, 1))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, 0))
         fraction = self.background_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not math.isfinite(fraction) \
                 or fraction < 0:
@@ -205,14 +205,6 @@ class DataSpec:
 
 
 DATA_SPEC_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(DataSpec))
-
-
-def _check_int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r} ({type(value).__name__})")
-    if not float(value).is_integer() or value < minimum:
-        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_chrom_list(key: str, value: Any) -> tuple[str, ...]:
@@ -820,9 +812,9 @@ class BatchGenerator(keras.utils.PyDataset):
         _check_geometry(windows, params)
         if len(windows) == 0:
             raise ValueError("windows: the WindowSet is empty; nothing to batch")
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.seed = _check_int("seed", seed, 0)
-        jitter = windows.max_jitter if max_jitter is None else _check_int("max_jitter", max_jitter, 0)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.seed = check_int("seed", seed, 0)
+        jitter = windows.max_jitter if max_jitter is None else check_int("max_jitter", max_jitter, 0)
         if jitter > windows.max_jitter:
             raise ValueError(
                 f"max_jitter: {jitter} is more than the {windows.max_jitter} bp the windows were extracted with"
@@ -843,7 +835,7 @@ class BatchGenerator(keras.utils.PyDataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Make the generator produce the batches of ``epoch`` (order, jitter and RC draws)."""
-        self.epoch = _check_int("epoch", epoch, 0)
+        self.epoch = check_int("epoch", epoch, 0)
         self._set_state()
 
     def on_epoch_end(self) -> None:
