@@ -183,20 +183,6 @@ def counts_by_split(counts: pd.DataFrame) -> dict[str, dict[str, float]]:
             for split, rows in counts.groupby("split", sort=False)}
 
 
-def _control_inputs(spec, matches: pd.DataFrame, out_pred_len: int) -> dict[str, np.ndarray]:
-    """The control inputs of the windows centred on ``matches``, transformed as in training: ``control_profile``
-    (n, out_pred_len, 2) = log(1 + control counts), ``control_logcounts`` (n, 2) = log(1 + strand totals)."""
-    from affdist_core.bigwig import BigWigReader
-
-    counts = np.zeros((len(matches), out_pred_len, 2), dtype=np.float32)
-    with BigWigReader(spec.control_plus_bigwig) as plus, BigWigReader(spec.control_minus_bigwig) as minus:
-        for i, (chrom, centre) in enumerate(zip(matches["chrom"], matches["centre"])):
-            start = int(centre) - out_pred_len // 2
-            counts[i, :, 0] = plus.values(chrom, start, start + out_pred_len)
-            counts[i, :, 1] = minus.values(chrom, start, start + out_pred_len)
-    return {"control_profile": np.log1p(counts), "control_logcounts": np.log1p(counts.sum(axis=1))}
-
-
 def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFrame:
     """In-vivo counts and model predictions at the genomic occurrences of library sequences.
 
@@ -210,13 +196,13 @@ def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFram
     """
     from pathlib import Path
 
-    from affdist_core.bigwig import BigWigReader
+    from affdist_core.bigwig import strand_windows
     from affdist_core.bpnet import load_model, predict_outputs
     from affdist_core.bpnet_params import load_params
     from affdist_core.evaluate import total_log_counts
     from affdist_core.fasta import GenomeReader
     from affdist_core.peaks import read_peaks
-    from affdist_core.training_data import load_data_spec, split_chromosomes
+    from affdist_core.training_data import control_model_inputs, load_data_spec, split_chromosomes
 
     model_dir = Path(model_dir)
     params = load_params(model_dir / "params.json")
@@ -237,14 +223,13 @@ def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFram
     finally:
         genome.close()
     model = model if model is not None else load_model(model_dir / "model.keras")
-    control = _control_inputs(spec, matches, params.out_pred_len) if spec.has_control else {}
+    chroms, starts = matches["chrom"].to_numpy(), (matches["centre"] - half_out).to_numpy()
+    control = (control_model_inputs(strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, chroms,
+                                                   starts, params.out_pred_len))
+               if spec.has_control else {})
     predicted = total_log_counts(predict_outputs(model, onehot, **control)["logcounts"])
-    observed = np.empty(len(matches))
-    with BigWigReader(spec.plus_bigwig) as plus, BigWigReader(spec.minus_bigwig) as minus:
-        for i, (chrom, centre) in enumerate(zip(matches["chrom"], matches["centre"])):
-            start = int(centre) - half_out
-            end = start + params.out_pred_len
-            observed[i] = plus.values(chrom, start, end).sum() + minus.values(chrom, start, end).sum()
+    observed = strand_windows(spec.plus_bigwig, spec.minus_bigwig, chroms, starts,
+                              params.out_pred_len).sum(axis=(1, 2), dtype=np.float64)
     splits = split_chromosomes(spec, sizes)
     split_of = {c: s for s, chroms in splits.items() for c in chroms}
     peaks = read_peaks(spec.peaks)

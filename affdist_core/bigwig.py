@@ -52,6 +52,18 @@ def write_bigwig(
     return Path(path)
 
 
+def strand_windows(plus_bigwig: str | os.PathLike, minus_bigwig: str | os.PathLike, chroms, starts,
+                   length: int) -> np.ndarray:
+    """Per-base values of a + and − strand bigWig pair in the windows ``chroms[i]:starts[i]`` of ``length`` bp:
+    (n, length, 2) float32, strands (+, −); each file is opened once."""
+    out = np.zeros((len(starts), length, 2), dtype=np.float32)
+    for strand, path in enumerate((plus_bigwig, minus_bigwig)):
+        with BigWigReader(path) as reader:
+            for i, (chrom, start) in enumerate(zip(chroms, starts)):
+                out[i, :, strand] = reader.values(chrom, int(start), int(start) + length)
+    return out
+
+
 class BigWigReader:
     """Dense per-base values from a bigWig; missing data reads as 0."""
 

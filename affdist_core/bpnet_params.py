@@ -33,15 +33,14 @@ Rules checked (``ValueError`` names the key(s), the value and what was expected)
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from affdist_core.atomic import write_json
+from affdist_core.user_input import check_int, read_json_object
 
 __all__ = [
     "BPNetParams",
@@ -49,7 +48,6 @@ __all__ = [
     "SEED_MAX_PARAMS",
     "YEAST_COMPACT_PARAMS",
     "body_length",
-    "check_int",
     "dilations",
     "load_params",
     "output_length",
@@ -128,16 +126,6 @@ class BPNetParams:
 
 
 PARAM_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BPNetParams))
-
-
-def check_int(key: str, value: Any, minimum: int) -> int:
-    """``value`` as an int if it is a whole number (int, numpy integer or integral float) >= ``minimum``;
-    otherwise ValueError naming ``key``, the bound and the value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r} ({type(value).__name__})")
-    if not (math.isfinite(value) and float(value).is_integer()) or value < minimum:
-        raise ValueError(f"{key}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_float(key: str, value: Any, strict: bool) -> float:
@@ -223,16 +211,8 @@ def load_params(
         given = dict(path_or_dict)
         source = "params"
     elif isinstance(path_or_dict, (str, os.PathLike)):
-        path = Path(path_or_dict)
-        source = str(path)
-        try:
-            given = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValueError(f"path_or_dict: parameter file {source} does not exist") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"path_or_dict: {source} is not valid JSON ({exc})") from None
-        if not isinstance(given, dict):
-            raise ValueError(f"path_or_dict: {source} must hold a JSON object, got {type(given).__name__}")
+        source = str(Path(path_or_dict))
+        given = read_json_object(path_or_dict, "path_or_dict", "parameter file")
     else:
         raise ValueError(
             f"path_or_dict: expected a JSON path, a mapping or BPNetParams, got {type(path_or_dict).__name__}"

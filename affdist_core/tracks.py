@@ -286,23 +286,21 @@ def observed_profile(plus_bigwig: str | os.PathLike, minus_bigwig: str | os.Path
                      out_pred_len: int) -> np.ndarray:
     """Observed read 5′-end counts of the output window centred on ``centre``: (out_pred_len, 2) float32,
     strands (+, −), read from the strand bigWigs."""
-    from affdist_core.bigwig import BigWigReader
+    from affdist_core.bigwig import strand_windows
 
-    start = int(centre) - out_pred_len // 2
-    out = np.zeros((out_pred_len, 2), dtype=np.float32)
-    for strand, path in enumerate((plus_bigwig, minus_bigwig)):
-        with BigWigReader(path) as reader:
-            out[:, strand] = reader.values(chrom, start, start + out_pred_len)
-    return out
+    return strand_windows(plus_bigwig, minus_bigwig, [chrom], [int(centre) - out_pred_len // 2], out_pred_len)[0]
 
 
 def control_inputs(control_plus_bigwig: str | os.PathLike, control_minus_bigwig: str | os.PathLike, chrom: str,
                    centre: int, out_pred_len: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's control inputs for the window centred on ``centre``, transformed as in training
-    (:func:`affdist_core.training_data.fixed_arrays`): ``control_profile`` (out_pred_len, 2) = log(1 + control
-    counts) and ``control_logcounts`` (2,) = log(1 + control total per strand), float32."""
-    counts = observed_profile(control_plus_bigwig, control_minus_bigwig, chrom, centre, out_pred_len)
-    return np.log1p(counts), np.log1p(counts.sum(axis=0))
+    (:func:`affdist_core.training_data.control_model_inputs`): ``control_profile`` (out_pred_len, 2) =
+    log(1 + control counts) and ``control_logcounts`` (2,) = log(1 + control total per strand), float32."""
+    from affdist_core.training_data import control_model_inputs
+
+    inputs = control_model_inputs(observed_profile(control_plus_bigwig, control_minus_bigwig, chrom, centre,
+                                                   out_pred_len))
+    return inputs["control_profile"], inputs["control_logcounts"]
 
 
 def window_onehot(genome_fasta: str | os.PathLike, chrom: str, centre: int, seq_len: int) -> np.ndarray:

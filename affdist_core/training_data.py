@@ -64,7 +64,6 @@ arrays (no whole-chromosome reads); see :attr:`WindowSet.nbytes`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import numbers
@@ -79,7 +78,8 @@ import pandas as pd
 
 from affdist_core.atomic import write_json
 from affdist_core.bigwig import BigWigReader
-from affdist_core.bpnet_params import BPNetParams, check_int
+from affdist_core.bpnet_params import BPNetParams
+from affdist_core.user_input import check_int, read_json_object
 from affdist_core.fasta import GenomeReader
 from affdist_core.peaks import read_peaks, summit_windows
 from affdist_core.sequence import N_CODE
@@ -239,14 +239,7 @@ def load_data_spec(
     elif isinstance(path_or_dict, (str, os.PathLike)):
         path = Path(path_or_dict)
         source = str(path)
-        try:
-            given = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValueError(f"path_or_dict: data spec file {source} does not exist") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"path_or_dict: {source} is not valid JSON ({exc})") from None
-        if not isinstance(given, dict):
-            raise ValueError(f"path_or_dict: {source} must hold a JSON object, got {type(given).__name__}")
+        given = read_json_object(path, "path_or_dict", "data spec file")
         root = Path(base_dir) if base_dir is not None else path.resolve().parent
     else:
         raise ValueError(
@@ -747,9 +740,15 @@ def _assemble(
             control = windows.control[rows, offsets + np.arange(P)].astype(np.float32)
             if rc.any():
                 control[rc] = control[rc][:, ::-1, ::-1]
-            inputs["control_profile"] = np.log1p(control)
-            inputs["control_logcounts"] = np.log1p(control.sum(axis=1))
+            inputs.update(control_model_inputs(control))
     return inputs, targets
+
+
+def control_model_inputs(control_counts: np.ndarray) -> dict[str, np.ndarray]:
+    """BPNet's control inputs from raw control counts (..., out_pred_len, 2): ``"control_profile"`` =
+    log1p(counts), same shape, and ``"control_logcounts"`` (..., 2) = log1p(total per strand)."""
+    control_counts = np.asarray(control_counts, dtype=np.float32)
+    return {"control_profile": np.log1p(control_counts), "control_logcounts": np.log1p(control_counts.sum(axis=-2))}
 
 
 def fixed_arrays(

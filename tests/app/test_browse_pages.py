@@ -9,7 +9,6 @@ scored rows, no paralog, an unscored library) are written to copies; the fixture
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 
@@ -22,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from affdist_core import explore
 from app.logos import logo_frame, logo_png
 from app import APP_DIR
+from plotly_json import plotly_array
 
 PHO4_RUN, CBF1_RUN = "pho4-betseq_pho4-quick", "cbf1-cbf1_like-quick"
 PHO4_LIB, CBF1_LIB = "betseq_pho4", "cbf1_like"
@@ -43,17 +43,6 @@ def _open(monkeypatch, catalog, page: str, **params) -> AppTest:
 
 def _figures(at: AppTest) -> list[dict]:
     return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
-def _array(value) -> np.ndarray:
-    """A Plotly JSON array (a list, or a base64 typed array ``{"dtype", "bdata", "shape"}``)."""
-    if isinstance(value, dict) and "bdata" in value:
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        if "shape" in value:
-            shape = value["shape"]
-            arr = arr.reshape([int(s) for s in (shape.split(",") if isinstance(shape, str) else shape)])
-        return arr
-    return np.asarray(value)
 
 
 def _texts(at: AppTest, kind: str) -> list[str]:
@@ -188,24 +177,24 @@ def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, mon
     assert [t["type"] for t in fig["data"]] == ["bar"] * 6
     for i, metric in enumerate(("rmse", "pearson", "spearman")):
         reported, mean = fig["data"][2 * i], fig["data"][2 * i + 1]
-        np.testing.assert_allclose(_array(reported["y"]), expected[metric])
-        np.testing.assert_allclose(_array(mean["y"]), expected[f"{metric}_mean"])
-        np.testing.assert_allclose(_array(mean["error_y"]["array"]), expected[f"{metric}_sd"])
+        np.testing.assert_allclose(plotly_array(reported["y"]), expected[metric])
+        np.testing.assert_allclose(plotly_array(mean["y"]), expected[f"{metric}_mean"])
+        np.testing.assert_allclose(plotly_array(mean["error_y"]["array"]), expected[f"{metric}_sd"])
     labels = {"affinity_distillation": "AD", "jaspar": "JASPAR", "weeder": "Weeder", "modisco": "MoDISco",
               "streme": "STREME"}
     assert list(fig["data"][0]["x"]) == [labels[m] for m in expected["method"]]
     assert expected["method"].iloc[0] == "affinity_distillation" and expected["rmse"].iloc[1:].is_monotonic_increasing
     assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top10"
     assert any("no row categories" in t for t in _texts(at, "caption"))
-    before = _array(fig["data"][1]["y"])
-    assert not np.allclose(before, _array(fig["data"][0]["y"]))  # weeder's top-10 mean differs from its top motif
+    before = plotly_array(fig["data"][1]["y"])
+    assert not np.allclose(before, plotly_array(fig["data"][0]["y"]))  # weeder's top-10 mean differs from its top motif
 
     at.slider(key="methods_top_k").set_value(1).run()
     assert not at.exception
     (fig,) = _figures(at)
     for i in range(3):  # the mean over the top 1 motif is the reported motif itself
-        np.testing.assert_allclose(_array(fig["data"][2 * i + 1]["y"]), _array(fig["data"][2 * i]["y"]))
-        np.testing.assert_allclose(_array(fig["data"][2 * i + 1]["error_y"]["array"]), 0.0)
+        np.testing.assert_allclose(plotly_array(fig["data"][2 * i + 1]["y"]), plotly_array(fig["data"][2 * i]["y"]))
+        np.testing.assert_allclose(plotly_array(fig["data"][2 * i + 1]["error_y"]["array"]), 0.0)
     assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top1"
 
 
@@ -218,12 +207,12 @@ def test_methods_page_per_category(rich_catalog, monkeypatch):
     assert len(categories["data"]) == expected["method"].nunique() == 5
     for trace, (_, rows) in zip(categories["data"], expected.groupby("method", sort=False)):
         assert list(trace["x"]) == rows["category"].tolist()
-        np.testing.assert_allclose(_array(trace["y"]), rows["rmse"])
+        np.testing.assert_allclose(plotly_array(trace["y"]), rows["rmse"])
     at.selectbox(key="methods_category_metric").set_value("spearman").run()
     assert not at.exception
     _, categories = _figures(at)
     first = expected[expected["method"] == expected["method"].iloc[0]]
-    np.testing.assert_allclose(_array(categories["data"][0]["y"]), first["spearman"])
+    np.testing.assert_allclose(plotly_array(categories["data"][0]["y"]), first["spearman"])
 
 
 @pytest.mark.parametrize("page", ["methods", "dynamic_range", "genomic_matches"])
@@ -305,12 +294,12 @@ def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypa
     assert len(histograms["data"]) == 2 * len(methods)
     for i, method in enumerate(methods):
         measured, predicted = histograms["data"][2 * i], histograms["data"][2 * i + 1]
-        np.testing.assert_array_equal(_array(measured["y"]), table.loc[table["series"] == "measured", "count"])
-        np.testing.assert_array_equal(_array(predicted["y"]), table.loc[table["series"] == method, "count"])
+        np.testing.assert_array_equal(plotly_array(measured["y"]), table.loc[table["series"] == "measured", "count"])
+        np.testing.assert_array_equal(plotly_array(predicted["y"]), table.loc[table["series"] == method, "count"])
     titles = [a["text"] for a in histograms["layout"]["annotations"]]
     assert titles[-1] == f"JASPAR · sd ratio {dynamic.payload['sd_ratio']['jaspar']:.2f}"
-    np.testing.assert_allclose(_array(curve_fig["data"][0]["y"]), curve["rmse"])
-    np.testing.assert_array_equal(_array(curve_fig["data"][0]["x"]), curve["n"])
+    np.testing.assert_allclose(plotly_array(curve_fig["data"][0]["y"]), curve["rmse"])
+    np.testing.assert_array_equal(plotly_array(curve_fig["data"][0]["x"]), curve["n"])
     assert curve_fig["layout"]["xaxis"]["type"] == "log"
     ratios = [d.value for d in at.dataframe if "sd_ratio" in d.value.columns][0]
     assert dict(zip(ratios["method"], ratios["sd_ratio"]))["JASPAR"] == pytest.approx(
@@ -320,7 +309,8 @@ def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypa
     assert not at.exception
     histograms, _ = _figures(at)
     assert len(histograms["data"]) == 2
-    np.testing.assert_array_equal(_array(histograms["data"][1]["y"]), table.loc[table["series"] == "jaspar", "count"])
+    np.testing.assert_array_equal(plotly_array(histograms["data"][1]["y"]),
+                                  table.loc[table["series"] == "jaspar", "count"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -328,7 +318,7 @@ def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypa
 
 
 def _points(fig: dict) -> int:
-    return sum(len(_array(t["x"])) for t in fig["data"])
+    return sum(len(plotly_array(t["x"])) for t in fig["data"])
 
 
 def test_genomic_matches_page_subsets_and_correlations(app_env, monkeypatch):
@@ -370,7 +360,7 @@ def test_paralogs_page_points_and_density(app_env, monkeypatch):
     with _connect(app_env) as con:
         corr = explore.shared_correlation(con, PHO4_LIB, CBF1_LIB)
     (points,) = _figures(at)  # 2,000 shared rows: points; no shared scored row: no prediction figure
-    assert points["data"][0]["type"] == "scatter" and len(_array(points["data"][0]["x"])) == corr["n"] == 2000
+    assert points["data"][0]["type"] == "scatter" and len(plotly_array(points["data"][0]["x"])) == corr["n"] == 2000
     assert f"Pearson {corr['pearson']:.3f}" in points["layout"]["annotations"][0]["text"]
     assert any("No shared sequence was scored by both runs" in t for t in _texts(at, "info"))
 
@@ -378,8 +368,8 @@ def test_paralogs_page_points_and_density(app_env, monkeypatch):
     assert not at.exception
     (density,) = _figures(at)
     heatmap = density["data"][0]
-    assert heatmap["type"] == "heatmap" and _array(heatmap["customdata"]).sum() == 2000
-    assert density["data"][1]["type"] == "scattergl" and len(_array(density["data"][1]["x"])) == 2000
+    assert heatmap["type"] == "heatmap" and plotly_array(heatmap["customdata"]).sum() == 2000
+    assert density["data"][1]["type"] == "scattergl" and len(plotly_array(density["data"][1]["x"])) == 2000
     assert at.get("download_button")[0].key == f"download_paralog_density_{PHO4_LIB}_{CBF1_LIB}"
 
 
@@ -387,12 +377,12 @@ def test_paralogs_page_caps_points_and_explains_an_unscored_paralog(rich_catalog
     at = _open(monkeypatch, rich_catalog, "paralogs", tf="Pho4")
     assert at.selectbox(key="paralog_library").value == "big_paralog"  # most shared first
     (density,) = _figures(at)  # 6,000 shared rows > 5,000: the automatic view is the density
-    assert density["data"][0]["type"] == "heatmap" and _array(density["data"][0]["customdata"]).sum() == 6000
+    assert density["data"][0]["type"] == "heatmap" and plotly_array(density["data"][0]["customdata"]).sum() == 6000
     assert any("No complete run has scored `big_paralog`" in t for t in _texts(at, "info"))
     at.radio(key="paralog_view").set_value("points").run()
     assert not at.exception
     (points,) = _figures(at)
-    x = _array(points["data"][0]["x"])
+    x = plotly_array(points["data"][0]["x"])
     assert len(x) == 5000 and any("sample of 5,000 of the 6,000" in t for t in _texts(at, "caption"))
     with _connect(rich_catalog) as con:
         every = explore.shared_points(con, PHO4_LIB, "big_paralog")
@@ -407,9 +397,9 @@ def test_paralogs_page_predictions_of_shared_scored_rows(rich_catalog, monkeypat
         shared = explore.shared_predictions(con, PHO4_RUN, PHO4_LIB, CBF1_RUN, CBF1_LIB)
     assert len(shared) >= 20
     _, predicted = _figures(at)
-    np.testing.assert_allclose(_array(predicted["data"][0]["x"]), shared["predicted_a"])
-    np.testing.assert_allclose(_array(predicted["data"][0]["y"]), shared["predicted_b"])
-    np.testing.assert_allclose(_array(predicted["data"][1]["x"]), shared["measured_a"] - shared["measured_b"])
+    np.testing.assert_allclose(plotly_array(predicted["data"][0]["x"]), shared["predicted_a"])
+    np.testing.assert_allclose(plotly_array(predicted["data"][0]["y"]), shared["predicted_b"])
+    np.testing.assert_allclose(plotly_array(predicted["data"][1]["x"]), shared["measured_a"] - shared["measured_b"])
 
 
 def test_paralogs_page_without_another_tf(lonely_catalog, monkeypatch):

@@ -3,7 +3,6 @@ seed, pattern, range, id list) refits every method with calibrate()'s numbers; b
 
 from __future__ import annotations
 
-import base64
 import json
 
 import duckdb
@@ -15,21 +14,15 @@ from affdist_core import recalibration as rc
 from affdist_core.calibration import calibrate
 from app.model_cache import USER_CALIBRATION_KEY
 from app import APP_DIR
+from plotly_json import plotly_array
 
 RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 
 
 @pytest.fixture(scope="module")
-def pho4(app_catalog):
+def pho4(pho4_stored):
     """The Pho4 run's scored table and stored sample/fits, read directly from the catalog."""
-    con = duckdb.connect(str(app_catalog), read_only=True)
-    try:
-        table = rc.load_scored_table(con, RUN, LIBRARY)
-        stored = rc.load_stored_sample(con, RUN, LIBRARY, len(table))
-        fits = rc.load_stored_fits(con, RUN, LIBRARY)
-    finally:
-        con.close()
-    return table, stored, fits
+    return pho4_stored.table, pho4_stored.stored, pho4_stored.fits
 
 
 def open_page(tf: str = "Pho4") -> AppTest:
@@ -58,13 +51,6 @@ def chart(at: AppTest, key: str) -> dict:
     raise KeyError(key)
 
 
-def values(field) -> np.ndarray:
-    """A plotly trace array: a plain list, or plotly's typed-array encoding ``{"dtype", "bdata"}``."""
-    if isinstance(field, dict):
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=np.dtype(field["dtype"]))
-    return np.asarray(field)
-
-
 def test_default_shows_the_stored_calibration(app_env, pho4):
     table, stored, fits = pho4
     at = open_page()
@@ -85,7 +71,7 @@ def test_default_shows_the_stored_calibration(app_env, pho4):
                      "stored fit"]
     held = raw["data"][0]
     heldout_ids = sorted(set(table.ids) - set(stored.ids))
-    np.testing.assert_allclose(np.sort(values(held["x"])),  # 300 rows: every point, no density
+    np.testing.assert_allclose(np.sort(plotly_array(held["x"])),  # 300 rows: every point, no density
                                np.sort(table.rows.loc[heldout_ids, "affinity_distillation"].to_numpy()))
     bars = chart(at, "cal_fig_methods")
     assert {trace["name"] for trace in bars["data"]} == {"stored", "this subset"}

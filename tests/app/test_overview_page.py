@@ -3,7 +3,6 @@ metrics, example profiles at held-out peaks."""
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 
@@ -14,16 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from affdist_core import tracks
 from app import APP_DIR
+from plotly_json import plotly_array
 
 PAGE = "pages/overview.py"
-
-
-def values(array) -> np.ndarray:
-    """A plotly trace array from a figure's JSON: a list or a base64 typed array."""
-    if isinstance(array, dict):
-        out = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return out.reshape(array["shape"]) if "shape" in array else out
-    return np.asarray(array)
 
 
 def chart(at: AppTest, key: str) -> dict:
@@ -89,7 +81,7 @@ def test_overview_model_quality_matches_the_catalog(app_env):
         assert f"r = {r:.2f}" in name
         observed = con.execute("SELECT observed_log_counts FROM model_counts WHERE model_id = ? AND split = ? "
                                "ORDER BY 1", [model_id, split]).df()["observed_log_counts"].to_numpy()
-        np.testing.assert_allclose(np.sort(values(figure[name]["x"])), observed)
+        np.testing.assert_allclose(np.sort(plotly_array(figure[name]["x"])), observed)
     assert "y = x" in figure
     con.close()
 
@@ -110,9 +102,9 @@ def test_choosing_another_peak_changes_the_profile(app_env):
     assert set(first) == {"observed +", "predicted +", "observed -", "predicted -"}
     expected = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, peaks["chrom"].iloc[0],
                                        int(peaks["centre"].iloc[0]), sources.out_pred_len)
-    np.testing.assert_allclose(values(first["observed +"]["y"]), expected[:, 0])
-    np.testing.assert_allclose(values(first["observed -"]["y"]), -expected[:, 1])  # drawn below the axis
-    predicted_total = values(first["predicted +"]["y"]).sum() - values(first["predicted -"]["y"]).sum()
+    np.testing.assert_allclose(plotly_array(first["observed +"]["y"]), expected[:, 0])
+    np.testing.assert_allclose(plotly_array(first["observed -"]["y"]), -expected[:, 1])  # drawn below the axis
+    predicted_total = plotly_array(first["predicted +"]["y"]).sum() - plotly_array(first["predicted -"]["y"]).sum()
     assert predicted_total == pytest.approx(np.expm1(peaks["predicted_log_counts"].iloc[0]), rel=1e-4)
 
     at.selectbox(key="overview_peak").select_index(1).run()
@@ -121,8 +113,8 @@ def test_choosing_another_peak_changes_the_profile(app_env):
     assert title.startswith(peaks["name"].iloc[1])
     expected = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, peaks["chrom"].iloc[1],
                                        int(peaks["centre"].iloc[1]), sources.out_pred_len)
-    np.testing.assert_allclose(values(second["observed +"]["y"]), expected[:, 0])
-    assert not np.array_equal(values(first["predicted +"]["y"]), values(second["predicted +"]["y"]))
+    np.testing.assert_allclose(plotly_array(second["observed +"]["y"]), expected[:, 0])
+    assert not np.array_equal(plotly_array(first["predicted +"]["y"]), plotly_array(second["predicted +"]["y"]))
 
 
 def test_tf_without_a_model_shows_an_empty_state(app_catalog, tmp_path, monkeypatch):

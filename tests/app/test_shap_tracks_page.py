@@ -3,7 +3,6 @@ sequences explained on demand, and the error for a bad sequence."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
@@ -15,18 +14,11 @@ from streamlit.testing.v1 import AppTest
 from affdist_core import tracks
 from affdist_core.contributions import load_contributions
 from app import APP_DIR
+from plotly_json import plotly_array
 
 PAGE = "pages/shap_tracks.py"
 MODEL = "pho4-betseq_pho4-quick:bpnet"
 BASES = "ACGT"
-
-
-def values(array) -> np.ndarray:
-    """A plotly trace array from a figure's JSON: a list or a base64 typed array."""
-    if isinstance(array, dict):
-        out = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        return out.reshape(array["shape"]) if "shape" in array else out
-    return np.asarray(array)
 
 
 def figure(at: AppTest) -> dict:
@@ -39,7 +31,7 @@ def per_base(fig: dict) -> dict[int, float]:
     out = {}
     for trace in fig["data"]:
         if trace.get("type") == "bar" and not trace["name"].endswith("(logo)"):
-            out.update(zip(values(trace["x"]).astype(int).tolist(), values(trace["y"]).tolist()))
+            out.update(zip(plotly_array(trace["x"]).astype(int).tolist(), plotly_array(trace["y"]).tolist()))
     return out
 
 
@@ -87,7 +79,7 @@ def test_peak_track_matches_the_stored_scores_and_changes_with_the_peak(stored):
     observed = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, regions["chrom"].iloc[0],
                                        int(regions["centre"].iloc[0]), sources.out_pred_len)
     (plus,) = [t for t in first["data"] if t["name"] == "observed +"]
-    np.testing.assert_allclose(values(plus["y"]), observed[:, 0])
+    np.testing.assert_allclose(plotly_array(plus["y"]), observed[:, 0])
 
     at.selectbox(key="shap_peak").select_index(1).run()
     assert not at.exception
@@ -119,9 +111,9 @@ def test_logo_window_slider_sets_the_logo_and_the_zoom(stored):
     fig = figure(at)
     assert not fig["layout"].get("images")
     logo_bars = [t for t in fig["data"] if t["name"].endswith("(logo)")]
-    assert len(logo_bars) == 4 and len(values(logo_bars[0]["y"])) == 301
+    assert len(logo_bars) == 4 and len(plotly_array(logo_bars[0]["y"])) == 301
     hypothetical = tracks.peak_track(scores, 0).hypothetical[centre - 150:centre + 151]
-    np.testing.assert_allclose(values(logo_bars[0]["y"]), hypothetical[:, 0], atol=1e-6)
+    np.testing.assert_allclose(plotly_array(logo_bars[0]["y"]), hypothetical[:, 0], atol=1e-6)
 
 
 def test_typed_sequence_shows_its_track(stored):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import duckdb
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -20,17 +19,10 @@ RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 
 
 @pytest.fixture(scope="module")
-def pho4(app_catalog):
+def pho4(pho4_stored):
     """Scored rows (with stored AD scores), the stored AD line and the model spec of the Pho4 run."""
-    con = duckdb.connect(str(app_catalog), read_only=True)
-    try:
-        table = rc.load_scored_table(con, RUN, LIBRARY)
-        stored = rc.load_stored_sample(con, RUN, LIBRARY, len(table))
-        fits = rc.load_stored_fits(con, RUN, LIBRARY).set_index("method")
-        spec = vr.load_model_spec(con, RUN)
-    finally:
-        con.close()
-    return table, stored, fits.loc["affinity_distillation"], spec
+    fits = pho4_stored.fits.set_index("method")
+    return pho4_stored.table, pho4_stored.stored, fits.loc["affinity_distillation"], pho4_stored.spec
 
 
 def open_page() -> AppTest:
