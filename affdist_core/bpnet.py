@@ -19,15 +19,28 @@ the conv output centrally, with fewer FLOPs. Channels are ordered ``[task0 +, ta
 
 Control (``use_control=True``, the bpnet-lite / chrombpnet way): two extra inputs, ``control_profile``
 (out_pred_len, 2) — the control track of the same window, + and − strand (recommended transform:
-``log(1 + counts)``; the trainer fixes it) — and ``control_logcounts`` (2,) = ``log(1 + control total)``
-per strand. They enter linearly::
+``log(1 + counts)``; the trainer fixes it) — and ``control_logcounts`` (4,) = ``log(1 + control reads)``
+per strand over the whole output window and within ``LOCAL_CONTROL_WIDTH`` (150) bp of the summit
+(:func:`affdist_core.training_data.control_model_inputs`). The profile head adds the control linearly; the
+counts head (``counts_control="mixture"``, the default) models the reads as **bound + background**::
 
-    profile   = profile_seq   + Conv1D(2 * n_tasks, 1, no bias)(control_profile)     name "control_profile_conv"
-    logcounts = logcounts_seq + Dense(2 * n_tasks, no bias)(control_logcounts)        name "control_logcounts_dense"
+    profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
+    nuisance  = concat([control_logcounts, gc, gc²])                                  name "nuisance_features"
+    bound     = logcounts_seq + MLP_bound(nuisance)         names "bound_hidden", "bound_nuisance", "bound_logcounts"
+    background = MLP_background(nuisance)                   names "background_hidden", "background_logcounts"
+    logcounts = log(exp(bound) + exp(background))                                     name "logcounts"
 
-which is the seed's 1×1 conv / Dense over ``concat([seq part, control])`` without the redundant linear
-re-mixing of the (already linear) sequence part. Zeros for both inputs = "no control"; then the outputs
-equal the sequence parts. With ``use_control=False`` the model has the ``sequence`` input only.
+with ``gc`` the GC fraction of the input window (:class:`GCFeatures`) and each MLP ``Dense(NUISANCE_UNITS,
+relu) → Dense(2 * n_tasks)``. Reads from the bound factor scale with the accessibility of the site (which the
+local control measures, nonlinearly: an accessibility assay has a floor of background reads) times what the
+sequence adds; the rest of the window's reads (unbound background, GC-biased) do not depend on the site at
+all. With the seed's linear form (``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no
+bias)(control_logcounts)``, name ``"control_logcounts_dense"``) the counts head cannot express either, and
+the sequence part learns site × local-A/T interactions as a stand-in for accessibility, which
+marginalization then reads as affinity (``benchmarks/diagnose_ad.py``; on the default run AD's held-out
+Pearson went from 0.45 to 0.75 with this head). :func:`counts_model` (DeepSHAP, marginalization) returns
+``logcounts_seq``, the sequence part of the bound reads, for both forms. With ``use_control=False`` the model
+has the ``sequence`` input only and ``logcounts = logcounts_seq``.
 
 Inputs and outputs are dicts: inputs ``"sequence"`` (+ ``"control_profile"``, ``"control_logcounts"``),
 outputs ``"profile"`` (n, out_pred_len, 2 * n_tasks) logits and ``"logcounts"`` (n, 2 * n_tasks). Every
@@ -43,8 +56,9 @@ no augmentation is intended. Odd kernel sizes and an even ``seq_len - out_pred_l
 of the RC input corresponds to position ``out_pred_len - 1 - j`` of the forward input.
 
 Counts model (for DeepSHAP and marginalization, :func:`counts_model`): a single-input Keras model
-``sequence (n, seq_len, 4) → (n, 1)`` built from the same layer objects (same weights), control inputs taken
-as zero, output = ``logsumexp`` of the strand log counts (of one task), i.e. ``log(e^a + e^b)`` ≈
+``sequence (n, seq_len, 4) → (n, 1)`` built from the same layer objects (same weights), the counts head's
+sequence part only (no control or background term: Δ between two sequences is the Δ log bound reads at any
+fixed control), output = ``logsumexp`` of the strand log counts (of one task), i.e. ``log(e^a + e^b)`` ≈
 ``log(2 + total reads)``: smooth, never undefined (unlike ``log(e^a + e^b - 1)``, the exact
 ``log(1 + total)``, which fails when predictions go below 0), and Δ between two sequences equals
 Δlog(total) whenever counts are not tiny. It is computed as ``a + softplus(b - a)`` (a fold for more
@@ -66,6 +80,9 @@ import numpy as np
 from affdist_core.atomic import atomic_path
 from affdist_core.bpnet_params import BPNetParams, body_length, dilations, output_length
 
+#: Length of the ``control_logcounts`` input: ``[total +, total −, local +, local −]``.
+CONTROL_LOGCOUNTS_WIDTH = 4
+
 __all__ = [
     "CentralCrop1D",
     "LogSumExpChannels",
@@ -81,6 +98,10 @@ __all__ = [
 
 RC_MODES = ("augment", "none")
 _PACKAGE = "affdist"
+#: How the control enters the counts head: bound + background reads (default) or the seed's linear mix.
+COUNTS_CONTROL_MODES = ("mixture", "linear")
+#: Hidden units of each small network on the control and GC features in the ``"mixture"`` counts head.
+NUISANCE_UNITS = 16
 
 
 # ----------------------------------------------------------------------------------------------- layers
@@ -144,6 +165,33 @@ class LogSumExpChannels(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class GCFeatures(keras.layers.Layer):
+    """``[gc, gc²]`` of one-hot (batch, L, 4) ``ACGT`` input, gc = fraction of C/G positions: (batch, 2).
+
+    A quadratic in GC is the log of the usual Gaussian GC bias of sequencing libraries (Benjamini & Speed
+    2012), so a linear layer on these features can model it."""
+
+    def call(self, inputs):
+        gc = keras.ops.mean(inputs[:, :, 1] + inputs[:, :, 2], axis=1, keepdims=True)
+        return keras.ops.concatenate([gc, gc * gc], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class LogAddExp(keras.layers.Layer):
+    """Elementwise ``log(exp(a) + exp(b))`` of two same-shape tensors (numerically stable)."""
+
+    def call(self, inputs):
+        a, b = inputs
+        return keras.ops.logaddexp(a, b)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class ReverseComplement(keras.layers.Layer):
     """Reverse complement of one-hot (batch, L, 4) ``ACGT`` input: reverses positions and bases."""
 
@@ -162,12 +210,15 @@ def build_bpnet(
     n_tasks: int = 1,
     use_control: bool = True,
     rc_mode: str = "augment",
+    counts_control: str = "mixture",
 ) -> keras.Model:
     """Build (not compile) the BPNet described in the module docstring.
 
     ``params``: :class:`BPNetParams` (lengths already validated). ``n_tasks``: number of ChIP-nexus
     experiments predicted jointly (each has 2 strands). ``use_control``: add the control inputs.
     ``rc_mode``: ``"augment"`` (default) or ``"none"``; recorded in the model name (``bpnet_rc_augment``).
+    ``counts_control``: how the control enters the counts head with ``use_control`` — ``"mixture"`` (default,
+    bound + background reads) or ``"linear"`` (the seed's form); see the module docstring.
     """
     if not isinstance(params, BPNetParams):
         raise ValueError(f"params: expected BPNetParams (see load_params), got {type(params).__name__}")
@@ -175,6 +226,8 @@ def build_bpnet(
         raise ValueError(f"n_tasks: expected an integer >= 1, got {n_tasks!r}")
     if rc_mode not in RC_MODES:
         raise ValueError(f"rc_mode: expected one of {list(RC_MODES)}, got {rc_mode!r}")
+    if counts_control not in COUNTS_CONTROL_MODES:
+        raise ValueError(f"counts_control: expected one of {list(COUNTS_CONTROL_MODES)}, got {counts_control!r}")
     n_out = 2 * n_tasks
     layers = keras.layers
 
@@ -211,14 +264,23 @@ def build_bpnet(
     inputs = {"sequence": sequence}
     if control:
         control_profile = keras.Input((params.out_pred_len, 2), name="control_profile")
-        control_logcounts = keras.Input((2,), name="control_logcounts")
+        control_logcounts = keras.Input((CONTROL_LOGCOUNTS_WIDTH,), name="control_logcounts")
         inputs.update(control_profile=control_profile, control_logcounts=control_logcounts)
         profile = layers.Add(name="profile")(
             [profile, layers.Conv1D(n_out, 1, use_bias=False, name="control_profile_conv")(control_profile)]
         )
-        logcounts = layers.Add(name="logcounts")(
-            [logcounts, layers.Dense(n_out, use_bias=False, name="control_logcounts_dense")(control_logcounts)]
-        )
+        if counts_control == "mixture":
+            nuisance = layers.Concatenate(name="nuisance_features")(
+                [control_logcounts, GCFeatures(name="gc_features")(sequence)])
+            access = layers.Dense(n_out, name="bound_nuisance")(
+                layers.Dense(NUISANCE_UNITS, activation="relu", name="bound_hidden")(nuisance))
+            bound = layers.Add(name="bound_logcounts")([logcounts, access])
+            background = layers.Dense(n_out, name="background_logcounts")(
+                layers.Dense(NUISANCE_UNITS, activation="relu", name="background_hidden")(nuisance))
+            logcounts = LogAddExp(name="logcounts")([bound, background])
+        else:
+            control_counts = layers.Dense(n_out, use_bias=False, name="control_logcounts_dense")(control_logcounts)
+            logcounts = layers.Add(name="logcounts")([logcounts, control_counts])
     return keras.Model(inputs=inputs, outputs={"profile": profile, "logcounts": logcounts}, name=f"bpnet_rc_{rc_mode}")
 
 
@@ -236,7 +298,7 @@ def _n_tasks(model: keras.Model) -> int:
 
 
 def _has_control(model: keras.Model) -> bool:
-    return "control_logcounts" in _layer_names(model)
+    return "control_profile" in _layer_names(model)
 
 
 def _seq_len(model: keras.Model) -> int:
@@ -267,7 +329,8 @@ _COUNTS_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def counts_model(model: keras.Model, task: int | None = None, rc_average: bool = False) -> keras.Model:
     """Single-input model ``sequence (n, seq_len, 4) float32 → (n, 1)`` total log counts of one task.
 
-    Shares the layers (weights) of ``model``; control inputs are taken as zero. Output = logsumexp of the
+    Shares the layers (weights) of ``model``; the counts head's sequence part only (no control or background
+    term). Output = logsumexp of the
     task's two strand log counts (see the module docstring). ``task``: which task (``None`` allowed only
     for single-task models). ``rc_average``: output the mean of the forward and reverse-complement
     predictions (inside the graph, via :class:`ReverseComplement` and ``Average``). The model ends in a
@@ -325,7 +388,7 @@ def predict_logcounts(
     rc_average: bool = True,
     task: int | None = None,
 ) -> np.ndarray:
-    """Total predicted log counts per sequence, shape (n,) float32, controls taken as zero.
+    """Predicted log counts of the sequence part of the counts head (:func:`counts_model`), shape (n,) float32.
 
     ``onehot``: (n, seq_len, 4) or (seq_len, 4) float one-hot (``ACGT``, N = zero row). Value =
     logsumexp over the task's two strands of the predicted ``log(1 + strand total)`` (see
@@ -355,7 +418,7 @@ def predict_outputs(
     """Both heads of the full model: ``{"profile": (n, out_pred_len, 2 * n_tasks) logits,
     "logcounts": (n, 2 * n_tasks)}``, float32.
 
-    ``control_profile`` (n, out_pred_len, 2) and ``control_logcounts`` (n, 2): the control inputs; ``None``
+    ``control_profile`` (n, out_pred_len, 2) and ``control_logcounts`` (n, 4): the control inputs; ``None``
     → zeros (ignored for models built without control). ``rc_average``: also predict the reverse complement
     (controls reversed / strand-swapped too), map it back (positions reversed, strands swapped) and average
     with the forward prediction — logits and log counts are averaged.
@@ -367,14 +430,16 @@ def predict_outputs(
     if _has_control(model):
         if control_profile is None:
             control_profile = np.zeros((n, out_len, 2), dtype=np.float32)
+        n_control = int(model.get_layer("control_logcounts").output.shape[1])
         if control_logcounts is None:
-            control_logcounts = np.zeros((n, 2), dtype=np.float32)
+            control_logcounts = np.zeros((n, n_control), dtype=np.float32)
         control_profile = np.asarray(control_profile, dtype=np.float32)
         control_logcounts = np.asarray(control_logcounts, dtype=np.float32)
         if control_profile.shape != (n, out_len, 2):
             raise ValueError(f"control_profile: expected shape {(n, out_len, 2)}, got {control_profile.shape}")
-        if control_logcounts.shape != (n, 2):
-            raise ValueError(f"control_logcounts: expected shape {(n, 2)}, got {control_logcounts.shape}")
+        if control_logcounts.shape != (n, n_control):
+            raise ValueError(f"control_logcounts: expected shape {(n, n_control)} (control_model_inputs), got "
+                             f"{control_logcounts.shape}")
         inputs.update(control_profile=control_profile, control_logcounts=control_logcounts)
     elif control_profile is not None or control_logcounts is not None:
         raise ValueError("control_profile, control_logcounts: this model was built without control inputs")
@@ -392,7 +457,7 @@ def predict_outputs(
     rc_inputs = {"sequence": np.ascontiguousarray(x[:, ::-1, ::-1])}
     if "control_profile" in inputs:
         rc_inputs["control_profile"] = np.ascontiguousarray(inputs["control_profile"][:, ::-1, ::-1])
-        rc_inputs["control_logcounts"] = np.ascontiguousarray(inputs["control_logcounts"][:, ::-1])
+        rc_inputs["control_logcounts"] = np.ascontiguousarray(inputs["control_logcounts"][:, _strand_swap(n_control)])
     reverse = run(rc_inputs)
     swap = _strand_swap(forward["logcounts"].shape[1])
     return {

@@ -28,8 +28,8 @@ of a query, then the next query), so memory stays ``O(batch_size × seq_len)`` p
 The model is called with ``predict_on_batch``, which ran about 1.4× faster than calling the Keras model
 eagerly on the same numpy batches (``benchmarks/bench_marginalize.py``).
 
-Scoring model: a BPNet from :func:`affdist_core.bpnet.build_bpnet` (its counts head is used, control inputs
-as zero) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an analytic test model). With
+Scoring model: a BPNet from :func:`affdist_core.bpnet.build_bpnet` (the sequence part of its counts head:
+:func:`affdist_core.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an analytic test model). With
 ``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside one Keras graph.
 """
 
@@ -374,7 +374,7 @@ class Marginalizer:
     """Scores query sequences by in-silico marginalization over a fixed background set.
 
     Args:
-        model: a BPNet (:func:`affdist_core.bpnet.build_bpnet`; its counts head is used, controls as zero) or a
+        model: a BPNet (:func:`affdist_core.bpnet.build_bpnet`; the sequence part of its counts head) or a
             single-input Keras model ``(n, seq_len, 4) → (n, 1)`` that returns the log counts directly.
         backgrounds: a :class:`BackgroundSet` or an (N, seq_len, 4) one-hot array; ``seq_len`` must equal the
             model's input length.

@@ -295,7 +295,8 @@ def control_inputs(control_plus_bigwig: str | os.PathLike, control_minus_bigwig:
                    centre: int, out_pred_len: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's control inputs for the window centred on ``centre``, transformed as in training
     (:func:`affdist_core.training_data.control_model_inputs`): ``control_profile`` (out_pred_len, 2) =
-    log(1 + control counts) and ``control_logcounts`` (2,) = log(1 + control total per strand), float32."""
+    log(1 + control counts) and ``control_logcounts`` (4,) = log(1 + control reads per strand in the window
+    and near its centre), float32."""
     from affdist_core.training_data import control_model_inputs
 
     inputs = control_model_inputs(observed_profile(control_plus_bigwig, control_minus_bigwig, chrom, centre,
@@ -330,7 +331,7 @@ def predict_profiles(model, onehot: np.ndarray, control_profile: np.ndarray | No
                      control_logcounts: np.ndarray | None = None) -> PredictedProfiles:
     """Predicted strand profiles of one-hot windows ``onehot`` (n, seq_len, 4) or (seq_len, 4) with a BPNet,
     RC-averaged (see the module docstring for the definition). ``control_profile`` (n, out_pred_len, 2) or
-    (out_pred_len, 2) and ``control_logcounts`` (n, 2) or (2,): the control inputs of a model trained with a
+    (out_pred_len, 2) and ``control_logcounts`` (n, 4) or (4,): the control inputs of a model trained with a
     control track (:func:`control_inputs`); None → zeros (no control, e.g. for a typed sequence)."""
     from affdist_core.bpnet import predict_outputs
     from affdist_core.evaluate import total_log_counts

@@ -150,7 +150,7 @@ def test_presets_build_with_expected_sizes():
     yeast = bpnet.build_bpnet(YEAST_COMPACT_PARAMS)
     assert yeast.output["profile"].shape[1:] == (300, 2)
     assert yeast.output["logcounts"].shape[1:] == (2,)
-    assert yeast.count_params() == 76932 + 8  # + 1x1 control conv and control dense, no biases
+    assert yeast.count_params() == 76932 + 4 + 2 * (6 * 16 + 16 + 16 * 2 + 2)  # + 1x1 control conv, two nuisance MLPs
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras saving
@@ -159,7 +159,7 @@ def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temporary left behind
     loaded = bpnet.load_model(path)
     ctl_p = np.random.default_rng(2).random((len(tiny_x), 20, 2)).astype(np.float32)
-    ctl_c = np.random.default_rng(3).random((len(tiny_x), 2)).astype(np.float32)
+    ctl_c = np.random.default_rng(3).random((len(tiny_x), 4)).astype(np.float32)
     a = bpnet.predict_outputs(tiny_model, tiny_x, ctl_p, ctl_c)
     b = bpnet.predict_outputs(loaded, tiny_x, ctl_p, ctl_c)
     for key in ("profile", "logcounts"):
@@ -200,15 +200,59 @@ def test_counts_model_matches_full_model(tiny_model, tiny_x):
     assert len(cm.inputs) == 1 and tuple(cm.output.shape) == (None, 1)
     assert bpnet.counts_model(tiny_model) is cm  # cached
     assert cm.get_layer("conv1") is tiny_model.get_layer("conv1")  # shared weights
-    full = bpnet.predict_outputs(tiny_model, tiny_x, rc_average=False)["logcounts"]  # zero controls
     got = cm.predict(tiny_x, verbose=0)[:, 0]
-    np.testing.assert_allclose(got, _logsumexp2(full.astype(np.float64)), atol=1e-5)
     np.testing.assert_allclose(got, bpnet.predict_logcounts(tiny_model, tiny_x, rc_average=False), atol=1e-6)
-    # controls enter linearly and vanish at zero
-    ctl_c = np.tile(np.array([[1.0, 2.0]], np.float32), (len(tiny_x), 1))
-    with_ctl = bpnet.predict_outputs(tiny_model, tiny_x, control_logcounts=ctl_c, rc_average=False)["logcounts"]
-    w = tiny_model.get_layer("control_logcounts_dense").get_weights()[0]
+
+
+def _relu_dense(x: np.ndarray, model, hidden: str, out: str) -> np.ndarray:
+    w1, b1 = model.get_layer(hidden).get_weights()
+    w2, b2 = model.get_layer(out).get_weights()
+    return np.maximum(x @ w1 + b1, 0.0) @ w2 + b2
+
+
+def test_mixture_counts_head_is_bound_plus_background(tiny_model, tiny_x):
+    """logcounts = log(exp(seq + MLP_bound(nuisance)) + exp(MLP_background(nuisance))), nuisance = [control, gc, gc²];
+    the counts model is the sequence part alone, whatever the control."""
+    import keras
+
+    rng = np.random.default_rng(4)
+    ctl_p = rng.random((len(tiny_x), 20, 2)).astype(np.float32)
+    ctl_c = rng.random((len(tiny_x), 4)).astype(np.float32) * 3
+    # make the MLPs non-trivial (fresh biases are zero and half the relus may be off)
+    for name in ("bound_hidden", "background_hidden"):
+        w, b = tiny_model.get_layer(name).get_weights()
+        tiny_model.get_layer(name).set_weights([w, np.full_like(b, 0.5)])
+    got = bpnet.predict_outputs(tiny_model, tiny_x, ctl_p, ctl_c, rc_average=False)["logcounts"].astype(np.float64)
+    seq_part = keras.Model(tiny_model.inputs, tiny_model.get_layer("logcounts_seq").output).predict(
+        {"sequence": tiny_x, "control_profile": ctl_p, "control_logcounts": ctl_c}, verbose=0)
+    gc = tiny_x[:, :, 1:3].sum(axis=(1, 2)) / tiny_x.shape[1]
+    nuisance = np.column_stack([ctl_c, gc, gc**2])
+    bound = seq_part + _relu_dense(nuisance, tiny_model, "bound_hidden", "bound_nuisance")
+    background = _relu_dense(nuisance, tiny_model, "background_hidden", "background_logcounts")
+    np.testing.assert_allclose(got, np.logaddexp(bound, background), atol=1e-4)
+    cm = bpnet.counts_model(tiny_model).predict(tiny_x, verbose=0)[:, 0]
+    np.testing.assert_allclose(cm, _logsumexp2(seq_part.astype(np.float64)), atol=1e-5)
+
+
+def test_linear_counts_control_adds_a_dense_mix():
+    model = bpnet.build_bpnet(load_params(TINY), counts_control="linear")
+    x = _onehot(5, TINY["seq_len"], seed=3)
+    full = bpnet.predict_outputs(model, x, rc_average=False)["logcounts"]  # zero controls = the sequence part
+    np.testing.assert_allclose(bpnet.counts_model(model).predict(x, verbose=0)[:, 0],
+                               _logsumexp2(full.astype(np.float64)), atol=1e-5)
+    ctl_c = np.tile(np.array([[1.0, 2.0, 0.5, 0.25]], np.float32), (len(x), 1))
+    with_ctl = bpnet.predict_outputs(model, x, control_logcounts=ctl_c, rc_average=False)["logcounts"]
+    w = model.get_layer("control_logcounts_dense").get_weights()[0]
     np.testing.assert_allclose(with_ctl - full, ctl_c @ w, atol=1e-5)
+    with pytest.raises(ValueError, match="counts_control"):
+        bpnet.build_bpnet(load_params(TINY), counts_control="offset")
+
+
+def test_gc_features_are_gc_fraction_and_square():
+    x = np.zeros((2, 4, 4), np.float32)
+    x[0, [0, 1, 2, 3], [0, 1, 2, 3]] = 1.0  # ACGT: gc 0.5
+    x[1, :, 1] = 1.0  # CCCC: gc 1
+    np.testing.assert_allclose(np.asarray(bpnet.GCFeatures()(x)), [[0.5, 0.25], [1.0, 1.0]], atol=1e-7)
 
 
 def test_input_validation(tiny_model):
@@ -218,6 +262,8 @@ def test_input_validation(tiny_model):
         bpnet.predict_logcounts(tiny_model, np.zeros((2, 70, 4)), batch_size=0)
     with pytest.raises(ValueError, match="control_profile"):
         bpnet.predict_outputs(tiny_model, np.zeros((2, 70, 4)), control_profile=np.zeros((2, 19, 2)))
+    with pytest.raises(ValueError, match=r"control_logcounts.*\(2, 4\)"):  # total and local, per strand
+        bpnet.predict_outputs(tiny_model, np.zeros((2, 70, 4)), control_logcounts=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="rc_mode"):
         bpnet.build_bpnet(load_params(TINY), rc_mode="symmetric")
     with pytest.raises(ValueError, match="params"):

@@ -11,6 +11,7 @@ import pytest
 
 from affdist_core import tracks
 from affdist_core.contributions import load_contributions
+from affdist_core.training_data import local_control_counts
 
 PHO4 = "pho4-betseq_pho4-quick:bpnet"
 
@@ -89,7 +90,9 @@ def test_predicted_profile_sums_to_the_model_counts(con, sources, model):
         control_profile = np.stack([c[0] for c in controls])
         control_logcounts = np.stack([c[1] for c in controls])
         assert control_profile.shape == (len(peaks), sources.out_pred_len, 2)
-        np.testing.assert_allclose(control_logcounts, np.log1p(np.expm1(control_profile).sum(axis=1)), rtol=1e-5)
+        counts = np.expm1(control_profile)
+        np.testing.assert_allclose(control_logcounts[:, :2], np.log1p(counts.sum(axis=1)), rtol=1e-5)
+        np.testing.assert_allclose(control_logcounts[:, 2:], np.log1p(local_control_counts(counts)), rtol=1e-5)
     predicted = tracks.predict_profiles(model, onehot, control_profile, control_logcounts)
     assert predicted.counts.shape == (len(peaks), sources.out_pred_len, 2)
     assert predicted.counts.min() >= 0

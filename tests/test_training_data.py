@@ -29,6 +29,9 @@ from affdist_core.training_data import (
     default_data_spec,
     extract_windows,
     fixed_arrays,
+    LOCAL_CONTROL_WIDTH,
+    control_model_inputs,
+    local_control_counts,
     load_data_spec,
     save_data_spec,
 )
@@ -119,7 +122,7 @@ def test_default_spec_and_json_round_trip(data, spec, tmp_path):
            "peaks": "peaks.narrowPeak", "test_chroms": ["chrIV"], "valid_chroms": ["chrVII"]}
     (data["root"] / "D.json").write_text(json.dumps(rel))
     loaded = load_data_spec(data["root"] / "D.json")
-    assert loaded.plus_bigwig == spec.plus_bigwig and loaded.max_jitter == 200 and loaded.background_fraction == 0.1
+    assert loaded.plus_bigwig == spec.plus_bigwig and loaded.max_jitter == 50 and loaded.background_fraction == 0.1
     assert loaded.gc_bins == 20 and loaded.seed == 0 and loaded.exclude_chroms == ()
     save_data_spec(spec, tmp_path / "saved.json")
     assert load_data_spec(tmp_path / "saved.json") == spec
@@ -312,7 +315,17 @@ def test_rc_batch_is_exact_mirror(data, spec, train):
     np.testing.assert_allclose(
         fwd_in["control_profile"][0, :, 1], np.log1p(data["control_minus"][ws.meta["chrom"][0]][c - P // 2 : c - P // 2 + P]),
         rtol=1e-6)
-    np.testing.assert_allclose(fwd_in["control_logcounts"], np.log1p(ws.control[:, JITTER:JITTER + P].astype(float).sum(1)),
+    window = ws.control[:, JITTER:JITTER + P].astype(float)
+    width = min(LOCAL_CONTROL_WIDTH, P)
+    local = ws.control[:, JITTER + P // 2 - width // 2:][:, :width].astype(float)
+    np.testing.assert_allclose(fwd_in["control_logcounts"], np.log1p(np.hstack([window.sum(1), local.sum(1)])),
+                               rtol=1e-6)
+    # jittered crops: the window total moves with the crop, the local count stays at the summit
+    jittered = BatchGenerator(ws, PARAMS, batch_size=len(ws), use_control=True, seed=1, reverse_complement=False)
+    shifted_in, _ = jittered[0]
+    plan = jittered.epoch_plan()
+    assert (plan["shift"] != 0).any()
+    np.testing.assert_allclose(shifted_in["control_logcounts"][:, 2:], fwd_in["control_logcounts"][plan["window"], 2:],
                                rtol=1e-6)
     seen_rc = 0
     for epoch in range(3):
@@ -328,13 +341,14 @@ def test_rc_batch_is_exact_mirror(data, spec, train):
             np.testing.assert_array_equal(targets["profile"][j], flip(fwd_t["profile"][w]))
             swap = (lambda a: a[::-1]) if rc else (lambda a: a)
             np.testing.assert_array_equal(targets["logcounts"][j], swap(fwd_t["logcounts"][w]))
-            np.testing.assert_array_equal(inputs["control_logcounts"][j], swap(fwd_in["control_logcounts"][w]))
+            swap_pairs = (lambda a: a[[1, 0, 3, 2]]) if rc else (lambda a: a)
+            np.testing.assert_array_equal(inputs["control_logcounts"][j], swap_pairs(fwd_in["control_logcounts"][w]))
             seen_rc += bool(rc)
     assert seen_rc > 0
     # no control in the windows but the model wants control inputs → zeros
     zeros_in, _ = BatchGenerator(train, PARAMS, batch_size=4, use_control=True)[0]
     assert not zeros_in["control_profile"].any() and not zeros_in["control_logcounts"].any()
-    assert zeros_in["control_profile"].shape == (4, P, 2) and zeros_in["control_logcounts"].shape == (4, 2)
+    assert zeros_in["control_profile"].shape == (4, P, 2) and zeros_in["control_logcounts"].shape == (4, 4)
 
 
 def _all_batches(gen):
@@ -387,3 +401,14 @@ def test_keras_fit_accepts_batches(train):
     assert len(history.history["loss"]) == 2 and all(np.isfinite(history.history["loss"]))
     assert gen.epoch >= 2
     keras.backend.clear_session()
+
+
+def test_local_control_counts_are_the_central_reads():
+    counts = np.zeros((2, 300, 2), np.float32)
+    counts[:, 75:225, 0] = 1.0  # the central 150 bp of the + strand
+    counts[:, :75, 1] = 2.0  # reads on the − strand outside it
+    np.testing.assert_allclose(local_control_counts(counts, 150), [[150.0, 0.0]] * 2)
+    np.testing.assert_allclose(local_control_counts(counts, 1000), [[150.0, 150.0]] * 2)  # window shorter: all of it
+    inputs = control_model_inputs(counts)
+    np.testing.assert_allclose(inputs["control_logcounts"], np.log1p([[150.0, 150.0, 150.0, 0.0]] * 2), rtol=1e-6)
+    np.testing.assert_allclose(inputs["control_profile"], np.log1p(counts))
