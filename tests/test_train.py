@@ -122,3 +122,31 @@ def test_settings_are_validated():
         TrainingSettings(patience=0)
     with pytest.raises(ValueError, match="max_minutes"):
         TrainingSettings(max_minutes=-1)
+
+
+def test_mixture_counts_head_starts_with_the_bound_term():
+    """The background term starts 3 log units under the mean and the bound term at the mean with no nuisance
+    effect, so the sequence gets the gradient from the first epoch (a random start could hand every read to
+    the background and leave the sequence untrained)."""
+    from types import SimpleNamespace
+
+    from affdist_core.bpnet import build_bpnet, predict_outputs
+    from affdist_core.train import BACKGROUND_START_BELOW, _initialise_counts_bias
+
+    params = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=1,
+                         conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=11, lr=0.001)
+    model = build_bpnet(params)
+    counts = np.zeros((3, 21 + 2 * 5, 2), np.uint16)
+    counts[:, 5:26, 0], counts[:, 5:26, 1] = 4, 9  # per window: 84 reads on +, 189 on −
+    _initialise_counts_bias(model, SimpleNamespace(counts=counts, max_jitter=5))
+    mean_log = np.log1p([84.0, 189.0])
+    np.testing.assert_allclose(model.get_layer("background_logcounts").get_weights()[1],
+                               mean_log - BACKGROUND_START_BELOW, rtol=1e-6)
+    assert not model.get_layer("bound_nuisance").get_weights()[0].any()
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (2, 61))]
+    ctl = np.random.default_rng(1).random((2, 4)).astype(np.float32) * 5
+    out = predict_outputs(model, x, control_logcounts=ctl, rc_average=False)["logcounts"]
+    seq_part = model.get_layer("logcounts_seq")  # kernel random, bias = mean log counts
+    assert np.allclose(seq_part.get_weights()[1], mean_log)
+    # bound ≈ mean + small sequence term, background = mean − 3: the total sits just above the bound term
+    assert np.all(out > mean_log - 1.0) and np.all(out < mean_log + 1.0)
