@@ -10,6 +10,8 @@ one-hot flank features (the library's variable positions), alone or with covaria
 * ``flank_only`` — what any model that sees only the site can learn from the in-vivo reads;
 * ``flank_plus_sequence_context`` — plus A/T and poly(dA:dT) content of the 150/300/546 bp around the site
   (what a sequence model could in principle use to explain accessibility away);
+* ``flank_plus_local_control`` — plus log(1 + control reads) within 150 bp of the site (what the model's
+  control input measures; only when the run has a control track);
 * ``flank_plus_true_accessibility`` — plus the simulator's true log accessibility and region (unknowable to a
   sequence model: the ceiling if accessibility were known).
 
@@ -99,6 +101,12 @@ def main() -> None:
         "flank_plus_true_accessibility": np.hstack([flank, context, regions,
                                                     np.log(sites["accessibility"].to_numpy())[:, None]]),
     }
+    if spec.has_control:
+        from affdist_core.bigwig import strand_windows
+
+        local = strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, sites["chrom"].tolist(),
+                               (sites["center"] - 75).to_numpy(), 150).sum(axis=(1, 2))
+        designs["flank_plus_local_control"] = np.hstack([flank, np.log1p(local)[:, None]])
     library_x = flank_features(sequences.tolist(), variable)
     affinity = -scored["measured"].to_numpy()  # higher = tighter, like reads and AD scores
     out = {"n_sites": {s: int((split == s).sum()) for s in ("train", "valid", "test")},
