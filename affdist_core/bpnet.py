@@ -327,12 +327,11 @@ _COUNTS_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def counts_model(model: keras.Model, task: int | None = None, rc_average: bool = False) -> keras.Model:
-    """Single-input model ``sequence (n, seq_len, 4) float32 → (n, 1)`` total log counts of one task.
+    """Single-input model ``sequence (n, seq_len, 4) float32 → (n, 1)``: log counts of one task's sequence part.
 
     Shares the layers (weights) of ``model``; the counts head's sequence part only (no control or background
-    term). Output = logsumexp of the
-    task's two strand log counts (see the module docstring). ``task``: which task (``None`` allowed only
-    for single-task models). ``rc_average``: output the mean of the forward and reverse-complement
+    term). Output = logsumexp of the task's two strand log counts (see the module docstring). ``task``: which
+    task (``None`` allowed only for single-task models). ``rc_average``: output the mean of the forward and reverse-complement
     predictions (inside the graph, via :class:`ReverseComplement` and ``Average``). The model ends in a
     Keras Layer (what SHAP's DeepExplainer needs). Models are cached per (model, task, rc_average).
     """

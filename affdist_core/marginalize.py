@@ -29,8 +29,9 @@ The model is called with ``predict_on_batch``, which ran about 1.4× faster than
 eagerly on the same numpy batches (``benchmarks/bench_marginalize.py``).
 
 Scoring model: a BPNet from :func:`affdist_core.bpnet.build_bpnet` (the sequence part of its counts head:
-:func:`affdist_core.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an analytic test model). With
-``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside one Keras graph.
+:func:`affdist_core.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an
+analytic test model). With ``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside one
+Keras graph.
 """
 
 from __future__ import annotations

@@ -233,12 +233,11 @@ def _initialise_counts_bias(model: keras.Model, windows) -> None:
     kernel, bias = dense.get_weights()
     dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
     if "background_logcounts" in names:
-        for name, level in (("bound_nuisance", 0.0), ("background_logcounts", None)):
-            layer = model.get_layer(name)
-            kernel, bias = layer.get_weights()
-            start = np.zeros_like(bias) if level is not None else np.tile(
-                mean_log - BACKGROUND_START_BELOW, len(bias) // 2).astype(bias.dtype)
-            layer.set_weights([np.zeros_like(kernel), start])
+        bound, background = model.get_layer("bound_nuisance"), model.get_layer("background_logcounts")
+        bound.set_weights([np.zeros_like(w) for w in bound.get_weights()])
+        kernel, bias = background.get_weights()
+        background.set_weights([np.zeros_like(kernel),
+                                np.tile(mean_log - BACKGROUND_START_BELOW, len(bias) // 2).astype(bias.dtype)])
 
 
 def _load_state(checkpoint: Path) -> dict[str, Any] | None:

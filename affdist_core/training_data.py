@@ -57,8 +57,8 @@ Per window: ``seq_len + 2J`` bytes of codes plus ``(out_pred_len + 2J) × 2 × b
 is 2 when every count is an integer in ``[0, 65535]`` (stored as uint16, exact) and 4 otherwise (float32);
 the same again for a control. Yeast compact config (546 → 300, J = 50): 646 + 400 × 2 × 2 = 2,246 bytes, i.e.
 ~3 MB for 1,400 peaks (+2.2 MB with a control). Seed MAX config (1346 → 1000, J = 50): 1,446 + 1,100 × 4 =
-5,846 bytes, ~0.58 GB for 100,000 human peaks (1.0 GB with a control). Extraction itself holds one window at a time besides these
-arrays (no whole-chromosome reads); see :attr:`WindowSet.nbytes`.
+5,846 bytes, ~0.58 GB for 100,000 human peaks (1.0 GB with a control). Extraction itself holds one window at a
+time besides these arrays (no whole-chromosome reads); see :attr:`WindowSet.nbytes`.
 """
 
 from __future__ import annotations
@@ -748,7 +748,7 @@ def _assemble(
         else:
             control = windows.control[rows, offsets + np.arange(P)].astype(np.float32)
             # The local count sits at the summit (the stored window's centre) whatever the jitter.
-            local = local_control_counts(windows.control[index].astype(np.float32), min(LOCAL_CONTROL_WIDTH, P))
+            local = local_control_counts(windows.control[index], min(LOCAL_CONTROL_WIDTH, P))
             if rc.any():
                 control[rc] = control[rc][:, ::-1, ::-1]
                 local[rc] = local[rc][:, ::-1]
@@ -763,10 +763,9 @@ def local_control_counts(control_counts: np.ndarray, width: int = LOCAL_CONTROL_
     an out_pred_len below the width the local count is the window total): for summit-centred windows, the
     reads around the site itself.
     """
-    control_counts = np.asarray(control_counts, dtype=np.float32)
-    length = control_counts.shape[-2]
-    start = max(0, length // 2 - width // 2)
-    return control_counts[..., start : start + width, :].sum(axis=-2)
+    control_counts = np.asarray(control_counts)
+    start = max(0, control_counts.shape[-2] // 2 - width // 2)
+    return control_counts[..., start : start + width, :].sum(axis=-2, dtype=np.float32)
 
 
 def control_model_inputs(control_counts: np.ndarray, local_counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
