@@ -27,9 +27,11 @@ def _fmt(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def _identity(fig: go.Figure, lo: float, hi: float, **where) -> None:
+def _identity(fig: go.Figure, *columns: pd.Series) -> None:
+    """The y = x line across the range of the given non-empty columns."""
+    lo, hi = float(min(c.min() for c in columns)), float(max(c.max() for c in columns))
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", hoverinfo="skip",
-                             line=dict(color="grey", dash="dot", width=1), showlegend=False), **where)
+                             line=dict(color="grey", dash="dot", width=1), showlegend=False))
 
 
 def density_figure(density: pd.DataFrame, sample: pd.DataFrame, bins: int, x_title: str, y_title: str,
@@ -46,9 +48,7 @@ def density_figure(density: pd.DataFrame, sample: pd.DataFrame, bins: int, x_tit
             marker=dict(size=3, color="rgba(255,255,255,0.5)"), customdata=sample["sequence"],
             hovertemplate="%{customdata}<br>%{x:.3f}, %{y:.3f}<extra>sampled row</extra>"))
     if len(density):
-        lo = float(min(density["x_left"].min(), density["y_left"].min()))
-        hi = float(max(density["x_right"].max(), density["y_right"].max()))
-        _identity(fig, lo, hi)
+        _identity(fig, density["x_left"], density["y_left"], density["x_right"], density["y_right"])
     _layout(fig, x_title, y_title, note)
     return fig
 
@@ -63,9 +63,7 @@ def points_figure(points: pd.DataFrame, x_title: str, y_title: str, note: str) -
         hovertemplate="%{customdata[0]}<br>ids %{customdata[1]} / %{customdata[2]}<br>%{x:.3f}, %{y:.3f}"
                       "<extra></extra>"))
     if len(points):
-        lo = float(min(points["x"].min(), points["y"].min()))
-        hi = float(max(points["x"].max(), points["y"].max()))
-        _identity(fig, lo, hi)
+        _identity(fig, points["x"], points["y"])
     _layout(fig, x_title, y_title, note)
     return fig
 
