@@ -25,22 +25,31 @@ per strand over the whole output window and within ``LOCAL_CONTROL_WIDTH`` (150)
 counts head (``counts_control="mixture"``, the default) models the reads as **bound + background**::
 
     profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
-    nuisance  = concat([control_logcounts, gc, gc²])                                  name "nuisance_features"
+    nuisance  = standardise(concat([control_logcounts, gc, gc², at, poly_at]))
+                                                            names "nuisance_features", "nuisance_norm"
     bound     = logcounts_seq + MLP_bound(nuisance)         names "bound_hidden", "bound_nuisance", "bound_logcounts"
     background = MLP_background(nuisance)                   names "background_hidden", "background_logcounts"
     logcounts = log(exp(bound) + exp(background))                                     name "logcounts"
 
-with ``gc`` the GC fraction of the input window (:class:`GCFeatures`) and each MLP ``Dense(NUISANCE_UNITS,
-relu) → Dense(2 * n_tasks)``. Reads from the bound factor scale with the accessibility of the site (which the
-local control measures, nonlinearly: an accessibility assay has a floor of background reads) times what the
-sequence adds; the rest of the window's reads (unbound background, GC-biased) do not depend on the site at
-all. With the seed's linear form (``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no
-bias)(control_logcounts)``, name ``"control_logcounts_dense"``) the counts head cannot express either, and
-the sequence part learns site × local-A/T interactions as a stand-in for accessibility, which
-marginalization then reads as affinity (``benchmarks/diagnose_ad.py``; on the default run AD's held-out
-Pearson went from 0.45 to 0.75 with this head). :func:`counts_model` (DeepSHAP, marginalization) returns
-``logcounts_seq``, the sequence part of the bound reads, for both forms. With ``use_control=False`` the model
-has the ``sequence`` input only and ``logcounts = logcounts_seq``.
+with ``gc`` the GC fraction of the input window, ``at`` and ``poly_at`` the A/T and poly(dA:dT) content of
+its central ``COMPOSITION_WIDTH`` (150) bp (:class:`CompositionFeatures`), and each MLP ``Dense(NUISANCE_UNITS,
+relu) → Dense(2 * n_tasks)``. ``standardise`` is a ``Normalization`` layer whose per-feature mean and variance
+the trainer sets from the training windows (identity until then): the composition features vary by a few
+hundredths, the control by whole log units, and unscaled they were learned too slowly to matter.
+
+Reads from the bound factor scale with the accessibility of the site (which the local control measures
+with Poisson noise, and the site's A/T and poly(dA:dT) content predicts) times what the sequence adds; the
+rest of the window's reads (unbound background, GC-biased) do not depend on the site at all. Because the
+nuisance side already sees the composition around the site, the sequence part has no reason to learn
+"A/T next to the site = more reads" (accessibility) as if it were affinity; marginalization keeps the
+nuisance fixed, so a query's A/T content changes its score only through binding. On the default run AD's
+held-out Pearson went 0.45 (seed's linear form) → 0.75 (mixture, control and GC only) → 0.87 (with the
+standardised composition features; ``benchmarks/diagnose_ad.py`` shows the same step in a linear model).
+With the seed's linear form (``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no
+bias)(control_logcounts)``, name ``"control_logcounts_dense"``) the counts head can express neither.
+:func:`counts_model` (DeepSHAP, marginalization) returns ``logcounts_seq``, the sequence part of the bound
+reads, for both forms. With ``use_control=False`` the model has the ``sequence`` input only and
+``logcounts = logcounts_seq``.
 
 Inputs and outputs are dicts: inputs ``"sequence"`` (+ ``"control_profile"``, ``"control_logcounts"``),
 outputs ``"profile"`` (n, out_pred_len, 2 * n_tasks) logits and ``"logcounts"`` (n, 2 * n_tasks). Every
@@ -85,6 +94,7 @@ CONTROL_LOGCOUNTS_WIDTH = 4
 
 __all__ = [
     "CentralCrop1D",
+    "CompositionFeatures",
     "LogSumExpChannels",
     "ReverseComplement",
     "build_bpnet",
@@ -100,8 +110,12 @@ RC_MODES = ("augment", "none")
 _PACKAGE = "affdist"
 #: How the control enters the counts head: bound + background reads (default) or the seed's linear mix.
 COUNTS_CONTROL_MODES = ("mixture", "linear")
-#: Hidden units of each small network on the control and GC features in the ``"mixture"`` counts head.
+#: Hidden units of each small network on the nuisance features in the ``"mixture"`` counts head.
 NUISANCE_UNITS = 16
+#: Central window (bp) whose A/T and poly(dA:dT) content are nuisance features (:class:`CompositionFeatures`).
+COMPOSITION_WIDTH = 150
+#: Shortest run of A (or T) counted as a poly(dA:dT) tract by :class:`CompositionFeatures`.
+POLY_AT_RUN = 5
 
 
 # ----------------------------------------------------------------------------------------------- layers
@@ -165,18 +179,41 @@ class LogSumExpChannels(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class GCFeatures(keras.layers.Layer):
-    """``[gc, gc²]`` of one-hot (batch, L, 4) ``ACGT`` input, gc = fraction of C/G positions: (batch, 2).
+class CompositionFeatures(keras.layers.Layer):
+    """``[gc, gc², at, poly_at]`` of one-hot (batch, L, 4) ``ACGT`` input: (batch, 4), all fractions in [0, 1].
 
-    A quadratic in GC is the log of the usual Gaussian GC bias of sequencing libraries (Benjamini & Speed
-    2012), so a linear layer on these features can model it."""
+    ``gc``: GC fraction of the whole window; a quadratic in it is the log of the usual Gaussian GC bias of
+    sequencing libraries (Benjamini & Speed 2012). ``at``: A/T fraction of the central ``width`` bp;
+    ``poly_at``: fraction of the 5-bp windows in the central ``width`` bp that read AAAAA or TTTTT
+    (poly(dA:dT) tracts). A/T content and poly(dA:dT) tracts are the main sequence determinants of nucleosome
+    depletion in yeast (Struhl 1985; Segal & Widom 2009), i.e. of how accessible the site is."""
+
+    def __init__(self, width: int = COMPOSITION_WIDTH, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.width = int(width)
 
     def call(self, inputs):
         gc = keras.ops.mean(inputs[:, :, 1] + inputs[:, :, 2], axis=1, keepdims=True)
-        return keras.ops.concatenate([gc, gc * gc], axis=1)
+        length = inputs.shape[1]
+        width = min(self.width, length)
+        start = (length - width) // 2
+        central = inputs[:, start : start + width, :]
+        at = keras.ops.mean(central[:, :, 0] + central[:, :, 3], axis=1, keepdims=True)
+        n_windows = width - POLY_AT_RUN + 1
+        tracts = 0.0
+        for base in (0, 3):  # A, T: a window is a tract when all its bases are that base
+            run = central[:, 0:n_windows, base]
+            for k in range(1, POLY_AT_RUN):
+                run = run * central[:, k : k + n_windows, base]
+            tracts = tracts + run
+        poly = keras.ops.mean(tracts, axis=1, keepdims=True)
+        return keras.ops.concatenate([gc, gc * gc, at, poly], axis=1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 2)
+        return (input_shape[0], 4)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "width": self.width}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -270,8 +307,8 @@ def build_bpnet(
             [profile, layers.Conv1D(n_out, 1, use_bias=False, name="control_profile_conv")(control_profile)]
         )
         if counts_control == "mixture":
-            nuisance = layers.Concatenate(name="nuisance_features")(
-                [control_logcounts, GCFeatures(name="gc_features")(sequence)])
+            nuisance = layers.Normalization(name="nuisance_norm")(layers.Concatenate(name="nuisance_features")(
+                [control_logcounts, CompositionFeatures(name="composition_features")(sequence)]))
             access = layers.Dense(n_out, name="bound_nuisance")(
                 layers.Dense(NUISANCE_UNITS, activation="relu", name="bound_hidden")(nuisance))
             bound = layers.Add(name="bound_logcounts")([logcounts, access])

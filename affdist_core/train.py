@@ -42,6 +42,7 @@ from affdist_core.training_data import (
     BatchGenerator,
     DataSpec,
     extract_windows,
+    fixed_arrays,
     save_data_spec,
     split_chromosomes,
 )
@@ -170,6 +171,7 @@ def train_bpnet(
         state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
                  "stop_reason": "max_epochs reached"}
         model = build_bpnet(params, use_control=use_control)
+        _standardise_nuisance(model, train, params)
         _initialise_counts_bias(model, train)
         compile_bpnet(model, params, settings.jit_compile)
     state["stop_reason"] = "max_epochs reached"
@@ -214,6 +216,25 @@ def train_bpnet(
 
 #: The mixture counts head's background term starts this many log units below the mean log counts (~5 %).
 BACKGROUND_START_BELOW = 3.0
+
+
+#: Training windows (at most) whose nuisance features set the counts head's standardisation.
+NUISANCE_SAMPLE = 4000
+
+
+def _standardise_nuisance(model: keras.Model, windows, params: BPNetParams) -> None:
+    """Set the mixture counts head's ``nuisance_norm`` layer to the mean and variance of its input features
+    (control log counts, GC and composition, :func:`affdist_core.bpnet.build_bpnet`) over up to
+    :data:`NUISANCE_SAMPLE` evenly spaced centred training windows; no-op for models without it."""
+    if "nuisance_norm" not in {layer.name for layer in model.layers}:
+        return
+    sample = windows.subset(np.arange(0, len(windows), max(1, -(-len(windows) // NUISANCE_SAMPLE))))
+    inputs = fixed_arrays(sample, params, use_control=True)[0]
+    features = keras.Model(model.inputs, model.get_layer("nuisance_features").output).predict(
+        inputs, batch_size=256, verbose=0)
+    model.get_layer("nuisance_norm").adapt(features)
+    log.info("nuisance features (control ×4, gc, gc², at, poly_at) over %d windows: mean [%s], sd [%s]", len(sample),
+             ", ".join(f"{v:.3g}" for v in features.mean(axis=0)), ", ".join(f"{v:.3g}" for v in features.std(axis=0)))
 
 
 def _initialise_counts_bias(model: keras.Model, windows) -> None:

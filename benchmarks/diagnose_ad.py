@@ -12,6 +12,8 @@ one-hot flank features (the library's variable positions), alone or with covaria
   (what a sequence model could in principle use to explain accessibility away);
 * ``flank_plus_local_control`` — plus log(1 + control reads) within 150 bp of the site (what the model's
   control input measures; only when the run has a control track);
+* ``flank_plus_context_and_local_control`` — both (what the model's nuisance features give its counts head:
+  the control and the composition around the site);
 * ``flank_plus_true_accessibility`` — plus the simulator's true log accessibility and region (unknowable to a
   sequence model: the ceiling if accessibility were known).
 
@@ -107,6 +109,7 @@ def main() -> None:
         local = strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, sites["chrom"].tolist(),
                                (sites["center"] - 75).to_numpy(), 150).sum(axis=(1, 2))
         designs["flank_plus_local_control"] = np.hstack([flank, np.log1p(local)[:, None]])
+        designs["flank_plus_context_and_local_control"] = np.hstack([flank, context, np.log1p(local)[:, None]])
     library_x = flank_features(sequences.tolist(), variable)
     affinity = -scored["measured"].to_numpy()  # higher = tighter, like reads and AD scores
     out = {"n_sites": {s: int((split == s).sum()) for s in ("train", "valid", "test")},

@@ -150,7 +150,8 @@ def test_presets_build_with_expected_sizes():
     yeast = bpnet.build_bpnet(YEAST_COMPACT_PARAMS)
     assert yeast.output["profile"].shape[1:] == (300, 2)
     assert yeast.output["logcounts"].shape[1:] == (2,)
-    assert yeast.count_params() == 76932 + 4 + 2 * (6 * 16 + 16 + 16 * 2 + 2)  # + 1x1 control conv, two nuisance MLPs
+    # + 1x1 control conv, nuisance standardisation (mean, variance, count), two nuisance MLPs on 8 features
+    assert yeast.count_params() == 76932 + 4 + (8 + 8 + 1) + 2 * (8 * 16 + 16 + 16 * 2 + 2)
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras saving
@@ -210,11 +211,12 @@ def _relu_dense(x: np.ndarray, model, hidden: str, out: str) -> np.ndarray:
     return np.maximum(x @ w1 + b1, 0.0) @ w2 + b2
 
 
-def test_mixture_counts_head_is_bound_plus_background(tiny_model, tiny_x):
-    """logcounts = log(exp(seq + MLP_bound(nuisance)) + exp(MLP_background(nuisance))), nuisance = [control, gc, gc²];
-    the counts model is the sequence part alone, whatever the control."""
+def test_mixture_counts_head_is_bound_plus_background(tiny_x):
+    """logcounts = log(exp(seq + MLP_bound(z)) + exp(MLP_background(z))), z = the standardised nuisance
+    [control, gc, gc², at, poly_at]; the counts model is the sequence part alone, whatever the control."""
     import keras
 
+    tiny_model = bpnet.build_bpnet(load_params(TINY))  # own model: Keras bakes the statistics into its first predict
     rng = np.random.default_rng(4)
     ctl_p = rng.random((len(tiny_x), 20, 2)).astype(np.float32)
     ctl_c = rng.random((len(tiny_x), 4)).astype(np.float32) * 3
@@ -222,11 +224,17 @@ def test_mixture_counts_head_is_bound_plus_background(tiny_model, tiny_x):
     for name in ("bound_hidden", "background_hidden"):
         w, b = tiny_model.get_layer(name).get_weights()
         tiny_model.get_layer(name).set_weights([w, np.full_like(b, 0.5)])
+    norm = tiny_model.get_layer("nuisance_norm")
+    mean, variance = rng.normal(size=8).astype(np.float32), rng.uniform(0.5, 2, size=8).astype(np.float32)
+    norm.set_weights([mean, variance, norm.get_weights()[2]])
+    norm.finalize_state()  # Keras reads the statistics into its constants here (adapt and loading do too)
     got = bpnet.predict_outputs(tiny_model, tiny_x, ctl_p, ctl_c, rc_average=False)["logcounts"].astype(np.float64)
     seq_part = keras.Model(tiny_model.inputs, tiny_model.get_layer("logcounts_seq").output).predict(
         {"sequence": tiny_x, "control_profile": ctl_p, "control_logcounts": ctl_c}, verbose=0)
     gc = tiny_x[:, :, 1:3].sum(axis=(1, 2)) / tiny_x.shape[1]
-    nuisance = np.column_stack([ctl_c, gc, gc**2])
+    composition = np.asarray(bpnet.CompositionFeatures()(tiny_x))
+    np.testing.assert_allclose(composition[:, :2], np.column_stack([gc, gc**2]), atol=1e-6)
+    nuisance = (np.column_stack([ctl_c, composition]) - mean) / np.sqrt(variance)
     bound = seq_part + _relu_dense(nuisance, tiny_model, "bound_hidden", "bound_nuisance")
     background = _relu_dense(nuisance, tiny_model, "background_hidden", "background_logcounts")
     np.testing.assert_allclose(got, np.logaddexp(bound, background), atol=1e-4)
@@ -248,11 +256,19 @@ def test_linear_counts_control_adds_a_dense_mix():
         bpnet.build_bpnet(load_params(TINY), counts_control="offset")
 
 
-def test_gc_features_are_gc_fraction_and_square():
-    x = np.zeros((2, 4, 4), np.float32)
-    x[0, [0, 1, 2, 3], [0, 1, 2, 3]] = 1.0  # ACGT: gc 0.5
-    x[1, :, 1] = 1.0  # CCCC: gc 1
-    np.testing.assert_allclose(np.asarray(bpnet.GCFeatures()(x)), [[0.5, 0.25], [1.0, 1.0]], atol=1e-7)
+def test_composition_features_count_gc_at_and_poly_at_tracts():
+    """[gc of the window, gc², A/T fraction and poly(dA:dT) 5-mer density of the central width bp]."""
+    from affdist_core.sequence import one_hot_batch
+
+    #            flank (GC-only)  central 20 bp                 flank
+    sequences = ["GCGCG" + "AAAAAAGCGCTTTTTGCGCG" + "CCCCC",   # central: 11 A/T; AAAAAA = 2 windows, TTTTT = 1
+                 "ATATA" + "GCGCGCGCGCGCGCGCGCGC" + "TTTTT"]   # central: no A/T
+    got = np.asarray(bpnet.CompositionFeatures(width=20)(one_hot_batch(sequences)))
+    gc = np.array([(5 + 9 + 5) / 30, 20 / 30])
+    np.testing.assert_allclose(got, np.column_stack([gc, gc**2, [11 / 20, 0.0], [3 / 16, 0.0]]), atol=1e-6)
+    # a window shorter than width: the whole window is central
+    whole = np.asarray(bpnet.CompositionFeatures(width=500)(one_hot_batch(["TTTTTTTTGC"])))
+    np.testing.assert_allclose(whole, [[0.2, 0.04, 0.8, 4 / 6]], atol=1e-6)
 
 
 def test_input_validation(tiny_model):

@@ -150,3 +150,31 @@ def test_mixture_counts_head_starts_with_the_bound_term():
     assert np.allclose(seq_part.get_weights()[1], mean_log)
     # bound ≈ mean + small sequence term, background = mean − 3: the total sits just above the bound term
     assert np.all(out > mean_log - 1.0) and np.all(out < mean_log + 1.0)
+
+
+def test_nuisance_features_are_standardised_on_the_training_windows():
+    """After the trainer's start-up, the counts head's nuisance features (control, GC, composition) have mean 0
+    and variance 1 over the training windows (unscaled, the composition features vary by hundredths)."""
+    import keras
+
+    from affdist_core.bpnet import build_bpnet
+    from affdist_core.train import _standardise_nuisance
+    from affdist_core.training_data import WindowSet, fixed_arrays
+
+    params = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=1,
+                         conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=11, lr=0.001)
+    rng = np.random.default_rng(2)
+    n, jitter = 40, 5
+    windows = WindowSet("train", rng.integers(0, 4, (n, 61 + 2 * jitter)).astype(np.uint8),
+                        rng.poisson(3, (n, 21 + 2 * jitter, 2)).astype(np.uint16),
+                        rng.poisson(rng.uniform(0.5, 20, (n, 1, 1)), (n, 21 + 2 * jitter, 2)).astype(np.float32),
+                        pd.DataFrame({"chrom": ["chrA"] * n, "centre": np.arange(n), "is_peak": True,
+                                      "name": [f"p{i}" for i in range(n)], "gc": 0.5}),
+                        61, 21, jitter)
+    model = build_bpnet(params)
+    _standardise_nuisance(model, windows, params)
+    inputs = fixed_arrays(windows, params, use_control=True)[0]
+    z = keras.Model(model.inputs, model.get_layer("nuisance_norm").output).predict(inputs, verbose=0)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(z.var(axis=0), 1.0, atol=1e-3)
+
