@@ -142,10 +142,12 @@ def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str)
     report = json.loads((run_dir / "report.json").read_text())
     analyses = [("report", report, None), ("comparison", report["methods"], None),
                 ("backgrounds_curve", report["backgrounds_curve"], None),
+                ("calibration_resampling", report.get("calibration_resampling"), None),
                 ("dynamic_range", report["dynamic_range"], run_dir / "analyses" / "dynamic_range.parquet"),
                 ("genomic_matches", report["genomic_matches"], run_dir / "analyses" / "genomic_matches.parquet"),
                 ("counts_by_split", report["counts_by_split"], None),
                 ("predictions", {"n_scored": report["n_scored"]}, run_dir / "compare" / "predictions.parquet")]
+    analyses = [a for a in analyses if a[1] is not None]  # runs from before an analysis existed lack it
     insert_frame(con, "analyses", pd.DataFrame({
         "run_id": run_id, "library": library, "name": [a[0] for a in analyses],
         "payload": [json.dumps(a[1], default=str) for a in analyses],

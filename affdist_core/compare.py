@@ -245,3 +245,18 @@ def format_comparison(summary: Mapping[str, dict], units: str = "") -> str:
                      f"{e['pearson']:>8.3f} {e['spearman']:>9.3f} {e['rmse']:>12.4f} {e['sd_ratio']:>9.3f} "
                      f"{topk:>16}")
     return "\n".join(lines)
+
+
+def format_resampling(resampling: Mapping) -> str:
+    """A text table of :func:`affdist_core.analyses.calibration_resampling`: per method, held-out RMSE and sd
+    ratio as mean ± sd over the calibration samples and how often the method was best; AD first."""
+    methods = resampling["methods"]
+    lines = [f"Over {resampling['n_samples']} calibration samples of {resampling['sample_size']:,} rows "
+             f"(mean ± sd; share of samples where the method is best):",
+             f"{'method':<22} {'RMSE':>17} {'lowest':>7} {'sd ratio':>13} {'highest':>8}"]
+    order = sorted(methods, key=lambda m: (m != AD_METHOD, methods[m]["rmse_mean"]))
+    for method in order:
+        e = methods[method]
+        lines.append(f"{method:<22} {e['rmse_mean']:>8.4f}±{e['rmse_sd']:<8.4f} {e['lowest_rmse_fraction']:>7.0%} "
+                     f"{e['sd_ratio_mean']:>6.3f}±{e['sd_ratio_sd']:<6.3f} {e['highest_sd_ratio_fraction']:>8.0%}")
+    return "\n".join(lines)

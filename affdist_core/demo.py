@@ -123,7 +123,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         _record(timings, stage_times, name, started, redo)
 
     write_json(out_dir / "stage_times.json", stage_times)
-    from affdist_core.compare import format_comparison
+    from affdist_core.compare import format_comparison, format_resampling
     from affdist_core.report import build_report, write_report
 
     report = build_report(tf=config["tf"], library_name=the_library.name, units=the_library.units,
@@ -145,6 +145,8 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     print(format_comparison(report["methods"], the_library.units))
     print("AD vs number of backgrounds: " + ", ".join(
         f"N={p['n']}: RMSE {p['rmse']:.4f}" for p in report["backgrounds_curve"]))
+    if report.get("calibration_resampling"):
+        print(format_resampling(report["calibration_resampling"]))
     log.info("demo stages (s): %s; report: %s", {k: round(v, 1) for k, v in timings.items()},
              out_dir / "report.json")
     return report

@@ -91,6 +91,21 @@ def backgrounds_curve_frame(payload: list[dict] | None) -> pd.DataFrame:
     return frame.sort_values("n", kind="stable").reset_index(drop=True)
 
 
+RESAMPLING_COLUMNS = ["method", "rmse_mean", "rmse_sd", "lowest_rmse_fraction", "pearson_mean", "pearson_sd",
+                      "sd_ratio_mean", "sd_ratio_sd", "highest_sd_ratio_fraction"]
+
+
+def calibration_resampling_frame(payload: dict | None) -> pd.DataFrame:
+    """The ``calibration_resampling`` payload (:func:`affdist_core.analyses.calibration_resampling`) as one row
+    per method, AD first, then by mean RMSE: columns :data:`RESAMPLING_COLUMNS`. Empty (same columns) for
+    None (runs from before the analysis existed)."""
+    methods = (payload or {}).get("methods", {})
+    frame = pd.DataFrame([{"method": m, **v} for m, v in methods.items()], columns=RESAMPLING_COLUMNS)
+    frame = frame.astype({c: np.float64 for c in RESAMPLING_COLUMNS[1:]})
+    order = np.lexsort((frame["rmse_mean"].fillna(np.inf).to_numpy(), (frame["method"] != AD_METHOD).to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # metrics
 

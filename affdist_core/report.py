@@ -9,7 +9,7 @@ Shape (fields may be added, these names are kept)::
                  "streme"|"weeder"|"modisco"|"jaspar": {..., "scoring": "sum"|"max", "top_k_rmse_mean",
                                                         "top_k_rmse_sd", "k", "motif_id", "consensus"}},
      "backgrounds_curve": [{"n", "rmse", "sd", ...}, ...],
-     "genomic_matches": {...}, "dynamic_range": {...},
+     "genomic_matches": {...}, "dynamic_range": {...}, "calibration_resampling": {...},
      "timings_s": {"simulate", "train", "evaluate", "interpret", "marginalize", "baselines", "compare",
                    "analyses", "total"}}
 
@@ -42,6 +42,7 @@ def build_report(*, tf: str, library_name: str, units: str, n_library: int, metr
         "methods": comparison["methods"],
         "backgrounds_curve": analyses["backgrounds_curve"],
         "dynamic_range": analyses["dynamic_range"],
+        "calibration_resampling": analyses.get("calibration_resampling"),
         "genomic_matches": analyses["genomic_matches"],
         "counts_by_split": analyses["counts_by_split"],
         "timings_s": {**{k: round(float(v), 2) for k, v in timings.items()},

@@ -163,9 +163,10 @@ def _reported_scores(table: pd.DataFrame, ad: np.ndarray, ids: list[str], summar
 
 
 def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSettings) -> dict:
-    """Dynamic range, backgrounds curve, genomic matches and counts by split; returns ``analyses.json``."""
-    from affdist_core.analyses import CURVE_BACKGROUNDS, backgrounds_curve, counts_by_split, dynamic_range
-    from affdist_core.analyses import genomic_matches
+    """Dynamic range, backgrounds curve, calibration resampling, genomic matches and counts by split; returns
+    ``analyses.json``."""
+    from affdist_core.analyses import CURVE_BACKGROUNDS, backgrounds_curve, calibration_resampling, counts_by_split
+    from affdist_core.analyses import dynamic_range, genomic_matches
     from affdist_core.calibration import CalibrationSample
     from affdist_core.marginalize import MarginalizationResult
 
@@ -177,6 +178,8 @@ def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSetting
     write_parquet(out / "dynamic_range.parquet", histogram)
 
     sample = CalibrationSample.from_dict(json.loads((run_dir / "compare" / "sample.json").read_text()))
+    raw = pd.read_parquet(run_dir / "compare" / "scores.parquet").pivot(index="id", columns="method", values="score")
+    resampling = calibration_resampling(raw[methods], predictions["measured"], len(sample.ids))
     curve = pd.read_parquet(run_dir / "distill" / "curve.parquet")
     deltas = np.load(run_dir / "distill" / "curve_deltas.npy")
     result = MarginalizationResult(curve["sequence"].tolist(), curve["mean"].to_numpy(), curve["sd"].to_numpy(),
@@ -193,7 +196,8 @@ def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSetting
     summary = {"dynamic_range": {"sd_ratio": sd_ratios,
                                  "measured_sd_heldout": float(predictions.loc[predictions["heldout"], "measured"]
                                                               .std(ddof=1))},
-               "backgrounds_curve": curve_points, "genomic_matches": match_summary,
+               "backgrounds_curve": curve_points, "calibration_resampling": resampling,
+               "genomic_matches": match_summary,
                "counts_by_split": counts_by_split(counts),
                "timings_s": {"analyses": time.perf_counter() - started}}
     write_json(out / "analyses.json", summary)

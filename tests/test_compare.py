@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.analyses import dynamic_range, find_genomic_matches
-from affdist_core.calibration import choose_calibration_sample
-from affdist_core.compare import AD_METHOD, compare_methods, fit_to_length, motif_scores
+from affdist_core.analyses import calibration_resampling, dynamic_range, find_genomic_matches
+from affdist_core.calibration import calibrate, choose_calibration_sample
+from affdist_core.compare import AD_METHOD, compare_methods, fit_to_length, format_resampling, motif_scores
 from affdist_core.distill import library_subset
 from affdist_core.motifs import Motif
 from affdist_core.sequence import encode, reverse_complement
@@ -87,3 +87,30 @@ def test_library_subset_is_fixed_and_ordered():
     assert len(library_subset(frame, None)) == 100 and len(library_subset(frame, 500)) == 100
     with pytest.raises(ValueError, match="positive number"):
         library_subset(frame, 0)
+
+
+def test_calibration_resampling_puts_error_bars_on_the_comparison():
+    """An exact linear score has RMSE 0 and sd ratio 1 in every sample and is always best; a noisy one has the
+    analytic error; sample 0 is the run's default sample (seed 0), so its fit equals calibrate()'s."""
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(2000)]
+    y = pd.Series(rng.normal(size=2000), index=ids)
+    noise_sd = 0.5
+    scores = pd.DataFrame({"exact": 3.0 * y - 1.0, "noisy": y + rng.normal(scale=noise_sd, size=2000),
+                           "constant": 1.0}, index=ids)
+    out = calibration_resampling(scores, y, sample_size=200, n_samples=8)
+    assert out["n_samples"] == 8 and out["sample_size"] == 200
+    exact, noisy = out["methods"]["exact"], out["methods"]["noisy"]
+    assert exact["rmse_mean"] < 1e-9 and exact["pearson_mean"] == pytest.approx(1.0)
+    assert exact["sd_ratio_mean"] == pytest.approx(1.0) and exact["lowest_rmse_fraction"] == 1.0
+    # y = (x − e) with var(y) 1: the best linear predictor has r = 1/√(1 + 0.25), RMSE = √(1 − r²)
+    r = 1 / np.sqrt(1 + noise_sd**2)
+    assert noisy["pearson_mean"] == pytest.approx(r, abs=0.02)
+    assert noisy["rmse_mean"] == pytest.approx(np.sqrt(1 - r**2), abs=0.03)
+    assert noisy["lowest_rmse_fraction"] == 0.0 and np.isnan(out["methods"]["constant"]["rmse_mean"])
+    fit, _ = calibrate(scores["noisy"].to_numpy(), y.to_numpy(), ids, choose_calibration_sample(ids, n=200))
+    single = calibration_resampling(scores[["noisy"]], y, sample_size=200, n_samples=1)
+    assert single["methods"]["noisy"]["rmse_mean"] == pytest.approx(fit.rmse)
+    text = format_resampling(out)
+    assert "Over 8 calibration samples of 200 rows" in text and text.index("exact") < text.index("noisy")
+

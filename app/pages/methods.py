@@ -1,5 +1,6 @@
 """Methods: held-out RMSE, Pearson and Spearman of every method of the selected library's run — the motif each
-method reports and the mean ± sd over its top k motifs — and, for libraries with categories, per category."""
+method reports and the mean ± sd over its top k motifs —, how they move with the calibration sample, and, for
+libraries with categories, per category."""
 
 from __future__ import annotations
 
@@ -80,6 +81,26 @@ st.dataframe(shown, hide_index=True, key="methods_table",
              column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
                             if c.startswith(("rmse", "pearson", "spearman"))})
 data.download_button(metrics, f"methods_{selection.library}_top{top_k}")
+
+st.subheader("Robustness to the calibration sample")
+resampling = data.analysis(run_id, selection.library, "calibration_resampling")
+robustness = explore.calibration_resampling_frame(resampling.payload if resampling is not None else None)
+if robustness.empty:
+    st.caption(f"Run `{run_id}` predates this analysis; rerun `affdist demo` to add it.")
+else:
+    st.caption(f"Every method re-calibrated on {resampling.payload['n_samples']} random samples of "
+               f"{resampling.payload['sample_size']:,} rows (the same rows for every method in each draw; each "
+               "method keeps its reported motif and scoring): held-out metrics as mean ± sd, and the share of "
+               "samples in which the method had the lowest RMSE or the highest sd ratio. With a linear "
+               "calibration the sd ratio is about the Pearson r on the calibration rows, so it moves with the "
+               "sample.")
+    st.dataframe(robustness.assign(method=[LABELS.get(m, m) for m in robustness["method"]]), hide_index=True,
+                 key="methods_resampling_table",
+                 column_config={**{c: st.column_config.NumberColumn(format="%.4f") for c in robustness.columns
+                                   if c.startswith(("rmse", "pearson", "sd_ratio"))},
+                                **{c: st.column_config.NumberColumn(format="percent") for c in robustness.columns
+                                   if c.endswith("fraction")}})
+    data.download_button(robustness, f"methods_resampling_{selection.library}")
 
 st.subheader("By category")
 if not data.explore("library_has_categories", selection.library):

@@ -198,6 +198,21 @@ def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, mon
     assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top1"
 
 
+def test_methods_page_shows_the_calibration_resampling(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "methods", tf="Pho4")
+    with _connect(app_env) as con:
+        payload = explore.analysis(con, PHO4_RUN, PHO4_LIB, "calibration_resampling").payload
+    expected = explore.calibration_resampling_frame(payload)
+    assert payload["n_samples"] == 50 and set(expected["method"]) == set(payload["methods"])
+    assert expected["method"].iloc[0] == "affinity_distillation"
+    np.testing.assert_allclose(expected["lowest_rmse_fraction"].sum(), 1.0)  # one method is best in each draw
+    (table,) = [d.value for d in at.dataframe if "lowest_rmse_fraction" in d.value.columns]
+    np.testing.assert_allclose(table["rmse_mean"].to_numpy(), expected["rmse_mean"].to_numpy())
+    assert table["method"].iloc[0] == "Affinity Distillation"
+    assert any(f"{payload['sample_size']:,} rows" in t for t in _texts(at, "caption"))
+    assert explore.calibration_resampling_frame(None).columns.tolist() == explore.RESAMPLING_COLUMNS
+
+
 def test_methods_page_per_category(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "methods", tf="Pho4")
     with _connect(rich_catalog) as con:
