@@ -100,6 +100,13 @@ def analysis(run_id: str, library: str, name: str):
     return _analysis(catalog_key(), run_id, library, name)
 
 
+def analysis_payload(run_id: str, library: str, name: str):
+    """The JSON payload of the run's analysis ``name``, or None when the run has none (cached like
+    :func:`analysis`)."""
+    found = analysis(run_id, library, name)
+    return None if found is None else found.payload
+
+
 def catalog_ready() -> bool:
     """Whether the catalog exists and holds at least one complete run."""
     path = catalog_path()

@@ -44,11 +44,12 @@ def _onehot(n: int, length: int = L, seed: int = 0) -> np.ndarray:
 
 
 def _randomize(model: keras.Model, seed: int, scale: float = 0.4) -> None:
-    """Random N(0, scale) weights (biases too), so the counts output varies by O(1) between sequences."""
+    """Random N(0, scale) weights (biases too), so the counts output varies by O(1) between sequences; the
+    nuisance standardisation keeps its statistics (mean 0, variance 1)."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         weights = layer.get_weights()
-        if weights:
+        if weights and not isinstance(layer, keras.layers.Normalization):
             layer.set_weights([rng.normal(0.0, scale, w.shape).astype(np.float32) for w in weights])
 
 
@@ -223,7 +224,8 @@ def test_sequences_with_n_warn_about_n(tiny_bpnet, caplog):
         s = deepshap_counts(tiny_bpnet, x, n_shuffles=S, random_state=1)
     assert s.completeness_error[1] < 1e-4
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert s.completeness_error[0] > 1e-2  # ~0.12 here: the N positions' share of delta
+    # the N positions' share of delta breaks completeness beyond the warning's tolerance
+    assert s.completeness_error[0] > 1e-4 + 1e-3 * abs(float(s.delta[0]))
     assert any("1 sequence(s) with N positions" in m for m in messages)
     assert not any("handled badly" in m for m in messages)
 

@@ -95,8 +95,7 @@ else:
     data.download_button(table[table["series"].isin(["measured", *chosen])], f"dynamic_range_{selection.library}")
 
 st.subheader("Number of backgrounds")
-curve_analysis = data.analysis(run_id, selection.library, "backgrounds_curve")
-curve = explore.backgrounds_curve_frame(curve_analysis.payload if curve_analysis is not None else None)
+curve = explore.backgrounds_curve_frame(data.analysis_payload(run_id, selection.library, "backgrounds_curve"))
 if curve.empty:
     st.info(f"Run `{run_id}` has no backgrounds curve for `{selection.library}`.")
 else:

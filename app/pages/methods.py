@@ -83,13 +83,13 @@ st.dataframe(shown, hide_index=True, key="methods_table",
 data.download_button(metrics, f"methods_{selection.library}_top{top_k}")
 
 st.subheader("Robustness to the calibration sample")
-resampling = data.analysis(run_id, selection.library, "calibration_resampling")
-robustness = explore.calibration_resampling_frame(resampling.payload if resampling is not None else None)
+resampling = data.analysis_payload(run_id, selection.library, "calibration_resampling")
+robustness = explore.calibration_resampling_frame(resampling)
 if robustness.empty:
     st.caption(f"Run `{run_id}` predates this analysis; rerun `affdist demo` to add it.")
 else:
-    st.caption(f"Every method re-calibrated on {resampling.payload['n_samples']} random samples of "
-               f"{resampling.payload['sample_size']:,} rows (the same rows for every method in each draw; each "
+    st.caption(f"Every method re-calibrated on {resampling['n_samples']} random samples of "
+               f"{resampling['sample_size']:,} rows (the same rows for every method in each draw; each "
                "method keeps its reported motif and scoring): held-out metrics as mean ± sd, and the share of "
                "samples in which the method had the lowest RMSE or the highest sd ratio. With a linear "
                "calibration the sd ratio is about the Pearson r on the calibration rows, so it moves with the "
