@@ -125,6 +125,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--full", action="store_true", help="score every library row (1,048,576 for BET-seq: hours)")
     demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 20,000)")
     demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per score (default 20)")
+    demo.add_argument("--train-seed", type=int, default=0,
+                      help="seed of the model's initialisation and batch order (default 0); single models differ "
+                           "by seed, see the README")
     demo.add_argument("--tf", default=None, help="TF name (default Pho4)")
     demo.add_argument("--library", default=None,
                       help="in-vitro library: built-in name or CSV/TSV/Parquet with sequence,value (default "
@@ -247,7 +250,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
-             n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col)
+             n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col,
+             train_seed=args.train_seed)
     if args.app:
         return serve_app(args.catalog, args.port)
     return 0

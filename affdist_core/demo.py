@@ -48,12 +48,13 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
              catalog_path: str | Path = DEFAULT_CATALOG, *, full: bool = False, tf: str | None = None,
              library: str | None = None, core: str | None = None, jaspar: str | None = None,
              n_scored: int | None = None, n_backgrounds: int | None = None, value_col: str | None = None,
-             sequence_col: str | None = None) -> dict:
+             sequence_col: str | None = None, train_seed: int = 0) -> dict:
     """Run the demo pipeline into ``out_dir`` and write ``out_dir/report.json``; returns the report.
 
     ``tf``/``library``/``core``/``jaspar`` replace the preset's TF (the simulator uses ``library`` as the TF's
     energy model, so any TF with an in-vitro flank library runs the same way). ``full`` scores every library
-    row; ``n_scored``/``n_backgrounds`` override the defaults (see :func:`method_settings`).
+    row; ``n_scored``/``n_backgrounds`` override the defaults (see :func:`method_settings`). ``train_seed``:
+    the model's weight initialisation and batch order (a model trained with another seed is retrained).
     """
     out_dir = Path(out_dir)
     run_started = datetime.now(timezone.utc)
@@ -79,11 +80,13 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     simulation = json.loads(outputs.summary_json.read_text())["summary"]
 
     started = time.perf_counter()
-    redo = redo or not (model_dir / "training.json").exists()
+    other_seed = _trained_seed(model_dir) not in (None, train_seed)
+    redo = redo or other_seed or not (model_dir / "training.json").exists()
     if not redo:
         log.info("stage train: done already in %s", model_dir)
     else:
-        _train_default(data_dir, model_dir, quick, fresh=force or simulated_now)  # else resumes
+        _train_default(data_dir, model_dir, quick, fresh=force or simulated_now or other_seed,  # else resumes
+                       seed=train_seed)
     _record(timings, stage_times, "train", started, redo)
 
     started = time.perf_counter()
@@ -215,7 +218,13 @@ def _write_catalog(catalog_path, out_dir: Path, quick: bool, timings: dict, star
                        started_at)
 
 
-def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) -> None:
+def _trained_seed(model_dir: Path) -> int | None:
+    """The training seed recorded in ``model_dir/training.json``, or None when there is no finished model."""
+    path = model_dir / "training.json"
+    return int(json.loads(path.read_text())["settings"]["seed"]) if path.exists() else None
+
+
+def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool, seed: int = 0) -> None:
     from affdist_core.bpnet_params import YEAST_COMPACT_PARAMS
     from affdist_core.train import TrainingSettings, train_bpnet
     from affdist_core.training_data import default_data_spec
@@ -223,5 +232,5 @@ def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool) ->
     if fresh and model_dir.exists():
         shutil.rmtree(model_dir)
     spec = default_data_spec(data_dir, **(QUICK_SPLIT if quick else {}))
-    settings = TrainingSettings(max_epochs=4, patience=2) if quick else TrainingSettings()
+    settings = TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
     train_bpnet(YEAST_COMPACT_PARAMS, spec, model_dir, settings)

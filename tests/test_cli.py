@@ -66,3 +66,18 @@ def test_app_runs_streamlit_on_the_catalog(tmp_path, monkeypatch):
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app/main.py")
     assert command[command.index("--server.port") + 1] == "8765"
     assert command[-2:] == ["--catalog", str(catalog.resolve())]
+
+
+def test_demo_passes_the_training_seed(monkeypatch, tmp_path):
+    """`affdist demo --train-seed 3` reaches run_demo; a model trained with another seed is not reused."""
+    import json
+
+    import affdist_core.demo as demo
+
+    seen = {}
+    monkeypatch.setattr(demo, "run_demo", lambda out, **kwargs: seen.update(kwargs) or {})
+    assert main(["-q", "demo", "--out", str(tmp_path / "run"), "--train-seed", "3"]) == 0
+    assert seen["train_seed"] == 3
+    assert demo._trained_seed(tmp_path / "none") is None
+    (tmp_path / "training.json").write_text(json.dumps({"settings": {"seed": 1}}))
+    assert demo._trained_seed(tmp_path) == 1
