@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.calibration import CalibrationSample, calibrate, choose_calibration_sample
-from affdist_core.compare import sd_ratio
+from affdist_core.compare import sd_ratio, uninformative
 from affdist_core.marginalize import MarginalizationResult
 from affdist_core.profile_metrics import correlations
 
@@ -272,19 +272,19 @@ def calibration_resampling(scores: pd.DataFrame, measured: pd.Series, sample_siz
     """
     ids = [str(i) for i in scores.index]
     y = measured.loc[scores.index].to_numpy(dtype=np.float64)
+    columns = {m: scores[m].to_numpy(dtype=np.float64) for m in scores.columns}
     metrics = {m: np.full((n_samples, 3), np.nan) for m in scores.columns}  # rmse, pearson, sd ratio
     for seed in range(n_samples):
         sample = choose_calibration_sample(ids, n=sample_size, random_state=seed)
         heldout = ~sample.mask(ids)
-        for method in scores.columns:
-            x = scores[method].to_numpy(dtype=np.float64)
-            if np.unique(x[~heldout & np.isfinite(x)]).size < 3:
+        for method, x in columns.items():
+            if uninformative(x[~heldout]):
                 continue  # cannot be calibrated on this sample (compare_methods predicts the mean)
             fit, pred = calibrate(x, y, ids, sample, method=method)
             metrics[method][seed] = (fit.rmse, fit.pearson, sd_ratio(pred[heldout], y[heldout]))
     stacked = np.stack([metrics[m] for m in scores.columns])  # (methods, samples, 3)
-    best_rmse = np.nanargmin(np.where(np.isnan(stacked[:, :, 0]), np.inf, stacked[:, :, 0]), axis=0)
-    best_ratio = np.nanargmax(np.where(np.isnan(stacked[:, :, 2]), -np.inf, stacked[:, :, 2]), axis=0)
+    best_rmse = np.argmin(np.where(np.isnan(stacked[:, :, 0]), np.inf, stacked[:, :, 0]), axis=0)
+    best_ratio = np.argmax(np.where(np.isnan(stacked[:, :, 2]), -np.inf, stacked[:, :, 2]), axis=0)
     out = {}
     for k, method in enumerate(scores.columns):
         values = metrics[method]

@@ -156,7 +156,7 @@ def compare_methods(
         table.insert(0, AD_METHOD, np.asarray(ad_scores, dtype=np.float64))
     table.index = pd.Index(ids, name="id")
     in_sample = sample.mask(ids)
-    constant = [c for c in table.columns if _uninformative(table[c].to_numpy()[in_sample])]
+    constant = [c for c in table.columns if uninformative(table[c].to_numpy()[in_sample])]
     informative = table.drop(columns=constant)
     if informative.shape[1]:
         fits, predictions = calibrate_methods(informative, measured, ids, sample, return_predictions=True)
@@ -207,7 +207,8 @@ def compare_methods(
     return Comparison(fits, summary, pd.DataFrame(chosen), heldout)
 
 
-def _uninformative(calibration_scores: np.ndarray) -> bool:
+def uninformative(calibration_scores: np.ndarray) -> bool:
+    """True when a score cannot be calibrated on these rows: fewer than 3 finite values, or all equal."""
     finite = calibration_scores[np.isfinite(calibration_scores)]
     return finite.size < 3 or bool(np.all(finite == finite[0]))
 
