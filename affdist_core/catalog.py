@@ -8,6 +8,9 @@ Schema (created by :func:`open_catalog`; ``SCHEMA_VERSION`` is stored in ``catal
 ``libraries``          in-vitro library: name, TF, source, value name and units, row count.
 ``measurements``       library rows: library, id, sequence, value, category (DuckDB aggregates them for the app).
 ``models``             trained model: id, TF, run, directory, params, data spec, training summary.
+``model_members``      the networks a model's AD scores average (:mod:`affdist_core.ensemble`): model id, member
+                       index (0 = the primary, evaluated and interpreted), training seed, directory, training
+                       summary.
 ``model_metrics``      model id, split, metric, value.
 ``model_counts``       observed vs predicted log counts per peak window and split (plots).
 ``motifs``             motif id, method, TF, run, consensus, width, PWM / CWM / hypothetical CWM (as nested
@@ -54,6 +57,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS models (
         model_id TEXT PRIMARY KEY, tf TEXT, run_id TEXT, model_dir TEXT, params JSON, data_spec JSON,
         training JSON)""",
+    """CREATE TABLE IF NOT EXISTS model_members (
+        model_id TEXT, member INTEGER, seed BIGINT, model_dir TEXT, training JSON)""",
     "CREATE TABLE IF NOT EXISTS model_metrics (model_id TEXT, split TEXT, metric TEXT, value DOUBLE)",
     """CREATE TABLE IF NOT EXISTS model_counts (
         model_id TEXT, split TEXT, chrom TEXT, centre BIGINT, name TEXT, observed_log_counts DOUBLE,

@@ -21,7 +21,7 @@ from affdist_core.motifs import load_motifs
 log = logging.getLogger(__name__)
 
 _RUN_TABLES = ("runs", "motifs", "analyses", "artifacts", "scores", "calibrations")
-_MODEL_TABLES = ("models", "model_metrics", "model_counts")
+_MODEL_TABLES = ("models", "model_members", "model_metrics", "model_counts")
 
 
 def write_demo_run(
@@ -55,6 +55,7 @@ def write_demo_run(
             [model_id, tf, run_id, str(model_dir), (model_dir / "params.json").read_text(),
              (model_dir / "data.json").read_text(), (model_dir / "training.json").read_text()],
         )
+        _write_members(con, model_id, model_dir)
         metrics = json.loads((model_dir / "metrics.json").read_text())
         insert_frame(con, "model_metrics", pd.DataFrame(
             [(model_id, split, name, float(value)) for split, values in metrics.items()
@@ -80,6 +81,19 @@ def write_demo_run(
             "run_id": [run_id], "library": [library.name], "name": ["simulation_summary"],
             "payload": [json.dumps(simulation["summary"], default=str)], "table_path": [None]}))
     log.info("catalog %s: run %s recorded", catalog.path, run_id)
+
+
+def _write_members(con, model_id: str, model_dir: Path) -> None:
+    """One ``model_members`` row per network the model's AD scores average (the primary alone when there is no
+    ensemble)."""
+    from affdist_core.ensemble import member_dirs
+
+    rows = []
+    for index, directory in enumerate(member_dirs(model_dir)):
+        training = (directory / "training.json").read_text()
+        rows.append({"model_id": model_id, "member": index, "seed": int(json.loads(training)["settings"]["seed"]),
+                     "model_dir": str(directory), "training": training})
+    insert_frame(con, "model_members", pd.DataFrame(rows))
 
 
 def _write_library(con, library: InVitroLibrary, tf: str) -> None:
@@ -146,6 +160,7 @@ def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str)
                 ("dynamic_range", report["dynamic_range"], run_dir / "analyses" / "dynamic_range.parquet"),
                 ("genomic_matches", report["genomic_matches"], run_dir / "analyses" / "genomic_matches.parquet"),
                 ("counts_by_split", report["counts_by_split"], None),
+                ("ensemble_members", report.get("ensemble_members"), None),
                 ("predictions", {"n_scored": report["n_scored"]}, run_dir / "compare" / "predictions.parquet")]
     analyses = [a for a in analyses if a[1] is not None]  # runs from before an analysis existed lack it
     insert_frame(con, "analyses", pd.DataFrame({

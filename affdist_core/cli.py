@@ -93,7 +93,11 @@ def _build_parser() -> argparse.ArgumentParser:
     interpret.set_defaults(func=_cmd_interpret)
 
     marg = sub.add_parser("marginalize", help="Affinity Distillation scores (mean Δ log counts over backgrounds)")
-    marg.add_argument("--model", required=True, type=Path, help="model directory written by affdist train")
+    marg.add_argument("--model", required=True, type=Path,
+                      help="model directory written by affdist train (with an ensemble.json, as affdist demo "
+                           "writes, the score is the mean of its models)")
+    marg.add_argument("--primary-only", action="store_true",
+                      help="score with the model directory's own model even if it lists ensemble members")
     what = marg.add_mutually_exclusive_group(required=True)
     what.add_argument("--library", help="library file or built-in name (betseq_pho4): scores its rows")
     what.add_argument("--sequence", action="append", help="a query sequence (repeatable)")
@@ -123,10 +127,13 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                       help="DuckDB catalog to fill (default data_catalog/affdist.duckdb)")
     demo.add_argument("--full", action="store_true", help="score every library row (1,048,576 for BET-seq: hours)")
-    demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 20,000)")
-    demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per score (default 20)")
+    demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 10,000)")
+    demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per score (default 10)")
     demo.add_argument("--train-seed", type=int, default=0,
-                      help="seed of the model's initialisation and batch order (default 0); single models differ "
+                      help="seed of the primary model's initialisation and batch order (default 0); ensemble "
+                           "members use the next seeds")
+    demo.add_argument("--models", type=int, default=None,
+                      help="BPNets averaged by Affinity Distillation (default 3, --quick 1); single models differ "
                            "by seed, see the README")
     demo.add_argument("--tf", default=None, help="TF name (default Pho4)")
     demo.add_argument("--library", default=None,
@@ -251,7 +258,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
              n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col,
-             train_seed=args.train_seed)
+             train_seed=args.train_seed, n_models=args.models)
     if args.app:
         return serve_app(args.catalog, args.port)
     return 0
@@ -280,10 +287,11 @@ def serve_app(catalog: Path, port: int = 8501, address: str = "0.0.0.0") -> int:
 
 def _cmd_marginalize(args: argparse.Namespace) -> int:
     from affdist_core.bpnet import load_model
+    from affdist_core.ensemble import ensemble_tag, load_members
     from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
 
-    marginalizer = Marginalizer(load_model(args.model / "model.keras"),
-                                backgrounds_from_model_dir(args.model, args.backgrounds, args.seed),
+    models = [load_model(args.model / "model.keras")] if args.primary_only else load_members(args.model)
+    marginalizer = Marginalizer(models, backgrounds_from_model_dir(args.model, args.backgrounds, args.seed),
                                 batch_size=args.batch_size)
     if args.sequence:
         result = marginalizer.score(args.sequence, progress=False)
@@ -297,7 +305,8 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
         raise ValueError("--out: required with --library (the directory receives scores.parquet)")
     frame = library_subset(resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)), args.n,
                            args.seed)
-    scores = distill_library(marginalizer, frame, args.out, model_tag=model_tag(args.model))
+    tag = model_tag(args.model) if args.primary_only else ensemble_tag(args.model)
+    scores = distill_library(marginalizer, frame, args.out, model_tag=tag)
     print(f"{len(scores):,} scores (N = {args.backgrounds}) in {args.out / 'scores.parquet'}")
     return 0
 

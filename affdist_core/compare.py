@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from affdist_core.calibration import FIT_COLUMNS, CalibrationSample, calibrate_methods
+from affdist_core.calibration import FIT_COLUMNS, CalibrationSample, calibrate, calibrate_methods
 from affdist_core.motifs import Motif
 from affdist_core.pwm_scoring import score_table
 
@@ -207,6 +207,23 @@ def compare_methods(
     return Comparison(fits, summary, pd.DataFrame(chosen), heldout)
 
 
+def member_metrics(member_scores: pd.DataFrame, measured: np.ndarray, ids: Sequence[str],
+                   sample: CalibrationSample, seeds: Sequence[int] | None = None) -> list[dict]:
+    """Each ensemble member's own AD score calibrated on the comparison's ``sample`` and judged on the same
+    held-out rows: one dict per column of ``member_scores`` (n, K) with ``member`` (k), ``seed`` (if given),
+    ``pearson``, ``spearman``, ``rmse`` and ``sd_ratio`` — what a single model of the ensemble would have
+    reported."""
+    y = np.asarray(measured, dtype=np.float64)
+    held = ~sample.mask(ids)
+    out = []
+    for k, column in enumerate(member_scores.columns):
+        fit, pred = calibrate(member_scores[column].to_numpy(dtype=np.float64), y, ids, sample, method=str(column))
+        out.append({"member": k, **({"seed": int(seeds[k])} if seeds is not None else {}),
+                    "pearson": fit.pearson, "spearman": fit.spearman, "rmse": fit.rmse,
+                    "sd_ratio": sd_ratio(pred[held], y[held])})
+    return out
+
+
 def uninformative(calibration_scores: np.ndarray) -> bool:
     """True when a score cannot be calibrated on these rows: fewer than 3 finite values, or all equal."""
     finite = calibration_scores[np.isfinite(calibration_scores)]
@@ -260,4 +277,15 @@ def format_resampling(resampling: Mapping) -> str:
         e = methods[method]
         lines.append(f"{method:<22} {e['rmse_mean']:>8.4f}±{e['rmse_sd']:<8.4f} {e['lowest_rmse_fraction']:>7.0%} "
                      f"{e['sd_ratio_mean']:>6.3f}±{e['sd_ratio_sd']:<6.3f} {e['highest_sd_ratio_fraction']:>8.0%}")
+    return "\n".join(lines)
+
+
+def format_members(members: Sequence[Mapping], ensemble: Mapping) -> str:
+    """Text table: each ensemble member's own held-out metrics, then the ensemble's (AD's reported row)."""
+    lines = [f"{'AD model':<22} {'Pearson':>8} {'Spearman':>9} {'RMSE':>8} {'sd ratio':>9}"]
+    for m in members:
+        name = f"member {m['member']}" + (f" (seed {m['seed']})" if m.get("seed") is not None else "")
+        lines.append(f"{name:<22} {m['pearson']:>8.3f} {m['spearman']:>9.3f} {m['rmse']:>8.4f} {m['sd_ratio']:>9.3f}")
+    lines.append(f"{'ensemble mean':<22} {ensemble['pearson']:>8.3f} {ensemble['spearman']:>9.3f} "
+                 f"{ensemble['rmse']:>8.4f} {ensemble['sd_ratio']:>9.3f}")
     return "\n".join(lines)

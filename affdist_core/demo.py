@@ -8,16 +8,17 @@ or ``force`` is given:
 2. ``model/`` — train the compact yeast BPNet (train chromosomes; early stopping on chrVII; chrIV held out);
 3. ``model/metrics.json`` — evaluate counts and profile predictions per chromosome split;
 4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs;
-5. ``distill/`` — Affinity Distillation scores of a fixed random subset of the library (default 20,000 rows,
-   N = 20 backgrounds; ``--full`` = every row) and the backgrounds-curve rows (N up to 100);
-6. ``baselines/`` — STREME, Weeder, MoDISco and JASPAR motifs from the same in-vivo data;
-7. ``compare/`` — every method calibrated on one sample (min(1000, 10 %) of the scored rows) and judged on the
+5. ``model/members/`` — the ensemble members (default 2 more BPNets, seeds + 1 and + 2; ``ensemble.json``);
+6. ``distill/`` — Affinity Distillation scores (mean of the ensemble) of a fixed random subset of the library
+   (default 10,000 rows, N = 10 backgrounds; ``--full`` = every row) and the backgrounds-curve rows (N up to 100);
+7. ``baselines/`` — STREME, Weeder, MoDISco and JASPAR motifs from the same in-vivo data;
+8. ``compare/`` — every method calibrated on one sample (min(1000, 10 %) of the scored rows) and judged on the
    held-out rows;
-8. ``analyses/`` — dynamic range, backgrounds curve, genomic matches, counts by split;
-9. ``report.json`` and the catalog (default ``data_catalog/affdist.duckdb``), written in one transaction.
+9. ``analyses/`` — dynamic range, backgrounds curve, genomic matches, counts by split;
+10. ``report.json`` and the catalog (default ``data_catalog/affdist.duckdb``), written in one transaction.
 
 ``quick`` simulates chrI–chrIII only, trains a few epochs and scores 2,000 rows with 5 backgrounds (a smoke
-test of the whole path, minutes). ``tf``/``library``/``core``/``jaspar`` run another TF the same way.
+test of the whole path, minutes) with one model. ``tf``/``library``/``core``/``jaspar`` run another TF the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from affdist_core.simulate import SimulationOutputs, simulate
 from affdist_core.atomic import write_json
+from affdist_core.ensemble import training_seed
 from affdist_core.simulation_config import config_library, resolve_config
 from affdist_core.stages import MethodSettings
 
@@ -48,13 +50,15 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
              catalog_path: str | Path = DEFAULT_CATALOG, *, full: bool = False, tf: str | None = None,
              library: str | None = None, core: str | None = None, jaspar: str | None = None,
              n_scored: int | None = None, n_backgrounds: int | None = None, value_col: str | None = None,
-             sequence_col: str | None = None, train_seed: int = 0) -> dict:
+             sequence_col: str | None = None, train_seed: int = 0, n_models: int | None = None) -> dict:
     """Run the demo pipeline into ``out_dir`` and write ``out_dir/report.json``; returns the report.
 
     ``tf``/``library``/``core``/``jaspar`` replace the preset's TF (the simulator uses ``library`` as the TF's
     energy model, so any TF with an in-vitro flank library runs the same way). ``full`` scores every library
     row; ``n_scored``/``n_backgrounds`` override the defaults (see :func:`method_settings`). ``train_seed``:
     the model's weight initialisation and batch order (a model trained with another seed is retrained).
+    ``n_models``: BPNets whose mean AD scores with (default 3, quick 1); the primary model (``train_seed``,
+    evaluated, interpreted and shown) plus members trained with seeds ``train_seed + 1, ...``.
     """
     out_dir = Path(out_dir)
     run_started = datetime.now(timezone.utc)
@@ -65,7 +69,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
                  if v is not None}
     config = resolve_config({**overrides, **({"chroms": QUICK_CHROMS} if quick else {})}, preset="pho4-yeast")
     the_library = config_library(config)
-    settings = method_settings(quick, full, n_scored, n_backgrounds)
+    settings = method_settings(quick, full, n_scored, n_backgrounds, n_models)
 
     stage_times = _load_stage_times(out_dir)
     started = time.perf_counter()
@@ -80,7 +84,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     simulation = json.loads(outputs.summary_json.read_text())["summary"]
 
     started = time.perf_counter()
-    other_seed = _trained_seed(model_dir) not in (None, train_seed)
+    other_seed = training_seed(model_dir) not in (None, train_seed)
     redo = redo or other_seed or not (model_dir / "training.json").exists()
     if not redo:
         log.info("stage train: done already in %s", model_dir)
@@ -111,6 +115,11 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         interpretation = interpret_model_dir(model_dir, n_shuffles=5 if quick else 20)
     _record(timings, stage_times, "interpret", started, redo)
 
+    started = time.perf_counter()
+    trained = _train_members(data_dir, model_dir, quick, train_seed, settings.n_models)
+    _record(timings, stage_times, "train_members", started, trained)
+    redo = redo or trained
+
     summaries = {}
     for name, directory, summary_file, run in _method_stages(out_dir, the_library, config, settings):
         started = time.perf_counter()
@@ -126,7 +135,7 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
         _record(timings, stage_times, name, started, redo)
 
     write_json(out_dir / "stage_times.json", stage_times)
-    from affdist_core.compare import format_comparison, format_resampling
+    from affdist_core.compare import format_comparison, format_members, format_resampling
     from affdist_core.report import build_report, write_report
 
     report = build_report(tf=config["tf"], library_name=the_library.name, units=the_library.units,
@@ -144,10 +153,13 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     print(format_metrics(metrics))
     print(format_motifs(interpretation))
     print(f"\nHeld-out library rows ({report['n_scored']:,} scored of {len(the_library):,}; calibration on "
-          f"{report['calibration']['n_samples']:,}; N = {report['n_backgrounds']} backgrounds):")
+          f"{report['calibration']['n_samples']:,}; N = {report['n_backgrounds']} backgrounds; AD = mean of "
+          f"{report['n_models']} model(s)):")
     print(format_comparison(report["methods"], the_library.units))
     print("AD vs number of backgrounds: " + ", ".join(
         f"N={p['n']}: RMSE {p['rmse']:.4f}" for p in report["backgrounds_curve"]))
+    if report.get("ensemble_members"):
+        print(format_members(report["ensemble_members"], report["methods"]["affinity_distillation"]))
     if report.get("calibration_resampling"):
         print(format_resampling(report["calibration_resampling"]))
     log.info("demo stages (s): %s; report: %s", {k: round(v, 1) for k, v in timings.items()},
@@ -167,12 +179,13 @@ def _record(timings: dict, stage_times: dict, name: str, started: float, ran: bo
         stage_times[name] = timings[name]
 
 
-def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None) -> MethodSettings:
-    """The demo's sizes: default 20,000 library rows × 20 backgrounds (pool 100, curve 1,000 held-out rows);
-    ``quick`` 2,000 × 5 (pool 20, curve 200); ``full`` every row."""
+def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None,
+                    n_models: int | None = None) -> MethodSettings:
+    """The demo's sizes: default 10,000 library rows × 10 backgrounds × 3 models (pool 100, curve 500
+    held-out rows); ``quick`` 2,000 × 5 × 1 model (pool 20, curve 200); ``full`` every row."""
     if quick:
-        base = MethodSettings(n_scored=2_000, n_backgrounds=5, background_pool=20, curve_heldout_rows=200,
-                              quick=True)
+        base = MethodSettings(n_scored=2_000, n_backgrounds=5, n_models=1, background_pool=20,
+                              curve_heldout_rows=200, quick=True)
     else:
         base = MethodSettings()
     changes = {}
@@ -183,6 +196,8 @@ def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds
     if n_backgrounds is not None:
         changes["n_backgrounds"] = n_backgrounds
         changes["background_pool"] = max(base.background_pool, n_backgrounds)
+    if n_models is not None:
+        changes["n_models"] = n_models
     return replace(base, **changes)
 
 
@@ -218,12 +233,6 @@ def _write_catalog(catalog_path, out_dir: Path, quick: bool, timings: dict, star
                        started_at)
 
 
-def _trained_seed(model_dir: Path) -> int | None:
-    """The training seed recorded in ``model_dir/training.json``, or None when there is no finished model."""
-    path = model_dir / "training.json"
-    return int(json.loads(path.read_text())["settings"]["seed"]) if path.exists() else None
-
-
 def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool, seed: int = 0) -> None:
     from affdist_core.bpnet_params import YEAST_COMPACT_PARAMS
     from affdist_core.train import TrainingSettings, train_bpnet
@@ -234,3 +243,26 @@ def _train_default(data_dir: Path, model_dir: Path, quick: bool, fresh: bool, se
     spec = default_data_spec(data_dir, **(QUICK_SPLIT if quick else {}))
     settings = TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
     train_bpnet(YEAST_COMPACT_PARAMS, spec, model_dir, settings)
+
+
+def _train_members(data_dir: Path, model_dir: Path, quick: bool, train_seed: int, n_models: int) -> bool:
+    """Train the ensemble members the primary model lacks (seeds ``train_seed + 1 ..``, same data and
+    settings; an interrupted member resumes) and write ``model_dir/ensemble.json``; True if anything changed."""
+    from affdist_core.ensemble import ENSEMBLE_FILE, member_dir, write_ensemble
+
+    seeds = [train_seed + k for k in range(1, n_models)]
+    members = [member_dir(model_dir, s) for s in seeds]
+    changed = False
+    for seed, directory in zip(seeds, members):
+        if training_seed(directory) == seed:
+            continue
+        log.info("stage train_members: training member seed %d (%d of %d models)", seed, seed - train_seed + 1,
+                 n_models)
+        _train_default(data_dir, directory, quick, fresh=training_seed(directory) is not None, seed=seed)
+        changed = True
+    before = (model_dir / ENSEMBLE_FILE).read_text() if (model_dir / ENSEMBLE_FILE).exists() else None
+    write_ensemble(model_dir, members)
+    after = (model_dir / ENSEMBLE_FILE).read_text() if (model_dir / ENSEMBLE_FILE).exists() else None
+    if not changed and before == after:
+        log.info("stage train_members: %d model(s) trained already", n_models)
+    return changed or before != after

@@ -5,7 +5,8 @@ of ``chunk_rows`` rows. Each finished chunk is written atomically to ``out_dir/c
 what is being scored (row ids, background set, model), so an interrupted run resumes at the first missing
 chunk and a run with different inputs refuses to mix its chunks with the old ones. When every chunk is there
 they are merged into ``out_dir/scores.parquet`` (columns: ``id, sequence, score, sd, n_backgrounds,
-background_id``) and the chunk files are removed.
+background_id``, plus ``score_member_0 .. score_member_{K-1}``, each model's own score, when the Marginalizer
+scores with an ensemble of K models) and the chunk files are removed.
 
 :func:`library_subset` picks the fixed random subset of a large library that the default run scores (the full
 BET-seq library is 1,048,576 rows: ~4 h on 2 cores at 20 backgrounds; ``affdist demo --full`` does it).
@@ -30,6 +31,12 @@ from affdist_core.rng import RandomState, resolve_rng
 log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["id", "sequence", "score", "sd", "n_backgrounds", "background_id"]
+MEMBER_PREFIX = "score_member_"
+
+
+def member_columns(frame: pd.DataFrame) -> list[str]:
+    """The per-model score columns of a scores frame (``score_member_0``, ...; empty for a single model)."""
+    return [c for c in frame.columns if c.startswith(MEMBER_PREFIX)]
 DEFAULT_CHUNK_ROWS = 4000
 
 
@@ -68,6 +75,7 @@ def _manifest(frame: pd.DataFrame, marginalizer: Marginalizer, chunk_rows: int, 
         "ids_sha256": _ids_digest(frame["id"]),
         "background_id": marginalizer.backgrounds.background_id,
         "n_backgrounds": marginalizer.n_backgrounds,
+        "n_models": marginalizer.n_models,
         "rc_average": marginalizer.rc_average,
         "chunk_rows": chunk_rows,
         "model": model_tag,
@@ -95,7 +103,7 @@ def distill_library(
         progress: show a progress bar per chunk.
 
     Returns:
-        The (n, 6) scores frame (:data:`SCORE_COLUMNS`), rows in the order of ``frame``. If
+        The (n, 6 [+ K]) scores frame (:data:`SCORE_COLUMNS` [+ member scores]), rows in the order of ``frame``. If
         ``out_dir/scores.parquet`` already holds exactly this request it is returned without any prediction.
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
@@ -127,7 +135,10 @@ def distill_library(
         result = marginalizer.score(rows["sequence"].tolist(), progress=progress)
         chunk = result.to_frame().rename(columns={"mean": "score"})
         chunk.insert(0, "id", rows["id"].astype(str).to_numpy())
-        write_parquet(path, chunk[SCORE_COLUMNS])
+        members = [] if result.member_means is None else [f"{MEMBER_PREFIX}{k}" for k in range(marginalizer.n_models)]
+        for k, column in enumerate(members):
+            chunk[column] = result.member_means[:, k]
+        write_parquet(path, chunk[SCORE_COLUMNS + members])
         log.info("distill: chunk %d/%d written (%d rows)", index + 1, n_chunks, len(rows))
     if done:
         log.info("distill: resumed; %d of %d chunks were already scored", done, n_chunks)

@@ -106,6 +106,22 @@ def calibration_resampling_frame(payload: dict | None) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
+MEMBER_COLUMNS = ["model", "seed", "pearson", "spearman", "rmse", "sd_ratio"]
+
+
+def ensemble_members_frame(members: list | None, ensemble: dict | None) -> pd.DataFrame:
+    """Each ensemble member's own held-out metrics (the ``ensemble_members`` payload,
+    :func:`affdist_core.compare.member_metrics`) and, last, the ensemble's (``ensemble``: AD's entry of the
+    comparison): columns :data:`MEMBER_COLUMNS`. Empty for None (a single model, or a run from before)."""
+    rows = [{"model": f"member {m['member']}" + (" (primary)" if m["member"] == 0 else ""), **m}
+            for m in members or []]
+    if rows and ensemble:
+        rows.append({"model": "ensemble mean (AD)", "seed": None,
+                     **{k: ensemble[k] for k in MEMBER_COLUMNS[2:]}})
+    frame = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+    return frame.astype({"seed": "Int64", **{c: np.float64 for c in MEMBER_COLUMNS[2:]}})
+
+
 # ----------------------------------------------------------------------------------------------------------
 # metrics
 

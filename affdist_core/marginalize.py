@@ -31,7 +31,8 @@ eagerly on the same numpy batches (``benchmarks/bench_marginalize.py``).
 Scoring model: a BPNet from :func:`affdist_core.bpnet.build_bpnet` (the sequence part of its counts head:
 :func:`affdist_core.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an
 analytic test model). With ``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside one
-Keras graph.
+Keras graph. A list of models is an ensemble (:mod:`affdist_core.ensemble`): ``f`` is the mean of the members'
+``f``, evaluated in the same graph.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from affdist_core.bpnet import ReverseComplement, counts_model
+from affdist_core.ensemble import scoring_ensemble
 from affdist_core.rng import RandomState, resolve_rng
 from affdist_core.sequence import N_CODE, encode
 from affdist_core.shuffle import dinucleotide_shuffle_one_hot
@@ -274,6 +276,8 @@ class MarginalizationResult:
     background_id : :attr:`BackgroundSet.background_id` of the backgrounds used.
     deltas : (n, N) float32 Δ per background (column j = background j) when scored with ``keep_deltas=True``,
         else None.
+    member_means : (n, K) float64, each ensemble member's own score (column k = member k) when the
+        Marginalizer scores with K > 1 models, else None; ``mean`` is their row mean.
     """
 
     sequences: list[str]
@@ -282,6 +286,7 @@ class MarginalizationResult:
     n_backgrounds: int
     background_id: str
     deltas: np.ndarray | None = None
+    member_means: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -376,20 +381,22 @@ class Marginalizer:
 
     Args:
         model: a BPNet (:func:`affdist_core.bpnet.build_bpnet`; the sequence part of its counts head) or a
-            single-input Keras model ``(n, seq_len, 4) → (n, 1)`` that returns the log counts directly.
+            single-input Keras model ``(n, seq_len, 4) → (n, 1)`` that returns the log counts directly; or a
+            list of such models (an ensemble, :mod:`affdist_core.ensemble`): the score is then the mean of the
+            members' log counts, i.e. the mean of their scores on the same backgrounds.
         backgrounds: a :class:`BackgroundSet` or an (N, seq_len, 4) one-hot array; ``seq_len`` must equal the
             model's input length.
         batch_size: rows (sequences of seq_len) per model call, default 512.
         rc_average: score with ``(f(x) + f(revcomp x)) / 2`` (default True).
         task: which task of a multi-task BPNet (None for single-task models).
 
-    Attributes: ``scoring_model`` (the Keras model called), ``backgrounds``, ``seq_len``,
+    Attributes: ``scoring_model`` (the Keras model called), ``n_models``, ``backgrounds``, ``seq_len``,
     ``n_evaluations`` (sequences evaluated so far, backgrounds included).
     """
 
     def __init__(
         self,
-        model: keras.Model,
+        model: keras.Model | Sequence[keras.Model],
         backgrounds: BackgroundSet | np.ndarray,
         batch_size: int = 512,
         rc_average: bool = True,
@@ -400,7 +407,11 @@ class Marginalizer:
         self.backgrounds = backgrounds
         self.batch_size = _check_batch_size(batch_size)
         self.rc_average = bool(rc_average)
-        self.scoring_model = _scoring_model(model, self.rc_average, task)
+        members = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not members:
+            raise ValueError("model: expected a Keras model or a non-empty list of models, got an empty list")
+        self.n_models = len(members)
+        self.scoring_model = scoring_ensemble([_scoring_model(m, self.rc_average, task) for m in members])
         model_len = int(self.scoring_model.input_shape[1])
         if model_len != backgrounds.seq_len:
             raise ValueError(f"backgrounds: sequences are {backgrounds.seq_len} bp but the model input is "
@@ -418,22 +429,27 @@ class Marginalizer:
         return len(self.backgrounds)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
-        """(b, L, 4) float32 → (b,) float32 total log counts; one model call."""
+        """(b, L, 4) float32 → (b, K) float32 total log counts of each of the K models; one model call."""
         self.n_evaluations += len(x)
         out = self.scoring_model.predict_on_batch(x)
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        return np.asarray(out, dtype=np.float32).reshape(len(x), self.n_models)
 
     @property
-    def background_logcounts(self) -> np.ndarray:
-        """(N,) float32 predicted total log counts of the backgrounds; computed on first use, then cached."""
+    def background_member_logcounts(self) -> np.ndarray:
+        """(N, K) float32 predicted total log counts of the backgrounds by each model; computed once, cached."""
         if self._background_logcounts is None:
             bg = self.backgrounds.onehot
-            out = np.empty(len(bg), dtype=np.float32)
+            out = np.empty((len(bg), self.n_models), dtype=np.float32)
             for i in range(0, len(bg), self.batch_size):
                 out[i : i + self.batch_size] = self._predict(np.ascontiguousarray(bg[i : i + self.batch_size]))
             out.setflags(write=False)
             self._background_logcounts = out
         return self._background_logcounts
+
+    @property
+    def background_logcounts(self) -> np.ndarray:
+        """(N,) float32 predicted total log counts of the backgrounds (mean over the models)."""
+        return self.background_member_logcounts.mean(axis=1, dtype=np.float64).astype(np.float32)
 
     # ------------------------------------------------------------------------------------------------ validation
 
@@ -496,7 +512,9 @@ class Marginalizer:
         mean = np.empty(n, dtype=np.float64)
         sd = np.empty(n, dtype=np.float64)
         deltas = np.empty((n, n_bg), dtype=np.float32) if keep_deltas else None
-        bg_pred = self.background_logcounts.astype(np.float64)
+        n_models = self.n_models
+        members = np.empty((n, n_models), dtype=np.float64) if n_models > 1 else None
+        bg_pred = self.background_member_logcounts.astype(np.float64)  # (N, K)
         bg = self.backgrounds.onehot
         queries_per_block = max(1, (16 * bs) // n_bg)
         total = n * n_bg
@@ -509,19 +527,22 @@ class Marginalizer:
                 for q0 in range(0, len(rows), queries_per_block):
                     q_codes = codes[q0 : q0 + queries_per_block]
                     n_rows = len(q_codes) * n_bg
-                    pred = np.empty(n_rows, dtype=np.float32)
+                    pred = np.empty((n_rows, n_models), dtype=np.float32)
                     for r0 in range(0, n_rows, bs):
                         r = np.arange(r0, min(n_rows, r0 + bs))
                         x = bg[r % n_bg]  # fancy indexing copies
                         x[:, start : start + k] = _ONE_HOT[q_codes[r // n_bg]]
                         pred[r0 : r0 + len(r)] = self._predict(x)
                         bar.update(len(r))
-                    d = pred.reshape(len(q_codes), n_bg).astype(np.float64) - bg_pred
+                    d_members = pred.reshape(len(q_codes), n_bg, n_models).astype(np.float64) - bg_pred
+                    d = d_members.mean(axis=2)  # the ensemble's Δ per background
                     out_rows = rows[q0 : q0 + queries_per_block]
                     mean[out_rows], sd[out_rows] = _mean_sd(d)
+                    if members is not None:
+                        members[out_rows] = d_members.mean(axis=1)
                     if deltas is not None:
                         deltas[out_rows] = d
-        return MarginalizationResult(seqs, mean, sd, n_bg, self.backgrounds.background_id, deltas)
+        return MarginalizationResult(seqs, mean, sd, n_bg, self.backgrounds.background_id, deltas, members)
 
     def score_one(self, sequence: str) -> tuple[float, float]:
         """``(mean, sd)`` of one sequence (see :meth:`score`)."""

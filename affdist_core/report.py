@@ -2,7 +2,7 @@
 
 Shape (fields may be added, these names are kept)::
 
-    {"tf", "library", "units", "n_library", "n_scored", "n_backgrounds",
+    {"tf", "library", "units", "n_library", "n_scored", "n_backgrounds", "n_models",
      "calibration": {"n_samples", "seed", "rule"},
      "model": {"train"|"valid"|"test": {"counts_pearson", "counts_spearman", "profile_jsd", ...}},
      "methods": {"affinity_distillation": {"pearson", "spearman", "rmse", "sd_ratio", ...},
@@ -10,6 +10,7 @@ Shape (fields may be added, these names are kept)::
                                                         "top_k_rmse_sd", "k", "motif_id", "consensus"}},
      "backgrounds_curve": [{"n", "rmse", "sd", ...}, ...],
      "genomic_matches": {...}, "dynamic_range": {...}, "calibration_resampling": {...},
+     "ensemble_members": [{"member", "seed", "pearson", "spearman", "rmse", "sd_ratio"}, ...] (K > 1 models),
      "timings_s": {"simulate", "train", "evaluate", "interpret", "marginalize", "baselines", "compare",
                    "analyses", "total"}}
 
@@ -37,12 +38,14 @@ def build_report(*, tf: str, library_name: str, units: str, n_library: int, metr
         "n_library": n_library,
         "n_scored": comparison["n_scored"],
         "n_backgrounds": distill["n_backgrounds"],
+        "n_models": distill.get("n_models", 1),
         "calibration": comparison["calibration"],
         "model": {split: {k: m[k] for k in MODEL_METRICS if k in m} for split, m in metrics.items()},
         "methods": comparison["methods"],
         "backgrounds_curve": analyses["backgrounds_curve"],
         "dynamic_range": analyses["dynamic_range"],
         "calibration_resampling": analyses.get("calibration_resampling"),
+        "ensemble_members": comparison.get("ensemble_members"),
         "genomic_matches": analyses["genomic_matches"],
         "counts_by_split": analyses["counts_by_split"],
         "timings_s": {**{k: round(float(v), 2) for k, v in timings.items()},

@@ -38,6 +38,7 @@ class MethodSettings:
     Attributes:
         n_scored: library rows scored (a fixed random subset), None = all rows.
         n_backgrounds: N backgrounds per AD score.
+        n_models: BPNets trained with consecutive seeds whose mean scores AD (:mod:`affdist_core.ensemble`).
         background_pool: backgrounds drawn once; scores use the first ``n_backgrounds``, the curve all of them.
         curve_heldout_rows: held-out rows scored on the whole pool for the backgrounds curve (plus every
             calibration row).
@@ -47,10 +48,11 @@ class MethodSettings:
         quick: smaller motif searches.
     """
 
-    n_scored: int | None = 20_000
-    n_backgrounds: int = 20
+    n_scored: int | None = 10_000
+    n_backgrounds: int = 10
+    n_models: int = 3
     background_pool: int = 100
-    curve_heldout_rows: int = 1000
+    curve_heldout_rows: int = 500
     calibration_rows: int | None = None
     top_k: int = 10
     seed: int = 0
@@ -60,6 +62,8 @@ class MethodSettings:
         if not 1 <= self.n_backgrounds <= self.background_pool:
             raise ValueError(f"n_backgrounds: expected 1..background_pool ({self.background_pool}), got "
                              f"{self.n_backgrounds}")
+        if isinstance(self.n_models, bool) or not isinstance(self.n_models, int) or self.n_models < 1:
+            raise ValueError(f"n_models: expected a positive number of trained models, got {self.n_models!r}")
 
 
 def _scored_rows(library: InVitroLibrary, settings: MethodSettings) -> pd.DataFrame:
@@ -79,28 +83,32 @@ def _sample(rows: pd.DataFrame, settings: MethodSettings):
 def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings) -> dict:
     """AD scores of the scored rows and of the backgrounds-curve rows; returns ``distill.json``'s content."""
     from affdist_core.analyses import curve_sample
-    from affdist_core.bpnet import load_model
-    from affdist_core.distill import distill_library, model_tag
+    from affdist_core.distill import distill_library
+    from affdist_core.ensemble import ensemble_tag, load_members
     from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
 
     model_dir, out = run_dir / "model", run_dir / "distill"
     started = time.perf_counter()
     rows = _scored_rows(library, settings)
-    model = load_model(model_dir / "model.keras")
+    models = load_members(model_dir)
+    if len(models) != settings.n_models:
+        raise ValueError(f"{model_dir}: the ensemble has {len(models)} model(s) but the settings ask for "
+                         f"{settings.n_models}; train the members first (affdist demo does)")
     pool = backgrounds_from_model_dir(model_dir, settings.background_pool, settings.seed)
     write_parquet(out / "backgrounds.parquet", pool.source.assign(background_id=pool.background_id))
-    main = Marginalizer(model, pool.subset(settings.n_backgrounds))
-    scores = distill_library(main, rows, out, model_tag=model_tag(model_dir))
+    main = Marginalizer(models, pool.subset(settings.n_backgrounds))
+    scores = distill_library(main, rows, out, model_tag=ensemble_tag(model_dir))
     scoring_s = time.perf_counter() - started
 
     started = time.perf_counter()
     curve_ids, _ = curve_sample(_sample(rows, settings), rows["id"].tolist(), settings.curve_heldout_rows,
                                 settings.seed)
     curve_rows = rows.set_index("id").loc[curve_ids].reset_index()
-    result = Marginalizer(model, pool).score(curve_rows["sequence"].tolist(), keep_deltas=True)
+    result = Marginalizer(models, pool).score(curve_rows["sequence"].tolist(), keep_deltas=True)
     np.save(out / "curve_deltas.npy", result.deltas)  # small: rows × pool float32
     write_parquet(out / "curve.parquet", result.to_frame().assign(id=curve_ids))
     summary = {"n_scored": len(scores), "n_library": len(library), "n_backgrounds": settings.n_backgrounds,
+               "n_models": len(models),
                "background_pool": settings.background_pool, "background_id": main.backgrounds.background_id,
                "pool_background_id": pool.background_id, "n_curve_rows": len(curve_ids),
                "timings_s": {"score": scoring_s, "curve": time.perf_counter() - started},
@@ -122,7 +130,9 @@ def run_baselines(run_dir: Path, jaspar_id: str | None, settings: MethodSettings
 def run_compare(run_dir: Path, library: InVitroLibrary, settings: MethodSettings) -> dict:
     """Score the scored rows with every baseline motif, calibrate everything on one sample, summarise."""
     from affdist_core.baselines import load_baselines
-    from affdist_core.compare import compare_methods, motif_scores
+    from affdist_core.compare import compare_methods, member_metrics, motif_scores
+    from affdist_core.distill import member_columns
+    from affdist_core.ensemble import member_dirs, training_seed
 
     out = run_dir / "compare"
     started = time.perf_counter()
@@ -144,8 +154,13 @@ def run_compare(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     write_parquet(out / "scores.parquet", _reported_scores(table, scores["score"].to_numpy(), ids,
                                                            comparison.summary))
     summary = {"methods": comparison.summary, "n_scored": len(rows), "calibration": {
-        "n_samples": sample.size, "seed": sample.seed, "rule": sample.rule},
-        "timings_s": {"compare": time.perf_counter() - started}}
+        "n_samples": sample.size, "seed": sample.seed, "rule": sample.rule}}
+    members = member_columns(scores)
+    if members:
+        seeds = [training_seed(d) for d in member_dirs(run_dir / "model")]
+        summary["ensemble_members"] = member_metrics(scores[members], rows["value"].to_numpy(), ids, sample,
+                                                     seeds if len(seeds) == len(members) else None)
+    summary["timings_s"] = {"compare": time.perf_counter() - started}
     write_json(out / "comparison.json", summary)
     return summary
 

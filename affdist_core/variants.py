@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -467,6 +468,7 @@ class ModelSpec:
             draws the pool, then takes its first N); seed: the pool's seed.
         background_id: the id recorded with the scores (the rebuilt set must have it), or None.
         seq_len: the model input length (longest sequence that can be scored), from its params.
+        n_models: networks whose mean the scores are (``model_members``; 1 for a single model).
     """
 
     run_id: str
@@ -477,6 +479,7 @@ class ModelSpec:
     seed: int
     background_id: str | None
     seq_len: int
+    n_models: int = 1
 
 
 def load_model_spec(con, run_id: str) -> ModelSpec | None:
@@ -498,31 +501,42 @@ def load_model_spec(con, run_id: str) -> ModelSpec | None:
     seed = int(mine["random_state"].iloc[0]) if len(mine) else int(sets["random_state"].iloc[0]) if len(sets) else 0
     pool = int(sets["n_backgrounds"].max()) if len(sets) else n
     seq_len = int(json.loads(model[2])["seq_len"])
-    return ModelSpec(run_id, str(model[0]), str(model[1]), n, max(pool, n), seed, used[1], seq_len)
+    return ModelSpec(run_id, str(model[0]), str(model[1]), n, max(pool, n), seed, used[1], seq_len,
+                     _n_members(con, str(model[0])))
+
+
+def _n_members(con, model_id: str) -> int:
+    """Networks in the model's ensemble (1 for catalogs written before ``model_members`` existed)."""
+    try:
+        row = con.execute("SELECT count(*) FROM model_members WHERE model_id = ?", [model_id]).fetchone()
+    except duckdb.CatalogException:
+        return 1
+    return max(1, int(row[0]))
 
 
 def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = True):
-    """Load ``model_dir/model.keras`` and rebuild the run's backgrounds as ``run_distill`` did
+    """Load the run's model (with every ensemble member ``model_dir/ensemble.json`` lists, as ``run_distill``
+    scored) and rebuild the run's backgrounds as ``run_distill`` did
     (``backgrounds_from_model_dir(model_dir, pool_size, seed).subset(n_backgrounds)``); returns a
     :class:`~affdist_core.marginalize.Marginalizer` with the background predictions computed.
 
     Raises ValueError if the model directory or file is missing, or (``check_id``) if the rebuilt backgrounds
     differ from those the run's scores were computed on (the genome or model changed since).
     """
-    from affdist_core.bpnet import load_model
+    from affdist_core.ensemble import load_members
     from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
 
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise ValueError(f"model_dir: {model_dir} has no model.keras; the run's model is missing (rebuild it with "
                          f"`affdist demo`)")
-    model = load_model(model_dir / "model.keras")
+    models = load_members(model_dir)
     pool = backgrounds_from_model_dir(model_dir, spec.pool_size, spec.seed)
     backgrounds = pool.subset(spec.n_backgrounds) if spec.n_backgrounds < len(pool) else pool
     if check_id and spec.background_id and backgrounds.background_id != spec.background_id:
         raise ValueError(f"backgrounds: rebuilt set {backgrounds.background_id} differs from the run's "
                          f"{spec.background_id}; the genome or model changed since run {spec.run_id}")
-    marginalizer = Marginalizer(model, backgrounds)
+    marginalizer = Marginalizer(models, backgrounds)
     _ = marginalizer.background_logcounts
-    log.info("variants: %s ready (%d backgrounds)", spec.model_id, len(backgrounds))
+    log.info("variants: %s ready (%d model(s), %d backgrounds)", spec.model_id, len(models), len(backgrounds))
     return marginalizer

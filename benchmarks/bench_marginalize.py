@@ -1,7 +1,7 @@
 """Throughput of in-silico marginalization (:class:`affdist_core.marginalize.Marginalizer`) against a naive loop.
 
 Run: ``.venv/bin/python benchmarks/bench_marginalize.py [--params yeast-compact] [--queries 1000]
-[--backgrounds 20] [--batch-size 512]``.
+[--backgrounds 20] [--batch-size 512] [--models 3]``.
 
 A BPNet with random weights (no control), ``n`` random 16-mers and ``N`` dinucleotide-shuffled random windows
 as backgrounds; every model evaluation is RC-averaged (two forward passes inside one graph). Prints JSON:
@@ -11,6 +11,9 @@ as backgrounds; every model evaluation is RC-averaged (two forward passes inside
 * ``naive``: the reference loop — per query, one ``model.predict`` call on its ``N`` inserted sequences and
   another on the ``N`` backgrounds (recomputed every time), ``2 × n × N`` evaluations;
 * ``speedup``: naive wall time / Marginalizer wall time for the same scores (and their largest difference);
+* ``ensemble`` (with ``--models K`` > 1; K random-weight BPNets): one ``Marginalizer`` over the list of models
+  (every member in one Keras graph, :mod:`affdist_core.ensemble`) vs K single-model ``Marginalizer`` runs one
+  after the other, averaged afterwards (the same scores; their largest difference is printed);
 * ``call_style``: evaluations per second of ``predict_on_batch`` vs calling the Keras model eagerly on the same
   numpy batches (the choice made in ``Marginalizer._predict``).
 
@@ -68,6 +71,28 @@ def call_style(model: keras.Model, backgrounds: np.ndarray, batch_size: int, rou
     return {name: round(value, 1) for name, value in best.items()}
 
 
+def ensemble_vs_sequential(models: list[keras.Model], backgrounds, queries: list[str], batch_size: int) -> dict:
+    """Wall time of one ensemble Marginalizer vs one Marginalizer per model (scores averaged afterwards)."""
+    Marginalizer(models, backgrounds, batch_size=batch_size).score(queries[:50], progress=False)  # warm-up
+    for model in models:
+        Marginalizer(model, backgrounds, batch_size=batch_size).score(queries[:50], progress=False)
+
+    started = time.perf_counter()
+    together = Marginalizer(models, backgrounds, batch_size=batch_size).score(queries, progress=False)
+    together_s = time.perf_counter() - started
+    started = time.perf_counter()
+    separate = [Marginalizer(m, backgrounds, batch_size=batch_size).score(queries, progress=False).mean
+                for m in models]
+    separate_s = time.perf_counter() - started
+    return {
+        "models": len(models),
+        "one_graph_wall_s": round(together_s, 2),
+        "one_model_at_a_time_wall_s": round(separate_s, 2),
+        "speedup": round(separate_s / together_s, 2),
+        "max_abs_score_difference": float(np.max(np.abs(together.mean - np.mean(separate, axis=0)))),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="yeast-compact", choices=sorted(PARAM_PRESETS))
@@ -75,6 +100,7 @@ def main() -> None:
     parser.add_argument("--query-length", type=int, default=16)
     parser.add_argument("--backgrounds", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--models", type=int, default=1, help="K > 1 also times a K-model ensemble")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -123,9 +149,13 @@ def main() -> None:
         "speedup": round(slow_s / fast_s, 2),
         "max_abs_score_difference": float(np.max(np.abs(fast.mean - slow))),
         "call_style_evaluations_per_s": call_style(model, backgrounds.onehot, args.batch_size),
+        "ensemble": None,
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    if args.models > 1:
+        members = [model] + [build_bpnet(params, use_control=False) for _ in range(args.models - 1)]
+        result["ensemble"] = ensemble_vs_sequential(members, backgrounds, queries, args.batch_size)
     print(json.dumps(result, indent=2))
 
 

@@ -32,7 +32,8 @@ def sim_chrI(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_catalog(tmp_path_factory) -> Path:
-    """Path of a catalog holding a quick Pho4 run and a quick Cbf1-like run."""
+    """Path of a catalog holding a quick Pho4 run (one model) and a quick Cbf1-like run (AD = mean of two
+    models)."""
     from affdist_core.demo import run_demo
     from affdist_core.library import load_builtin_library
 
@@ -44,7 +45,7 @@ def app_catalog(tmp_path_factory) -> Path:
     frame = frame.assign(ddG=frame["value"] + rng.normal(0, 0.05, len(frame)))[["sequence", "ddG"]]
     frame.to_csv(root / "cbf1_like.csv", index=False)
     run_demo(root / "cbf1", quick=True, catalog_path=catalog, tf="Cbf1", library=str(root / "cbf1_like.csv"),
-             core="CACGTG", jaspar="MA0281.2", n_scored=300, n_backgrounds=3, value_col="ddG")
+             core="CACGTG", jaspar="MA0281.2", n_scored=300, n_backgrounds=3, value_col="ddG", n_models=2)
     return catalog
 
 

@@ -69,15 +69,15 @@ def test_app_runs_streamlit_on_the_catalog(tmp_path, monkeypatch):
 
 
 def test_demo_passes_the_training_seed(monkeypatch, tmp_path):
-    """`affdist demo --train-seed 3` reaches run_demo; a model trained with another seed is not reused."""
+    """`affdist demo --train-seed 3 --models 2` reaches run_demo; a model trained with another seed is not reused."""
     import json
 
     import affdist_core.demo as demo
 
     seen = {}
     monkeypatch.setattr(demo, "run_demo", lambda out, **kwargs: seen.update(kwargs) or {})
-    assert main(["-q", "demo", "--out", str(tmp_path / "run"), "--train-seed", "3"]) == 0
-    assert seen["train_seed"] == 3
-    assert demo._trained_seed(tmp_path / "none") is None
+    assert main(["-q", "demo", "--out", str(tmp_path / "run"), "--train-seed", "3", "--models", "2"]) == 0
+    assert seen["train_seed"] == 3 and seen["n_models"] == 2
+    assert demo.training_seed(tmp_path / "none") is None
     (tmp_path / "training.json").write_text(json.dumps({"settings": {"seed": 1}}))
-    assert demo._trained_seed(tmp_path) == 1
+    assert demo.training_seed(tmp_path) == 1

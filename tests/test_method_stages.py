@@ -24,7 +24,7 @@ from affdist_core.stages import MethodSettings, run_analyses, run_baselines, run
 from affdist_core.train import TrainingSettings, train_bpnet
 
 COUNTS_TINY = replace(TINY, c_task_weight=200.0)
-SETTINGS = MethodSettings(n_scored=None, n_backgrounds=4, background_pool=8, curve_heldout_rows=60,
+SETTINGS = MethodSettings(n_scored=None, n_backgrounds=4, n_models=1, background_pool=8, curve_heldout_rows=60,
                           calibration_rows=60, top_k=3, seed=0, quick=True)
 
 

@@ -102,6 +102,21 @@ else:
                                    if c.endswith("fraction")}})
     data.download_button(robustness, f"methods_resampling_{selection.library}")
 
+st.subheader("Affinity Distillation: ensemble and its members")
+members = explore.ensemble_members_frame(data.analysis_payload(run_id, selection.library, "ensemble_members"),
+                                         (comparison.payload or {}).get(explore.AD_METHOD) if comparison else None)
+if members.empty:
+    st.caption(f"Run `{run_id}` scored with a single model (`affdist demo --models K` averages K models).")
+else:
+    st.caption(f"AD scores are the mean of {len(members) - 1} BPNets trained on the same data with different "
+               "seeds; each member's own score, calibrated on the same sample and judged on the same held-out "
+               "rows, shows what a single model would have reported. The members cost no extra model "
+               "evaluations: one call scores them all.")
+    st.dataframe(members, hide_index=True, key="methods_members_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in members.columns
+                                if c in ("pearson", "spearman", "rmse", "sd_ratio")})
+    data.download_button(members, f"methods_ensemble_members_{selection.library}")
+
 st.subheader("By category")
 if not data.explore("library_has_categories", selection.library):
     st.caption(f"Library `{selection.library}` has no row categories (e.g. single substitutions, spacers), so "

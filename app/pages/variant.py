@@ -141,8 +141,9 @@ def main() -> None:
     lengths = data.query("SELECT DISTINCT length(sequence) AS n FROM measurements WHERE library = ? LIMIT 2",
                          (selection.library,))["n"]
     library_length = int(lengths.iloc[0]) if len(lengths) == 1 else None
-    st.caption(f"Model `{spec.model_id}` (input {spec.seq_len} bp) · {spec.n_backgrounds} backgrounds (the run's "
-               f"set: seed {spec.seed}, first {spec.n_backgrounds} of {spec.pool_size}) · library "
+    networks = f", mean of {spec.n_models} networks trained with different seeds" if spec.n_models > 1 else ""
+    st.caption(f"Model `{spec.model_id}` (input {spec.seq_len} bp{networks}) · {spec.n_backgrounds} backgrounds "
+               f"(the run's set: seed {spec.seed}, first {spec.n_backgrounds} of {spec.pool_size}) · library "
                f"`{selection.library}`. ΔΔG = slope × mean Δ log counts + intercept.")
     calibration = _calibration(run_id, selection.library, units)
     if calibration is None:

@@ -213,6 +213,22 @@ def test_methods_page_shows_the_calibration_resampling(app_env, monkeypatch):
     assert explore.calibration_resampling_frame(None).columns.tolist() == explore.RESAMPLING_COLUMNS
 
 
+def test_methods_page_shows_the_ensemble_members(app_env, monkeypatch):
+    # the Cbf1 run scores with the mean of two models; the Pho4 run with one
+    at = _open(monkeypatch, app_env, "methods", tf="Cbf1")
+    with _connect(app_env) as con:
+        members = explore.analysis(con, CBF1_RUN, CBF1_LIB, "ensemble_members").payload
+        ad = explore.analysis(con, CBF1_RUN, CBF1_LIB, "comparison").payload["affinity_distillation"]
+    assert [m["member"] for m in members] == [0, 1] and [m["seed"] for m in members] == [0, 1]
+    (table,) = [d.value for d in at.dataframe if "sd_ratio" in d.value.columns and "model" in d.value.columns]
+    assert table["model"].tolist() == ["member 0 (primary)", "member 1", "ensemble mean (AD)"]
+    np.testing.assert_allclose(table["rmse"].to_numpy(), [members[0]["rmse"], members[1]["rmse"], ad["rmse"]])
+    assert any("mean of 2 BPNets" in t for t in _texts(at, "caption"))
+    single = _open(monkeypatch, app_env, "methods", tf="Pho4")
+    assert any("scored with a single model" in t for t in _texts(single, "caption"))
+    assert explore.ensemble_members_frame(None, None).columns.tolist() == explore.MEMBER_COLUMNS
+
+
 def test_methods_page_per_category(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "methods", tf="Pho4")
     with _connect(rich_catalog) as con:
