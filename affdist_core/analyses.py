@@ -73,8 +73,8 @@ def backgrounds_curve(result: MarginalizationResult, ids: Sequence[str], measure
         result: scores of the curve rows with per-background deltas (``keep_deltas=True``), N ≥ max(ns) is
             not required: larger ns are skipped.
         ids, measured: the curve rows' ids and measured values, aligned with ``result``.
-        sample: calibration sample; its ids must all be among ``ids`` (use the comparison's sample restricted
-            to the curve rows, see :func:`curve_sample`).
+        sample: calibration sample; its ids must all be among ``ids`` (the comparison's sample restricted
+            to the curve rows: :func:`curve_sample`, :func:`sample_on_rows`).
         ns: numbers of backgrounds.
 
     Returns:
@@ -97,18 +97,27 @@ def backgrounds_curve(result: MarginalizationResult, ids: Sequence[str], measure
     return out
 
 
-def curve_sample(sample: CalibrationSample, ids: Sequence[str], n_heldout: int, random_state: int = 0
-                 ) -> tuple[list[str], CalibrationSample]:
-    """Rows for the backgrounds curve: every calibration row plus ``n_heldout`` random held-out rows of
-    ``ids``; returns (curve ids in the order of ``ids``, the sample restated on those rows)."""
+def curve_sample(sample: CalibrationSample, ids: Sequence[str], n_heldout: int, random_state: int = 0,
+                 n_calibration: int | None = None) -> tuple[list[str], CalibrationSample]:
+    """Rows for the backgrounds curve: ``n_calibration`` random calibration rows (None = all of them) plus
+    ``n_heldout`` random held-out rows of ``ids``; returns (curve ids in the order of ``ids``, the sample
+    restated on those rows: the curve's fits use only its own calibration rows)."""
     ids = list(ids)
     in_sample = sample.mask(ids)
-    held = np.flatnonzero(~in_sample)
+    held, calibration = np.flatnonzero(~in_sample), np.flatnonzero(in_sample)
     rng = np.random.default_rng(random_state)
     chosen = rng.choice(held, size=min(n_heldout, len(held)), replace=False)
-    keep = np.sort(np.concatenate([np.flatnonzero(in_sample), chosen]))
+    if n_calibration is not None and n_calibration < len(calibration):
+        calibration = rng.choice(calibration, size=n_calibration, replace=False)
+    keep = np.sort(np.concatenate([calibration, chosen]))
     curve_ids = [ids[i] for i in keep]
-    return curve_ids, CalibrationSample(sample.ids, sample.seed, sample.rule, len(curve_ids))
+    return curve_ids, sample_on_rows(sample, curve_ids)
+
+
+def sample_on_rows(sample: CalibrationSample, ids: Sequence[str]) -> CalibrationSample:
+    """``sample`` restated on the rows ``ids``: its calibration rows among them, drawn from ``len(ids)``."""
+    present = set(map(str, ids))
+    return CalibrationSample(tuple(i for i in sample.ids if i in present), sample.seed, sample.rule, len(present))
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ or ``force`` is given:
 4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs;
 5. ``model/members/`` — the ensemble members (default 2 more BPNets, seeds + 1 and + 2; ``ensemble.json``);
 6. ``distill/`` — Affinity Distillation scores (mean of the ensemble) of a fixed random subset of the library
-   (default 10,000 rows, N = 10 backgrounds; ``--full`` = every row) and the backgrounds-curve rows (N up to 100);
+   (default 10,000 rows, N = 5 backgrounds × 3 models; ``--full`` = every row) and the backgrounds-curve
+   rows (the primary model, N up to 100);
 7. ``baselines/`` — STREME, Weeder, MoDISco and JASPAR motifs from the same in-vivo data;
 8. ``compare/`` — every method calibrated on one sample (min(1000, 10 %) of the scored rows) and judged on the
    held-out rows;
@@ -156,7 +157,8 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
           f"{report['calibration']['n_samples']:,}; N = {report['n_backgrounds']} backgrounds; AD = mean of "
           f"{report['n_models']} model(s)):")
     print(format_comparison(report["methods"], the_library.units))
-    print("AD vs number of backgrounds: " + ", ".join(
+    curve_models = report["backgrounds_curve"][0].get("n_models", 1) if report["backgrounds_curve"] else 1
+    print(f"AD vs number of backgrounds ({'model seed ' + str(train_seed) if curve_models == 1 else f'{curve_models} models'}): " + ", ".join(
         f"N={p['n']}: RMSE {p['rmse']:.4f}" for p in report["backgrounds_curve"]))
     if report.get("ensemble_members"):
         print(format_members(report["ensemble_members"], report["methods"]["affinity_distillation"]))
@@ -181,8 +183,9 @@ def _record(timings: dict, stage_times: dict, name: str, started: float, ran: bo
 
 def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None,
                     n_models: int | None = None) -> MethodSettings:
-    """The demo's sizes: default 10,000 library rows × 10 backgrounds × 3 models (pool 100, curve 500
-    held-out rows); ``quick`` 2,000 × 5 × 1 model (pool 20, curve 200); ``full`` every row."""
+    """The demo's sizes: default 10,000 library rows × 5 backgrounds × 3 models (pool 100; the curve: the
+    primary model on 300 calibration + 300 held-out rows); ``quick`` 2,000 × 5 × 1 model (pool 20, curve 200
+    held-out rows); ``full`` every row."""
     if quick:
         base = MethodSettings(n_scored=2_000, n_backgrounds=5, n_models=1, background_pool=20,
                               curve_heldout_rows=200, quick=True)

@@ -91,6 +91,13 @@ def backgrounds_curve_frame(payload: list[dict] | None) -> pd.DataFrame:
     return frame.sort_values("n", kind="stable").reset_index(drop=True)
 
 
+def backgrounds_curve_models(payload: list[dict] | None) -> int | None:
+    """How many ensemble models (the first ones) scored the backgrounds curve; None when the payload does not
+    say (runs before ensembles: one model)."""
+    counts = {int(point["n_models"]) for point in payload or [] if point.get("n_models") is not None}
+    return counts.pop() if len(counts) == 1 else None
+
+
 RESAMPLING_COLUMNS = ["method", "rmse_mean", "rmse_sd", "lowest_rmse_fraction", "pearson_mean", "pearson_sd",
                       "sd_ratio_mean", "sd_ratio_sd", "highest_sd_ratio_fraction"]
 

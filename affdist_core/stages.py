@@ -40,8 +40,10 @@ class MethodSettings:
         n_backgrounds: N backgrounds per AD score.
         n_models: BPNets trained with consecutive seeds whose mean scores AD (:mod:`affdist_core.ensemble`).
         background_pool: backgrounds drawn once; scores use the first ``n_backgrounds``, the curve all of them.
-        curve_heldout_rows: held-out rows scored on the whole pool for the backgrounds curve (plus every
-            calibration row).
+        curve_heldout_rows, curve_calibration_rows: held-out rows and calibration-sample rows (random subsets)
+            scored on the whole pool for the backgrounds curve; its fits use those calibration rows.
+        curve_models: ensemble members (the first ones; 1 = the primary model) whose mean scores the curve —
+            the curve's cost is rows × pool × models, and one model shows how many backgrounds it needs.
         calibration_rows: calibration sample size; None = the paper's min(1000, 10 %) of the scored rows.
         top_k: motifs per method in the comparison.
         seed: seed of the subset, the backgrounds, the calibration sample and STREME.
@@ -49,10 +51,12 @@ class MethodSettings:
     """
 
     n_scored: int | None = 10_000
-    n_backgrounds: int = 10
+    n_backgrounds: int = 5
     n_models: int = 3
     background_pool: int = 100
-    curve_heldout_rows: int = 500
+    curve_heldout_rows: int = 300
+    curve_calibration_rows: int = 300
+    curve_models: int = 1
     calibration_rows: int | None = None
     top_k: int = 10
     seed: int = 0
@@ -64,6 +68,8 @@ class MethodSettings:
                              f"{self.n_backgrounds}")
         if isinstance(self.n_models, bool) or not isinstance(self.n_models, int) or self.n_models < 1:
             raise ValueError(f"n_models: expected a positive number of trained models, got {self.n_models!r}")
+        if not 1 <= self.curve_models <= self.n_models:
+            raise ValueError(f"curve_models: expected 1..n_models ({self.n_models}), got {self.curve_models}")
 
 
 def _scored_rows(library: InVitroLibrary, settings: MethodSettings) -> pd.DataFrame:
@@ -102,15 +108,16 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
 
     started = time.perf_counter()
     curve_ids, _ = curve_sample(_sample(rows, settings), rows["id"].tolist(), settings.curve_heldout_rows,
-                                settings.seed)
+                                settings.seed, n_calibration=settings.curve_calibration_rows)
     curve_rows = rows.set_index("id").loc[curve_ids].reset_index()
-    result = Marginalizer(models, pool).score(curve_rows["sequence"].tolist(), keep_deltas=True)
+    result = Marginalizer(models[: settings.curve_models], pool).score(curve_rows["sequence"].tolist(), keep_deltas=True)
     np.save(out / "curve_deltas.npy", result.deltas)  # small: rows × pool float32
     write_parquet(out / "curve.parquet", result.to_frame().assign(id=curve_ids))
     summary = {"n_scored": len(scores), "n_library": len(library), "n_backgrounds": settings.n_backgrounds,
                "n_models": len(models),
                "background_pool": settings.background_pool, "background_id": main.backgrounds.background_id,
                "pool_background_id": pool.background_id, "n_curve_rows": len(curve_ids),
+               "curve_models": settings.curve_models,
                "timings_s": {"score": scoring_s, "curve": time.perf_counter() - started},
                "settings": asdict(settings)}
     write_json(out / "distill.json", summary)
@@ -181,6 +188,7 @@ def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSetting
     """Dynamic range, backgrounds curve, calibration resampling, genomic matches and counts by split; returns
     ``analyses.json``."""
     from affdist_core.analyses import CURVE_BACKGROUNDS, backgrounds_curve, calibration_resampling, counts_by_split
+    from affdist_core.analyses import sample_on_rows
     from affdist_core.analyses import dynamic_range, genomic_matches
     from affdist_core.calibration import CalibrationSample
     from affdist_core.marginalize import MarginalizationResult
@@ -201,7 +209,10 @@ def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSetting
                                    deltas.shape[1], str(curve["background_id"].iloc[0]), deltas)
     measured = predictions.loc[curve["id"], "measured"].to_numpy()
     ns = [n for n in CURVE_BACKGROUNDS if n <= deltas.shape[1]]
-    curve_points = backgrounds_curve(result, curve["id"].tolist(), measured, sample, ns)
+    curve_models = json.loads((run_dir / "distill" / "distill.json").read_text()).get("curve_models", 1)
+    curve_points = [{**point, "n_models": curve_models} for point in
+                    backgrounds_curve(result, curve["id"].tolist(), measured,
+                                      sample_on_rows(sample, curve["id"].tolist()), ns)]
 
     frame = library.frame[["id", "sequence", "value"]].assign(id=lambda f: f["id"].astype(str))
     matches = genomic_matches(run_dir / "model", frame)

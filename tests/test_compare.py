@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.analyses import calibration_resampling, dynamic_range, find_genomic_matches
+from affdist_core.analyses import calibration_resampling, curve_sample, dynamic_range, find_genomic_matches, sample_on_rows
 from affdist_core.calibration import calibrate, choose_calibration_sample
 from affdist_core.compare import AD_METHOD, compare_methods, fit_to_length, format_resampling, motif_scores
 from affdist_core.distill import library_subset
@@ -114,3 +114,15 @@ def test_calibration_resampling_puts_error_bars_on_the_comparison():
     text = format_resampling(out)
     assert "Over 8 calibration samples of 200 rows" in text and text.index("exact") < text.index("noisy")
 
+
+
+def test_curve_sample_subsamples_calibration_rows_and_restates_the_sample():
+    ids = [f"r{i}" for i in range(100)]
+    sample = choose_calibration_sample(ids, n=20, random_state=0)
+    curve_ids, restated = curve_sample(sample, ids, n_heldout=10, random_state=0, n_calibration=8)
+    assert len(curve_ids) == 18 and curve_ids == [i for i in ids if i in set(curve_ids)]  # library order
+    assert restated.size == 8 and set(restated.ids) <= set(sample.ids) and restated.n_total == 18
+    assert int(restated.mask(curve_ids).sum()) == 8  # every restated calibration row is a curve row
+    all_rows, full = curve_sample(sample, ids, n_heldout=10, random_state=0)
+    assert full.ids == sample.ids and len(all_rows) == 30
+    assert sample_on_rows(sample, ids).ids == sample.ids

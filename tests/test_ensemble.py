@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import affdist_core.demo as demo
+from affdist_core.stages import MethodSettings
 from affdist_core.calibration import calibrate, choose_calibration_sample
 from affdist_core.compare import member_metrics, sd_ratio
 from affdist_core.ensemble import (
@@ -146,9 +147,12 @@ def test_distilled_scores_keep_each_members_score(tmp_path):
 
 def test_demo_sizes_average_three_models_by_default():
     default = demo.method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None)
-    assert (default.n_scored, default.n_backgrounds, default.n_models) == (10_000, 10, 3)
-    assert (default.background_pool, default.curve_heldout_rows) == (100, 500)
+    assert (default.n_scored, default.n_backgrounds, default.n_models) == (10_000, 5, 3)
+    assert (default.background_pool, default.curve_heldout_rows, default.curve_calibration_rows) == (100, 300, 300)
+    assert default.curve_models == 1
     assert demo.method_settings(quick=True, full=False, n_scored=None, n_backgrounds=None).n_models == 1
     assert demo.method_settings(quick=False, full=True, n_scored=None, n_backgrounds=None, n_models=2).n_scored is None
     with pytest.raises(ValueError, match="n_models: expected a positive number"):
         demo.method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None, n_models=0)
+    with pytest.raises(ValueError, match=r"curve_models: expected 1..n_models \(1\)"):
+        MethodSettings(n_models=1, curve_models=2)

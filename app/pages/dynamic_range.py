@@ -95,13 +95,17 @@ else:
     data.download_button(table[table["series"].isin(["measured", *chosen])], f"dynamic_range_{selection.library}")
 
 st.subheader("Number of backgrounds")
-curve = explore.backgrounds_curve_frame(data.analysis_payload(run_id, selection.library, "backgrounds_curve"))
+curve_payload = data.analysis_payload(run_id, selection.library, "backgrounds_curve")
+curve = explore.backgrounds_curve_frame(curve_payload)
 if curve.empty:
     st.info(f"Run `{run_id}` has no backgrounds curve for `{selection.library}`.")
 else:
-    st.caption("AD scores recomputed from the first N backgrounds of one pool and re-calibrated on the same "
-               "calibration rows; spread = mean over rows of the sd of Δ log counts across the N backgrounds, in "
-               "calibrated units (none for N = 1).")
+    curve_models = explore.backgrounds_curve_models(curve_payload)
+    scored_by = ("the primary model alone" if curve_models in (None, 1)
+                 else f"the mean of the first {curve_models} ensemble models")
+    st.caption(f"AD scores of {scored_by}, recomputed from the first N backgrounds of one pool and "
+               "re-calibrated on the curve's calibration rows; spread = mean over rows of the sd of Δ log counts "
+               "across the N backgrounds, in calibrated units (none for N = 1).")
     st.plotly_chart(curve_figure(curve, units), key="dynamic_curve")
     st.dataframe(curve, hide_index=True, key="dynamic_curve_table")
     data.download_button(curve, f"backgrounds_curve_{selection.library}")
