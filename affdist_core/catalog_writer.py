@@ -86,13 +86,11 @@ def write_demo_run(
 def _write_members(con, model_id: str, model_dir: Path) -> None:
     """One ``model_members`` row per network the model's AD scores average (the primary alone when there is no
     ensemble)."""
-    from affdist_core.ensemble import member_dirs
+    from affdist_core.ensemble import member_dirs, training_seed
 
-    rows = []
-    for index, directory in enumerate(member_dirs(model_dir)):
-        training = (directory / "training.json").read_text()
-        rows.append({"model_id": model_id, "member": index, "seed": int(json.loads(training)["settings"]["seed"]),
-                     "model_dir": str(directory), "training": training})
+    rows = [{"model_id": model_id, "member": index, "seed": training_seed(directory), "model_dir": str(directory),
+             "training": (directory / "training.json").read_text()}
+            for index, directory in enumerate(member_dirs(model_dir))]
     insert_frame(con, "model_members", pd.DataFrame(rows))
 
 

@@ -158,7 +158,8 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
           f"{report['n_models']} model(s)):")
     print(format_comparison(report["methods"], the_library.units))
     curve_models = report["backgrounds_curve"][0].get("n_models", 1) if report["backgrounds_curve"] else 1
-    print(f"AD vs number of backgrounds ({'model seed ' + str(train_seed) if curve_models == 1 else f'{curve_models} models'}): " + ", ".join(
+    scored_by = f"model seed {train_seed}" if curve_models == 1 else f"{curve_models} models"
+    print(f"AD vs number of backgrounds ({scored_by}): " + ", ".join(
         f"N={p['n']}: RMSE {p['rmse']:.4f}" for p in report["backgrounds_curve"]))
     if report.get("ensemble_members"):
         print(format_members(report["ensemble_members"], report["methods"]["affinity_distillation"]))
@@ -263,9 +264,10 @@ def _train_members(data_dir: Path, model_dir: Path, quick: bool, train_seed: int
                  n_models)
         _train_default(data_dir, directory, quick, fresh=training_seed(directory) is not None, seed=seed)
         changed = True
-    before = (model_dir / ENSEMBLE_FILE).read_text() if (model_dir / ENSEMBLE_FILE).exists() else None
+    record = model_dir / ENSEMBLE_FILE
+    before = record.read_text() if record.exists() else None
     write_ensemble(model_dir, members)
-    after = (model_dir / ENSEMBLE_FILE).read_text() if (model_dir / ENSEMBLE_FILE).exists() else None
+    after = record.read_text() if record.exists() else None
     if not changed and before == after:
         log.info("stage train_members: %d model(s) trained already", n_models)
     return changed or before != after

@@ -32,12 +32,12 @@ log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["id", "sequence", "score", "sd", "n_backgrounds", "background_id"]
 MEMBER_PREFIX = "score_member_"
+DEFAULT_CHUNK_ROWS = 4000
 
 
 def member_columns(frame: pd.DataFrame) -> list[str]:
     """The per-model score columns of a scores frame (``score_member_0``, ...; empty for a single model)."""
     return [c for c in frame.columns if c.startswith(MEMBER_PREFIX)]
-DEFAULT_CHUNK_ROWS = 4000
 
 
 def library_subset(frame: pd.DataFrame, n: int | None, random_state: RandomState = 0) -> pd.DataFrame:

@@ -110,7 +110,8 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     curve_ids, _ = curve_sample(_sample(rows, settings), rows["id"].tolist(), settings.curve_heldout_rows,
                                 settings.seed, n_calibration=settings.curve_calibration_rows)
     curve_rows = rows.set_index("id").loc[curve_ids].reset_index()
-    result = Marginalizer(models[: settings.curve_models], pool).score(curve_rows["sequence"].tolist(), keep_deltas=True)
+    curve_scorer = Marginalizer(models[: settings.curve_models], pool)
+    result = curve_scorer.score(curve_rows["sequence"].tolist(), keep_deltas=True)
     np.save(out / "curve_deltas.npy", result.deltas)  # small: rows × pool float32
     write_parquet(out / "curve.parquet", result.to_frame().assign(id=curve_ids))
     summary = {"n_scored": len(scores), "n_library": len(library), "n_backgrounds": settings.n_backgrounds,
@@ -188,8 +189,7 @@ def run_analyses(run_dir: Path, library: InVitroLibrary, settings: MethodSetting
     """Dynamic range, backgrounds curve, calibration resampling, genomic matches and counts by split; returns
     ``analyses.json``."""
     from affdist_core.analyses import CURVE_BACKGROUNDS, backgrounds_curve, calibration_resampling, counts_by_split
-    from affdist_core.analyses import sample_on_rows
-    from affdist_core.analyses import dynamic_range, genomic_matches
+    from affdist_core.analyses import dynamic_range, genomic_matches, sample_on_rows
     from affdist_core.calibration import CalibrationSample
     from affdist_core.marginalize import MarginalizationResult
 
