@@ -161,7 +161,7 @@ def _chrom_list(text: str | None) -> list[str] | None:
 
 
 def _cmd_genome(args: argparse.Namespace) -> int:
-    from affdist_core.genome import build_yeast_genome, default_genome_cache
+    from affdist_core.io.genome import build_yeast_genome, default_genome_cache
 
     files = build_yeast_genome(args.out or default_genome_cache(), _chrom_list(args.chroms))
     print(f"genome: {files.fasta}\nindex: {files.fai}\nsizes: {files.sizes}\nannotation: {files.annotation}")
@@ -169,8 +169,8 @@ def _cmd_genome(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from affdist_core.simulate import simulate
-    from affdist_core.simulation_config import load_config_file, resolve_config
+    from affdist_core.simulate.run import simulate
+    from affdist_core.simulate.config import load_config_file, resolve_config
 
     user = load_config_file(args.config) if args.config else {}
     if args.chroms:
@@ -184,7 +184,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_library(args: argparse.Namespace) -> int:
-    from affdist_core.library import builtin_libraries, load_library, resolve_library
+    from affdist_core.io.library import builtin_libraries, load_library, resolve_library
 
     if args.path in builtin_libraries():
         library = resolve_library(args.path)
@@ -200,9 +200,9 @@ def _cmd_library(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from affdist_core.bpnet_params import PARAM_PRESETS, load_params
-    from affdist_core.train import TrainingSettings, train_bpnet
-    from affdist_core.training_data import load_data_spec
+    from affdist_core.model.params import PARAM_PRESETS, load_params
+    from affdist_core.model.train import TrainingSettings, train_bpnet
+    from affdist_core.model.training_data import load_data_spec
 
     params = PARAM_PRESETS[args.params] if args.params in PARAM_PRESETS else load_params(Path(args.params))
     settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
@@ -214,8 +214,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from affdist_core.evaluate import evaluate_model_dir
-    from affdist_core.training_data import load_data_spec
+    from affdist_core.model.evaluate import evaluate_model_dir
+    from affdist_core.model.training_data import load_data_spec
 
     evaluation = evaluate_model_dir(args.model, load_data_spec(args.data) if args.data else None)
     print(format_metrics(evaluation.metrics))
@@ -223,7 +223,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_interpret(args: argparse.Namespace) -> int:
-    from affdist_core.interpret import interpret_model_dir
+    from affdist_core.interpret.run import interpret_model_dir
 
     summary = interpret_model_dir(args.model, n_shuffles=args.shuffles, max_peaks=args.max_peaks,
                                   random_state=args.seed)
@@ -253,7 +253,7 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from affdist_core.demo import run_demo
+    from affdist_core.pipeline.demo import run_demo
 
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
@@ -286,9 +286,9 @@ def serve_app(catalog: Path, port: int = 8501, address: str = "0.0.0.0") -> int:
 
 
 def _cmd_marginalize(args: argparse.Namespace) -> int:
-    from affdist_core.bpnet import load_model
-    from affdist_core.ensemble import ensemble_tag, load_members
-    from affdist_core.marginalize import Marginalizer, backgrounds_from_model_dir
+    from affdist_core.model.bpnet import load_model
+    from affdist_core.model.ensemble import ensemble_tag, load_members
+    from affdist_core.marginalize.marginalizer import Marginalizer, backgrounds_from_model_dir
 
     models = [load_model(args.model / "model.keras")] if args.primary_only else load_members(args.model)
     marginalizer = Marginalizer(models, backgrounds_from_model_dir(args.model, args.backgrounds, args.seed),
@@ -298,8 +298,8 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
         for seq, mean, sd in zip(result.sequences, result.mean, result.sd):
             print(f"{seq}\tscore {mean:.5f}\tsd {sd:.5f}\tN {result.n_backgrounds}")
         return 0
-    from affdist_core.distill import distill_library, library_subset, model_tag
-    from affdist_core.library import resolve_library
+    from affdist_core.marginalize.distill import distill_library, library_subset, model_tag
+    from affdist_core.io.library import resolve_library
 
     if args.out is None:
         raise ValueError("--out: required with --library (the directory receives scores.parquet)")
@@ -314,9 +314,9 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from affdist_core.atomic import write_json, write_parquet
-    from affdist_core.calibration import calibrate, choose_calibration_sample
-    from affdist_core.library import resolve_library
+    from affdist_core.common.atomic import write_json, write_parquet
+    from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
+    from affdist_core.io.library import resolve_library
 
     scores = (pd.read_parquet(args.scores) if args.scores.suffix == ".parquet" else pd.read_csv(args.scores))
     missing = {"id", "score"} - set(scores.columns)

@@ -1,7 +1,7 @@
 """Data access for the explorer: the catalog path, one cached read-only connection, cached queries, and the
 global TF/library selection (kept in the URL's query parameters so a view can be shared).
 
-Pages call :func:`query` (``st.cache_data``) or the cached wrappers of :mod:`affdist_core.explore`; nothing
+Pages call :func:`query` (``st.cache_data``) or the cached wrappers of :mod:`affdist_core.catalog.explore`; nothing
 here writes to the catalog.
 """
 
@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from affdist_core import explore as explore_queries
+from affdist_core.catalog import explore as explore_queries
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = REPO_ROOT / "data_catalog" / "affdist.duckdb"
@@ -84,7 +84,7 @@ def _explore(name: str, catalog: str, args: tuple):
 
 
 def explore(name: str, *args):
-    """``affdist_core.explore.<name>(connection, *args)``, cached per catalog version and arguments."""
+    """``affdist_core.catalog.explore.<name>(connection, *args)``, cached per catalog version and arguments."""
     return _explore(name, catalog_key(), args)
 
 
@@ -95,7 +95,7 @@ def _analysis(catalog: str, run_id: str, library: str, name: str):
 
 
 def analysis(run_id: str, library: str, name: str):
-    """The run's analysis ``name`` (:class:`affdist_core.explore.Analysis`: payload and Parquet table, or
+    """The run's analysis ``name`` (:class:`affdist_core.catalog.explore.Analysis`: payload and Parquet table, or
     None), cached per catalog version."""
     return _analysis(catalog_key(), run_id, library, name)
 

@@ -2,9 +2,9 @@
 pages.
 
 * :func:`marginalizer` (``st.cache_resource``): the run's Keras model with its background set rebuilt the way
-  ``affdist_core.stages.run_distill`` built it (same pool size, seed and N), once per run and catalog version.
+  ``affdist_core.pipeline.method_stages.run_distill`` built it (same pool size, seed and N), once per run and catalog version.
 * :func:`model_spec`, :func:`scored_table`, :func:`stored_sample`, :func:`stored_fits` (``st.cache_data``):
-  thin wrappers of :mod:`affdist_core.variants` / :mod:`affdist_core.recalibration` queries.
+  thin wrappers of :mod:`affdist_core.marginalize.variants` / :mod:`affdist_core.calibrate.subsets` queries.
 * :func:`user_calibration` / :func:`set_user_calibration`: the calibration subset made on the Calibration page,
   kept in ``st.session_state`` so the Variant page can use it.
 """
@@ -18,8 +18,9 @@ import pandas as pd
 import streamlit as st
 from threadpoolctl import threadpool_limits  # installed with scikit-learn (requirements.txt)
 
-from affdist_core import recalibration, variants
-from affdist_core.calibration import CalibrationSample
+from affdist_core.calibrate import subsets as recalibration
+from affdist_core.marginalize import variants
+from affdist_core.calibrate.calibration import CalibrationSample
 from app import data
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _marginalizer(path: str, mtime: float, run_id: str, model_dir: str):
 
 
 def marginalizer(spec: variants.ModelSpec):
-    """The run's :class:`~affdist_core.marginalize.Marginalizer` (model loaded, backgrounds rebuilt and
+    """The run's :class:`~affdist_core.marginalize.marginalizer.Marginalizer` (model loaded, backgrounds rebuilt and
     predicted once; ValueError if the model directory is gone or the backgrounds differ from the run's)."""
     return _marginalizer(*_version(), spec.run_id, str(data.resolve_path(spec.model_dir)))
 
@@ -122,7 +123,7 @@ def _refit(path: str, mtime: float, run_id: str, library: str, ids: tuple[str, .
 
 
 def refit(run_id: str, library: str, sample: CalibrationSample) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`affdist_core.recalibration.refit` of the run's scored table on ``sample`` (cached per sample)."""
+    """:func:`affdist_core.calibrate.subsets.refit` of the run's scored table on ``sample`` (cached per sample)."""
     return _refit(*_version(), run_id, library, tuple(sample.ids), sample.seed, sample.rule)
 
 

@@ -1,6 +1,6 @@
 """Cached access to models, profiles and contribution tracks for the Overview and SHAP-tracks pages.
 
-Thin ``st.cache_data`` / ``st.cache_resource`` wrappers over :mod:`affdist_core.tracks`: query results are keyed
+Thin ``st.cache_data`` / ``st.cache_resource`` wrappers over :mod:`affdist_core.interpret.tracks`: query results are keyed
 by the catalog file and its modification time (like :func:`app.data.query`), models and contribution files by
 their path and modification time. Model calls are serialised by one lock (TensorFlow graphs and shap's
 explainer cache are shared by every session of the server).
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from affdist_core import tracks
+from affdist_core.interpret import tracks
 from app import data
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _runs_table(catalog: str, mtime: float) -> pd.DataFrame:
 
 
 def runs_table() -> pd.DataFrame:
-    """Every run with its provenance (see :func:`affdist_core.tracks.runs_table`)."""
+    """Every run with its provenance (see :func:`affdist_core.interpret.tracks.runs_table`)."""
     return _runs_table(*_catalog())
 
 
@@ -122,7 +122,7 @@ def held_out_peaks(model_id: str, split: str = "test") -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _model(path: str, mtime: float):
-    from affdist_core.bpnet import load_model
+    from affdist_core.model.bpnet import load_model
 
     log.info("loading model %s", path)
     return load_model(path)
@@ -196,13 +196,13 @@ def predicted_profile(model_id: str, onehot: np.ndarray, chrom: str | None = Non
 
 @st.cache_resource(show_spinner="Reading contribution scores…", max_entries=4)
 def _contributions(path: str, mtime: float):
-    from affdist_core.contributions import load_contributions
+    from affdist_core.interpret.contributions import load_contributions
 
     return load_contributions(path)
 
 
 def contributions(model_id: str):
-    """The stored :class:`~affdist_core.contributions.ContributionScores` of the model's run (or None)."""
+    """The stored :class:`~affdist_core.interpret.contributions.ContributionScores` of the model's run (or None)."""
     src = sources(model_id)
     if src.contributions is None:
         return None
@@ -322,7 +322,7 @@ def add_profile_traces(figure, observed, predicted, **position) -> None:
     ``figure`` (``row=…, col=…`` for subplots): + strand up, − strand drawn downwards."""
     import plotly.graph_objects as go
 
-    from affdist_core.tracks import STRANDS, output_offsets
+    from affdist_core.interpret.tracks import STRANDS, output_offsets
 
     for s, strand in enumerate(STRANDS):
         sign = 1.0 if strand == "+" else -1.0

@@ -14,9 +14,9 @@ import time
 import keras
 import numpy as np
 
-from affdist_core.bpnet import build_bpnet, predict_logcounts
-from affdist_core.bpnet_params import PARAM_PRESETS
-from affdist_core.train import compile_bpnet
+from affdist_core.model.bpnet import build_bpnet, predict_logcounts
+from affdist_core.model.params import PARAM_PRESETS
+from affdist_core.model.train import compile_bpnet
 
 
 def _batch(params, batch_size: int, rng: np.random.Generator):

@@ -73,8 +73,8 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/default"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from affdist_core.fasta import GenomeReader
-    from affdist_core.training_data import load_data_spec
+    from affdist_core.io.fasta import GenomeReader
+    from affdist_core.model.training_data import load_data_spec
 
     run = args.run
     spec = load_data_spec(run / "model" / "data.json")
@@ -104,7 +104,7 @@ def main() -> None:
                                                     np.log(sites["accessibility"].to_numpy())[:, None]]),
     }
     if spec.has_control:
-        from affdist_core.bigwig import strand_windows
+        from affdist_core.io.bigwig import strand_windows
 
         local = strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, sites["chrom"].tolist(),
                                (sites["center"] - 75).to_numpy(), 150).sum(axis=(1, 2))

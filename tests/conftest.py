@@ -23,8 +23,8 @@ def mini_genome_fasta() -> Path:
 @pytest.fixture(scope="session")
 def sim_chrI(tmp_path_factory) -> Path:
     """The pho4-yeast preset simulated on chrI only (seed 0): a directory of simulator outputs."""
-    from affdist_core.simulate import simulate
-    from affdist_core.simulation_config import resolve_config
+    from affdist_core.simulate.run import simulate
+    from affdist_core.simulate.config import resolve_config
 
     out = tmp_path_factory.mktemp("sim_chrI")
     simulate(resolve_config({"chroms": ["chrI"]}, preset="pho4-yeast"), out)
@@ -34,8 +34,8 @@ def sim_chrI(tmp_path_factory) -> Path:
 def app_catalog(tmp_path_factory) -> Path:
     """Path of a catalog holding a quick Pho4 run (one model) and a quick Cbf1-like run (AD = mean of two
     models)."""
-    from affdist_core.demo import run_demo
-    from affdist_core.library import load_builtin_library
+    from affdist_core.pipeline.demo import run_demo
+    from affdist_core.io.library import load_builtin_library
 
     root = tmp_path_factory.mktemp("app_catalog")
     catalog = root / "catalog.duckdb"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.accessibility import (
+from affdist_core.simulate.accessibility import (
     INTERGENIC,
     ORF,
     PROMOTER,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from affdist_core.bpnet_params import (
+from affdist_core.model.params import (
     PARAM_KEYS,
     SEED_MAX_PARAMS,
     YEAST_COMPACT_PARAMS,
@@ -18,10 +18,10 @@ from affdist_core.bpnet_params import (
     receptive_field,
     save_params,
 )
-from affdist_core.sequence import reverse_complement_one_hot
+from affdist_core.seq.alphabet import reverse_complement_one_hot
 
 keras = pytest.importorskip("keras")
-bpnet = pytest.importorskip("affdist_core.bpnet")
+bpnet = pytest.importorskip("affdist_core.model.bpnet")
 
 TINY = {
     "seq_len": 70,
@@ -258,7 +258,7 @@ def test_linear_counts_control_adds_a_dense_mix():
 
 def test_composition_features_count_gc_at_and_poly_at_tracts():
     """[gc of the window, gc², A/T fraction and poly(dA:dT) 5-mer density of the central width bp]."""
-    from affdist_core.sequence import one_hot_batch
+    from affdist_core.seq.alphabet import one_hot_batch
 
     #            flank (GC-only)  central 20 bp                 flank
     sequences = ["GCGCG" + "AAAAAAGCGCTTTTTGCGCG" + "CCCCC",   # central: 11 A/T; AAAAAA = 2 windows, TTTTT = 1

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.calibration import (
+from affdist_core.calibrate.calibration import (
     FIT_COLUMNS,
     CalibrationSample,
     calibrate,
@@ -212,7 +212,7 @@ def test_nan_scores_are_dropped_counted_and_logged(caplog):
     nan_held = np.flatnonzero(~mask)[:7]
     with_nan[nan_cal] = np.nan
     with_nan[nan_held] = np.nan
-    with caplog.at_level(logging.WARNING, logger="affdist_core.calibration"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.calibrate.calibration"):
         fit, pred = calibrate(with_nan, measured, ids, sample, method="m")
     assert "NaN score" in caplog.text
     assert (fit.n_calibration, fit.n_nan_calibration) == (97, 3)
@@ -273,7 +273,7 @@ def test_calibrate_methods_uses_one_sample_for_every_method(monkeypatch):
                           "random": rng.normal(size=len(ids))})
     sample = choose_calibration_sample(ids, random_state=11)
 
-    import affdist_core.calibration as calibration
+    import affdist_core.calibrate.calibration as calibration
 
     seen = []
     original = calibration._fit

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.catalog import SCHEMA_VERSION, insert_frame, open_catalog, record_run
+from affdist_core.catalog.schema import SCHEMA_VERSION, insert_frame, open_catalog, record_run
 
 
 def test_schema_and_round_trip(tmp_path):

@@ -72,7 +72,7 @@ def test_demo_passes_the_training_seed(monkeypatch, tmp_path):
     """`affdist demo --train-seed 3 --models 2` reaches run_demo; a model trained with another seed is not reused."""
     import json
 
-    import affdist_core.demo as demo
+    import affdist_core.pipeline.demo as demo
 
     seen = {}
     monkeypatch.setattr(demo, "run_demo", lambda out, **kwargs: seen.update(kwargs) or {})

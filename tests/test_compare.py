@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.analyses import calibration_resampling, curve_sample, dynamic_range, find_genomic_matches, sample_on_rows
-from affdist_core.calibration import calibrate, choose_calibration_sample
-from affdist_core.compare import AD_METHOD, compare_methods, fit_to_length, format_resampling, motif_scores
-from affdist_core.distill import library_subset
-from affdist_core.motifs import Motif
-from affdist_core.sequence import encode, reverse_complement
+from affdist_core.compare.analyses import calibration_resampling, curve_sample, dynamic_range, find_genomic_matches, sample_on_rows
+from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
+from affdist_core.compare.compare import AD_METHOD, compare_methods, fit_to_length, format_resampling, motif_scores
+from affdist_core.marginalize.distill import library_subset
+from affdist_core.seq.motif import Motif
+from affdist_core.seq.alphabet import encode, reverse_complement
 
 
 def _onehot_pwm(consensus: str, weight: float = 0.97) -> np.ndarray:

@@ -12,16 +12,16 @@ keras = pytest.importorskip("keras")
 shap = pytest.importorskip("shap")
 tf = pytest.importorskip("tensorflow")
 
-from affdist_core import bpnet  # noqa: E402
-from affdist_core.bpnet_params import BPNetParams  # noqa: E402
-from affdist_core.contributions import (  # noqa: E402
+from affdist_core.model import bpnet  # noqa: E402
+from affdist_core.model.params import BPNetParams  # noqa: E402
+from affdist_core.interpret.contributions import (  # noqa: E402
     ContributionScores,
     deepshap_counts,
     load_contributions,
     save_contributions,
 )
-from affdist_core.shap_patch import PASSTHROUGH_OPS, apply_shap_patches  # noqa: E402
-from affdist_core.shuffle import shuffle_batch_one_hot  # noqa: E402
+from affdist_core.interpret.shap_patch import PASSTHROUGH_OPS, apply_shap_patches  # noqa: E402
+from affdist_core.seq.shuffle import shuffle_batch_one_hot  # noqa: E402
 
 TINY = BPNetParams(
     seq_len=120,
@@ -220,7 +220,7 @@ def test_generator_random_state_and_single_sequence(tiny_bpnet, x8):
 def test_sequences_with_n_warn_about_n(tiny_bpnet, caplog):
     x = _onehot(2, seed=9)
     x[0, 30:34] = 0.0  # N run: shuffles move it, so the N positions carry attribution no channel can hold
-    with caplog.at_level(logging.WARNING, logger="affdist_core.contributions"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.interpret.contributions"):
         s = deepshap_counts(tiny_bpnet, x, n_shuffles=S, random_state=1)
     assert s.completeness_error[1] < 1e-4
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -231,7 +231,7 @@ def test_sequences_with_n_warn_about_n(tiny_bpnet, caplog):
 
 
 def test_no_warning_on_clean_input(scores8, tiny_bpnet, x8, caplog):
-    with caplog.at_level(logging.WARNING, logger="affdist_core.contributions"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.interpret.contributions"):
         deepshap_counts(tiny_bpnet, x8[:2], n_shuffles=2, random_state=0)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 

@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from affdist_core.catalog import open_catalog
-from affdist_core.demo import run_demo
-from affdist_core.library import load_builtin_library
+from affdist_core.catalog.schema import open_catalog
+from affdist_core.pipeline.demo import run_demo
+from affdist_core.io.library import load_builtin_library
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_catalog_holds_the_run(paralog_run):
 
 def test_a_second_run_skips_finished_stages(paralog_run, caplog):
     root, report = paralog_run
-    with caplog.at_level("INFO", logger="affdist_core.demo"):
+    with caplog.at_level("INFO", logger="affdist_core.pipeline.demo"):
         again = run_demo(root / "run", quick=True, catalog_path=root / "catalog.duckdb", tf="Cbf1",
                          library=str(root / "cbf1_like.csv"), core="CACGTG", jaspar="MA0281.2", n_scored=300,
                          n_backgrounds=3, value_col="ddG")

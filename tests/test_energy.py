@@ -7,14 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from affdist_core.energy import build_energy_model, core_weights_from_matrix, locate_core
-from affdist_core.library import load_builtin_library
-from affdist_core.sequence import encode, reverse_complement
+from affdist_core.simulate.energy import build_energy_model, core_weights_from_matrix, locate_core
+from affdist_core.io.library import load_builtin_library
+from affdist_core.seq.alphabet import encode, reverse_complement
 
 
 @pytest.fixture(scope="module")
 def pho4_model():
-    from affdist_core.jaspar import fetch_jaspar
+    from affdist_core.io.jaspar import fetch_jaspar
 
     library = load_builtin_library("betseq_pho4")
     model = build_energy_model(

@@ -1,4 +1,4 @@
-"""Tests of affdist_core.ensemble: ensemble scores are exactly the mean of the members' scores (analytic k-mer
+"""Tests of affdist_core.model.ensemble: ensemble scores are exactly the mean of the members' scores (analytic k-mer
 models), the ensemble file round trip and its errors, and the demo's member training is resumable."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import affdist_core.demo as demo
-from affdist_core.stages import MethodSettings
-from affdist_core.calibration import calibrate, choose_calibration_sample
-from affdist_core.compare import member_metrics, sd_ratio
-from affdist_core.ensemble import (
+import affdist_core.pipeline.demo as demo
+from affdist_core.pipeline.method_stages import MethodSettings
+from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
+from affdist_core.compare.compare import member_metrics, sd_ratio
+from affdist_core.model.ensemble import (
     ENSEMBLE_FILE,
     member_dir,
     member_dirs,
@@ -22,8 +22,8 @@ from affdist_core.ensemble import (
     training_seed,
     write_ensemble,
 )
-from affdist_core.marginalize import BackgroundSet, Marginalizer
-from affdist_core.sequence import one_hot
+from affdist_core.marginalize.marginalizer import BackgroundSet, Marginalizer
+from affdist_core.seq.alphabet import one_hot
 
 
 def _weighted_kmer_model(weight: float, kmer: str, seq_len: int = 30) -> keras.Model:
@@ -132,7 +132,7 @@ def test_member_metrics_calibrate_each_member_on_the_comparison_sample():
 
 
 def test_distilled_scores_keep_each_members_score(tmp_path):
-    from affdist_core.distill import SCORE_COLUMNS, distill_library, member_columns
+    from affdist_core.marginalize.distill import SCORE_COLUMNS, distill_library, member_columns
 
     members = [_weighted_kmer_model(2.0, "CACGTG"), _weighted_kmer_model(1.0, "GGG")]
     frame = pd.DataFrame({"id": ["a", "b", "c"], "sequence": ["CACGTG", "GGGAGGG", "ATATAT"]})

@@ -1,4 +1,4 @@
-"""Catalog queries of the explorer (affdist_core.explore) on a small synthetic catalog with known contents:
+"""Catalog queries of the explorer (affdist_core.catalog.explore) on a small synthetic catalog with known contents:
 two TFs whose libraries share sequences, categories, ranked motifs, stored fits and analyses. Every aggregate is
 checked against a numpy/scipy recomputation. (The same functions are checked on the real app test catalog in
 tests/app/test_browse_pages.py.)"""
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from affdist_core import explore
-from affdist_core.catalog import insert_frame, open_catalog, record_run
+from affdist_core.catalog import explore
+from affdist_core.catalog.schema import insert_frame, open_catalog, record_run
 
 RUN_A, RUN_B = "run_a", "run_b"
 N_A = 60

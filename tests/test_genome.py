@@ -13,15 +13,15 @@ import pandas as pd
 import pyfaidx
 import pytest
 
-from affdist_core import genome
-from affdist_core.genome import (
+from affdist_core.io import genome
+from affdist_core.io.genome import (
     CHROMOSOMES,
     GenomeFiles,
     build_yeast_genome,
     default_genome_cache,
     read_chrom_sizes,
 )
-from affdist_core.sequence import reverse_complement
+from affdist_core.seq.alphabet import reverse_complement
 
 TOTAL_BP = 12_071_326
 N_CACGTG = 951

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.atomic import atomic_path, write_text
-from affdist_core.bigwig import BigWigReader, write_bigwig
-from affdist_core.fasta import GenomeReader, write_fasta
-from affdist_core.peaks import PEAK_COLUMNS, read_peaks, summit_windows, write_narrowpeak
-from affdist_core.sequence import (
+from affdist_core.common.atomic import atomic_path, write_text
+from affdist_core.io.bigwig import BigWigReader, write_bigwig
+from affdist_core.io.fasta import GenomeReader, write_fasta
+from affdist_core.io.peaks import PEAK_COLUMNS, read_peaks, summit_windows, write_narrowpeak
+from affdist_core.seq.alphabet import (
     from_one_hot,
     one_hot,
     reverse_complement,

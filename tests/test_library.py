@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.library import (
+from affdist_core.io.library import (
     InVitroLibrary,
     builtin_libraries,
     load_builtin_library,
@@ -164,7 +164,7 @@ DUP_CSV = "sequence,value,cat\nAAAA,1,x\nCCCC,5,y\naaaa,3,z\nGGGG,0,\nCCCC,7,w\n
 
 def test_duplicates_warn_keeps_rows_and_logs(tmp_path, caplog):
     path = write(tmp_path / "d.csv", DUP_CSV)
-    with caplog.at_level(logging.WARNING, logger="affdist_core.library"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.io.library"):
         lib = load_library(path, category_col="cat")
     assert len(lib) == 5
     warning = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)

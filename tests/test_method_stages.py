@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from test_train import TINY, _write_dataset
 
-from affdist_core.catalog import open_catalog
-from affdist_core.catalog_writer import _write_methods
-from affdist_core.library import InVitroLibrary
-from affdist_core.report import build_report, write_report
-from affdist_core.stages import MethodSettings, run_analyses, run_baselines, run_compare, run_distill
-from affdist_core.train import TrainingSettings, train_bpnet
+from affdist_core.catalog.schema import open_catalog
+from affdist_core.catalog.writer import _write_methods
+from affdist_core.io.library import InVitroLibrary
+from affdist_core.compare.report import build_report, write_report
+from affdist_core.pipeline.method_stages import MethodSettings, run_analyses, run_baselines, run_compare, run_distill
+from affdist_core.model.train import TrainingSettings, train_bpnet
 
 COUNTS_TINY = replace(TINY, c_task_weight=200.0)
 SETTINGS = MethodSettings(n_scored=None, n_backgrounds=4, n_models=1, background_pool=8, curve_heldout_rows=60,
@@ -45,7 +45,7 @@ def run_dir(tmp_path_factory):
     spec = _write_dataset(root)
     train_bpnet(COUNTS_TINY, spec, root / "model", TrainingSettings(batch_size=32, max_epochs=30, patience=30,
                                                              max_minutes=None, jit_compile=False))
-    from affdist_core.evaluate import evaluate_model_dir
+    from affdist_core.model.evaluate import evaluate_model_dir
 
     evaluate_model_dir(root / "model")
     return root
@@ -72,14 +72,14 @@ def test_distill_scores_every_row_and_ranks_flanks(run_dir, stages):
 
 
 def test_distill_resumes_without_predicting(run_dir, stages, monkeypatch):
-    from affdist_core import marginalize
+    from affdist_core.marginalize import marginalizer as marginalize
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished distillation must not predict again")
 
     before = pd.read_parquet(run_dir / "distill" / "scores.parquet")
-    from affdist_core.bpnet import load_model
-    from affdist_core.distill import distill_library, model_tag
+    from affdist_core.model.bpnet import load_model
+    from affdist_core.marginalize.distill import distill_library, model_tag
 
     m = marginalize.Marginalizer(load_model(run_dir / "model" / "model.keras"),
                                  marginalize.backgrounds_from_model_dir(run_dir / "model", 8, 0).subset(4))
@@ -91,7 +91,7 @@ def test_distill_resumes_without_predicting(run_dir, stages, monkeypatch):
 def test_baselines_find_the_planted_ebox(run_dir, stages):
     _, _, baselines, _, _ = stages
     assert set(baselines["methods"]) == {"streme", "weeder", "jaspar"}  # no interpretation ran: no MoDISco row
-    from affdist_core.baselines import load_baselines
+    from affdist_core.baselines.build import load_baselines
 
     motifs = load_baselines(run_dir / "baselines")
     for method in ("streme", "weeder"):

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.modisco_motifs import discover_motifs, trim_bounds
-from affdist_core.motifs import Motif, load_motifs, motifs_to_frame, save_motifs
-from affdist_core.sequence import ALPHABET, one_hot, reverse_complement
+from affdist_core.interpret.modisco import discover_motifs, trim_bounds
+from affdist_core.seq.motif import Motif, load_motifs, motifs_to_frame, save_motifs
+from affdist_core.seq.alphabet import ALPHABET, one_hot, reverse_complement
 
 MOTIF_A = "GCACGTGC"  # Pho4-like E-box with flanks (palindromic)
 MOTIF_B = "TTGATAAGGA"  # a second, non-palindromic motif, as real data has more than one

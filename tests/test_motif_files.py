@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from affdist_core.motif_files import jaspar_motif, read_motifs, sniff_format
-from affdist_core.motifs import Motif, load_motifs, save_motifs
+from affdist_core.io.motif_files import jaspar_motif, read_motifs, sniff_format
+from affdist_core.seq.motif import Motif, load_motifs, save_motifs
 
 # an E-box-like count matrix, positions × ACGT (6 positions, 20 sites each)
 COUNTS = np.array([

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from affdist_core.chipnexus_reads import footprint_kernel, spread_sites
-from affdist_core.peak_caller import call_peaks, estimate_strand_lag, poisson_log_sf
+from affdist_core.simulate.reads import footprint_kernel, spread_sites
+from affdist_core.simulate.peak_caller import call_peaks, estimate_strand_lag, poisson_log_sf
 
 
 def _planted(n=200_000, sites=(20_000, 90_000, 150_000), reads=400, background=0.5, seed=0):

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.motifs import Motif
-from affdist_core.pwm_scoring import log_odds, scan, score_sequences, score_table, scoring_matrix
-from affdist_core.sequence import ALPHABET, one_hot, one_hot_batch, reverse_complement
+from affdist_core.seq.motif import Motif
+from affdist_core.baselines.pwm_scoring import log_odds, scan, score_sequences, score_table, scoring_matrix
+from affdist_core.seq.alphabet import ALPHABET, one_hot, one_hot_batch, reverse_complement
 
 
 def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
@@ -108,7 +108,7 @@ def test_palindromic_motif_scores_both_strands_equally():
 
 
 def test_scan_chunking_does_not_change_results(monkeypatch):
-    import affdist_core.pwm_scoring as ps
+    import affdist_core.baselines.pwm_scoring as ps
 
     matrix = np.random.default_rng(5).normal(size=(4, 4))
     x = one_hot_batch(random_seqs(50, 12))
@@ -199,8 +199,8 @@ def test_betseq_library_with_the_jaspar_pho4_matrix():
     """All 1,048,576 BET-seq 16-mers with MA0357.1: fast, and higher motif scores mean tighter binding."""
     import time
 
-    from affdist_core.library import load_builtin_library
-    from affdist_core.motif_files import jaspar_motif
+    from affdist_core.io.library import load_builtin_library
+    from affdist_core.io.motif_files import jaspar_motif
 
     library = load_builtin_library("betseq_pho4")
     motif = jaspar_motif("MA0357.1")

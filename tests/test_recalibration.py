@@ -1,4 +1,4 @@
-"""Tests for the interactive recalibration (affdist_core/recalibration.py): selection rules, refits, catalog
+"""Tests for the interactive recalibration (affdist_core/calibrate/subsets.py): selection rules, refits, catalog
 loaders and plotting aggregates."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core import recalibration as rc
-from affdist_core.calibration import calibrate, choose_calibration_sample
+from affdist_core.calibrate import subsets as rc
+from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
 
 METHODS = ("affinity_distillation", "jaspar", "streme")
 
@@ -223,7 +223,7 @@ def test_sample_points_caps_the_rows():
 @pytest.fixture
 def small_catalog(tmp_path):
     """A catalog with one run: 40 scored rows of a 60-row library, two methods, a stored sample and fits."""
-    from affdist_core.catalog import insert_frame, open_catalog
+    from affdist_core.catalog.schema import insert_frame, open_catalog
 
     rows = make_rows(n=60)
     catalog = open_catalog(tmp_path / "catalog.duckdb")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from affdist_core.rng import resolve_rng
-from affdist_core.sequence import encode, from_one_hot, one_hot
-from affdist_core.shuffle import (
+from affdist_core.common.rng import resolve_rng
+from affdist_core.seq.alphabet import encode, from_one_hot, one_hot
+from affdist_core.seq.shuffle import (
     dinucleotide_shuffle,
     dinucleotide_shuffle_codes,
     dinucleotide_shuffle_one_hot,

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.bigwig import BigWigReader
-from affdist_core.peaks import read_peaks
-from affdist_core.simulate import SimulationOutputs, simulate
-from affdist_core.simulation_config import resolve_config
+from affdist_core.io.bigwig import BigWigReader
+from affdist_core.io.peaks import read_peaks
+from affdist_core.simulate.run import SimulationOutputs, simulate
+from affdist_core.simulate.config import resolve_config
 
 
 def _summary(out_dir):
@@ -96,7 +96,7 @@ def test_any_tf_landscape_on_a_user_genome(tmp_path, mini_genome_fasta):
 
 
 def test_failed_run_leaves_no_partial_outputs(tmp_path, monkeypatch):
-    import affdist_core.simulate as sim
+    import affdist_core.simulate.run as sim
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

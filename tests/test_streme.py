@@ -9,9 +9,9 @@ import pytest
 from scipy.special import gammaln
 from scipy.stats import fisher_exact, hypergeom
 
-from affdist_core.motifs import Motif
-from affdist_core.sequence import ALPHABET, encode, reverse_complement
-from affdist_core.streme import discover_streme, fisher_log_pvalue
+from affdist_core.seq.motif import Motif
+from affdist_core.seq.alphabet import ALPHABET, encode, reverse_complement
+from affdist_core.baselines.streme import discover_streme, fisher_log_pvalue
 
 EBOX = "GTCACGTGAC"
 SECOND = "TTTAGGCCTA"

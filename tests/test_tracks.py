@@ -1,4 +1,4 @@
-"""affdist_core.tracks on the app test catalog (two quick demo runs): held-out peaks, observed and predicted
+"""affdist_core.interpret.tracks on the app test catalog (two quick demo runs): held-out peaks, observed and predicted
 profiles, stored and on-demand contribution scores, typed sequences, catalog summaries."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from affdist_core import tracks
-from affdist_core.contributions import load_contributions
-from affdist_core.training_data import local_control_counts
+from affdist_core.interpret import tracks
+from affdist_core.interpret.contributions import load_contributions
+from affdist_core.model.training_data import local_control_counts
 
 PHO4 = "pho4-betseq_pho4-quick:bpnet"
 
@@ -30,7 +30,7 @@ def sources(con):
 
 @pytest.fixture(scope="module")
 def model(sources):
-    from affdist_core.bpnet import load_model
+    from affdist_core.model.bpnet import load_model
 
     return load_model(sources.model_file)
 
@@ -174,7 +174,7 @@ def test_typed_contributions_explain_the_typed_window(model, scores):
     assert abs(float(track.per_base.sum()) - track.delta) < 1e-3  # completeness
     assert "DeepSHAP" in track.method and label in track.label
     # the explained output is the counts head's total log counts of the embedded window
-    from affdist_core.bpnet import predict_logcounts
+    from affdist_core.model.bpnet import predict_logcounts
 
     expected = predict_logcounts(model, track.onehot, rc_average=scores.rc_average)[0]
     assert track.prediction == pytest.approx(float(expected), abs=1e-4)

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.bigwig import write_bigwig
-from affdist_core.bpnet_params import BPNetParams
-from affdist_core.evaluate import evaluate_model_dir
-from affdist_core.fasta import write_fasta
-from affdist_core.peaks import write_narrowpeak
-from affdist_core.sequence import decode
-from affdist_core.train import TrainingSettings, train_bpnet
-from affdist_core.training_data import load_data_spec
+from affdist_core.io.bigwig import write_bigwig
+from affdist_core.model.params import BPNetParams
+from affdist_core.model.evaluate import evaluate_model_dir
+from affdist_core.io.fasta import write_fasta
+from affdist_core.io.peaks import write_narrowpeak
+from affdist_core.seq.alphabet import decode
+from affdist_core.model.train import TrainingSettings, train_bpnet
+from affdist_core.model.training_data import load_data_spec
 
 CHROMS = {"chrA": 30_000, "chrB": 12_000, "chrC": 12_000}
 MOTIF = "CACGTG"
@@ -93,8 +93,8 @@ def test_evaluation_on_held_out_chromosome(trained):
 
 
 def test_interpret_held_out_peaks(trained):
-    from affdist_core.contributions import load_contributions
-    from affdist_core.interpret import interpret_model_dir
+    from affdist_core.interpret.contributions import load_contributions
+    from affdist_core.interpret.run import interpret_model_dir
 
     root, _, _ = trained
     summary = interpret_model_dir(root / "model", n_shuffles=4, modisco_window=None)
@@ -130,8 +130,8 @@ def test_mixture_counts_head_starts_with_the_bound_term():
     the background and leave the sequence untrained)."""
     from types import SimpleNamespace
 
-    from affdist_core.bpnet import build_bpnet, predict_outputs
-    from affdist_core.train import BACKGROUND_START_BELOW, _initialise_counts_bias
+    from affdist_core.model.bpnet import build_bpnet, predict_outputs
+    from affdist_core.model.train import BACKGROUND_START_BELOW, _initialise_counts_bias
 
     params = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=1,
                          conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=11, lr=0.001)
@@ -157,9 +157,9 @@ def test_nuisance_features_are_standardised_on_the_training_windows():
     and variance 1 over the training windows (unscaled, the composition features vary by hundredths)."""
     import keras
 
-    from affdist_core.bpnet import build_bpnet
-    from affdist_core.train import _standardise_nuisance
-    from affdist_core.training_data import WindowSet, fixed_arrays
+    from affdist_core.model.bpnet import build_bpnet
+    from affdist_core.model.train import _standardise_nuisance
+    from affdist_core.model.training_data import WindowSet, fixed_arrays
 
     params = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=1,
                          conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=11, lr=0.001)

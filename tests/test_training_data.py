@@ -1,4 +1,4 @@
-"""Tests of affdist_core.training_data on a tiny synthetic genome written in tmp dirs.
+"""Tests of affdist_core.model.training_data on a tiny synthetic genome written in tmp dirs.
 
 Genome: chrI, chrII, chrIV, chrVII, 20 kb each, in 2-kb blocks whose GC cycles 0.30 / 0.45 / 0.60 (so peaks,
 placed mostly in GC-rich blocks, have a GC distribution unlike the genome's). Each peak has a unique 12-mer
@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.bigwig import write_bigwig
-from affdist_core.bpnet_params import BPNetParams
-from affdist_core.fasta import write_fasta
-from affdist_core.peaks import PEAK_COLUMNS, write_narrowpeak
-from affdist_core.sequence import decode, reverse_complement
-from affdist_core.training_data import (
+from affdist_core.io.bigwig import write_bigwig
+from affdist_core.model.params import BPNetParams
+from affdist_core.io.fasta import write_fasta
+from affdist_core.io.peaks import PEAK_COLUMNS, write_narrowpeak
+from affdist_core.seq.alphabet import decode, reverse_complement
+from affdist_core.model.training_data import (
     DATA_SPEC_KEYS,
     YEAST_SPLIT,
     BatchGenerator,
@@ -392,7 +392,7 @@ def test_determinism_eval_mode_and_length(train):
 def test_keras_fit_accepts_batches(train):
     import keras
 
-    from affdist_core.bpnet import build_bpnet
+    from affdist_core.model.bpnet import build_bpnet
 
     model = build_bpnet(PARAMS, use_control=False)
     model.compile(optimizer="adam", loss={"profile": "mse", "logcounts": "mse"})

@@ -1,4 +1,4 @@
-"""Tests for variant ΔΔG prediction (affdist_core/variants.py): parsing, every input error, the uncertainty
+"""Tests for variant ΔΔG prediction (affdist_core/marginalize/variants.py): parsing, every input error, the uncertainty
 math on a fake scorer with known answers, and the catalog's model spec."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core import variants as vr
-from affdist_core.calibration import CalibrationSample, calibrate, choose_calibration_sample
+from affdist_core.marginalize import variants as vr
+from affdist_core.calibrate.calibration import CalibrationSample, calibrate, choose_calibration_sample
 
 # ------------------------------------------------------------------------------------------------ parsing
 
@@ -260,7 +260,7 @@ def test_one_background_gives_nan_background_sd():
 
 
 def test_load_model_spec_reads_the_run(tmp_path):
-    from affdist_core.catalog import insert_frame, open_catalog
+    from affdist_core.catalog.schema import insert_frame, open_catalog
 
     with open_catalog(tmp_path / "c.duckdb") as catalog:
         assert vr.load_model_spec(catalog.connection, "run1") is None

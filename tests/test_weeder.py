@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from affdist_core import weeder
-from affdist_core.fasta import GenomeReader
-from affdist_core.motifs import Motif
-from affdist_core.sequence import encode, reverse_complement
-from affdist_core.weeder import (
+from affdist_core.baselines import weeder
+from affdist_core.io.fasta import GenomeReader
+from affdist_core.seq.motif import Motif
+from affdist_core.seq.alphabet import encode, reverse_complement
+from affdist_core.baselines.weeder import (
     OligoFrequencies,
     discover_weeder,
     hamming_distance,

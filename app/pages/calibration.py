@@ -1,5 +1,5 @@
 """Calibration: uncalibrated and calibrated scores against measured values, and an interactive calibration
-subset that refits every method at once (computation in :mod:`affdist_core.recalibration`)."""
+subset that refits every method at once (computation in :mod:`affdist_core.calibrate.subsets`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from affdist_core import recalibration as rc
+from affdist_core.calibrate import subsets as rc
 from app import data, model_cache
 
 log = logging.getLogger(__name__)

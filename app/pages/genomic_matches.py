@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core import explore
+from affdist_core.catalog import explore
 from app import data
 
 SUBSETS = {"all": "All matches", "in_peak": "In called peaks", "outside": "Outside peaks"}

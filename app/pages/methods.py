@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from affdist_core import explore
+from affdist_core.catalog import explore
 from app import data
 
 LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",

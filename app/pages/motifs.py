@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from affdist_core import explore
+from affdist_core.catalog import explore
 from app import data, logos
 
 LABELS = {"modisco": "MoDISco", "streme": "STREME", "weeder": "Weeder", "jaspar": "JASPAR", "external": "external"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core.tracks import profile_frame
+from affdist_core.interpret.tracks import profile_frame
 from app import data, track_cache
 
 def _slug(text: str) -> str:

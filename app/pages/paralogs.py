@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from affdist_core import explore
+from affdist_core.catalog import explore
 from app import data
 
 POINTS_LIMIT = 5000  # above this many shared rows, "Auto" draws a density

@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from affdist_core.sequence import ALPHABET
-from affdist_core.tracks import ContributionTrack, contribution_frame, input_offsets, parse_sequence, profile_frame
+from affdist_core.seq.alphabet import ALPHABET
+from affdist_core.interpret.tracks import ContributionTrack, contribution_frame, input_offsets, parse_sequence, profile_frame
 from app import data, track_cache
 
 DEFAULT_HALF_WIDTH = 50

@@ -1,6 +1,6 @@
 """Variant ΔΔG: predicted ΔΔG of typed, pasted or uploaded sequences and of reference/alternative pairs, by
 marginalization with the TF's model and the current calibration (parsing, validation and scoring in
-:mod:`affdist_core.variants`)."""
+:mod:`affdist_core.marginalize.variants`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core import variants as vr
+from affdist_core.marginalize import variants as vr
 from app import data, model_cache
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ PHO4_RUN, PHO4_LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 def pho4_stored(app_catalog) -> SimpleNamespace:
     """The quick Pho4 run as stored in the catalog: ``table`` (scored rows), ``stored`` (calibration sample),
     ``fits`` (stored calibrations, one row per method), ``spec`` (its model spec)."""
-    from affdist_core import recalibration as rc
-    from affdist_core import variants as vr
+    from affdist_core.calibrate import subsets as rc
+    from affdist_core.marginalize import variants as vr
 
     con = duckdb.connect(str(app_catalog), read_only=True)
     try:

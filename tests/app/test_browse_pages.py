@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core import explore
+from affdist_core.catalog import explore
 from app.logos import logo_frame, logo_png
 from app import APP_DIR
 from plotly_json import plotly_array

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core import recalibration as rc
-from affdist_core.calibration import calibrate
+from affdist_core.calibrate import subsets as rc
+from affdist_core.calibrate.calibration import calibrate
 from app.model_cache import USER_CALIBRATION_KEY
 from app import APP_DIR
 from plotly_json import plotly_array

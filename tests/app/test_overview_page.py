@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core import tracks
+from affdist_core.interpret import tracks
 from app import APP_DIR
 from plotly_json import plotly_array
 

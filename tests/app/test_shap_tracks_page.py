@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core import tracks
-from affdist_core.contributions import load_contributions
+from affdist_core.interpret import tracks
+from affdist_core.interpret.contributions import load_contributions
 from app import APP_DIR
 from plotly_json import plotly_array
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core import recalibration as rc
-from affdist_core import variants as vr
-from affdist_core.calibration import calibrate
+from affdist_core.calibrate import subsets as rc
+from affdist_core.marginalize import variants as vr
+from affdist_core.calibrate.calibration import calibrate
 from app import APP_DIR
 
 RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"

@@ -1,0 +1,1 @@
+"""Motif baselines: PWM scoring, STREME, Weeder, JASPAR and MoDISco motifs."""

@@ -1,0 +1,1 @@
+"""Calibration of scores against in-vitro measurements: linear fits, samples, interactive subsets."""

@@ -1,0 +1,174 @@
+"""Filling the catalog from a demo run directory (simulation, model, evaluation, interpretation).
+
+Everything of one run is written in a single transaction (:meth:`affdist_core.catalog.schema.Catalog.transaction`),
+after the rows of an earlier run with the same id are deleted, so re-running replaces, never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affdist_core.catalog.schema import Catalog, insert_frame, record_run
+from affdist_core.io.library import InVitroLibrary
+from affdist_core.seq.motif import load_motifs
+
+log = logging.getLogger(__name__)
+
+_RUN_TABLES = ("runs", "motifs", "analyses", "artifacts", "scores", "calibrations")
+_MODEL_TABLES = ("models", "model_members", "model_metrics", "model_counts")
+
+
+def write_demo_run(
+    catalog: Catalog,
+    run_id: str,
+    run_dir: Path,
+    tf: str,
+    core: str,
+    jaspar_id: str | None,
+    library: InVitroLibrary,
+    timings: dict[str, float],
+    started_at: datetime,
+) -> None:
+    """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts and,
+    when the method stages ran (``report.json`` exists), backgrounds, scores, the calibration sample, every
+    calibration fit and the analyses."""
+    model_dir = run_dir / "model"
+    simulation = json.loads((run_dir / "data" / "simulation.json").read_text())
+    model_id = f"{run_id}:bpnet"
+    with catalog.transaction() as con:
+        for table in _RUN_TABLES:
+            con.execute(f'DELETE FROM "{table}" WHERE run_id = ?', [run_id])
+        for table in _MODEL_TABLES:
+            con.execute(f'DELETE FROM "{table}" WHERE model_id = ?', [model_id])
+        record_run(con, run_id, "affdist demo", {"simulation": simulation["config"]},
+                   {"simulation": simulation["config"]["seed"]}, timings, started_at)
+        con.execute("INSERT OR REPLACE INTO tfs VALUES (?, ?, ?)", [tf, core, jaspar_id])
+        _write_library(con, library, tf)
+        con.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [model_id, tf, run_id, str(model_dir), (model_dir / "params.json").read_text(),
+             (model_dir / "data.json").read_text(), (model_dir / "training.json").read_text()],
+        )
+        _write_members(con, model_id, model_dir)
+        metrics = json.loads((model_dir / "metrics.json").read_text())
+        insert_frame(con, "model_metrics", pd.DataFrame(
+            [(model_id, split, name, float(value)) for split, values in metrics.items()
+             for name, value in values.items()],
+            columns=["model_id", "split", "metric", "value"]))
+        counts = pd.read_parquet(model_dir / "counts.parquet")
+        insert_frame(con, "model_counts", counts.assign(model_id=model_id)[
+            ["model_id", "split", "chrom", "centre", "name", "observed_log_counts", "predicted_log_counts"]])
+        baselines = run_dir / "baselines" / "motifs.parquet"
+        _write_motifs(con, run_id, tf, baselines if baselines.exists() else model_dir / "interpret" / "motifs.parquet")
+        if (run_dir / "report.json").exists():
+            _write_methods(con, run_id, run_dir, library.name, model_id)
+        insert_frame(con, "artifacts", pd.DataFrame({
+            "run_id": run_id,
+            "kind": ["contributions", "genome", "plus_bigwig", "minus_bigwig", "peaks", "sites"],
+            "path": [str(model_dir / "interpret" / "contributions.npz")] + [
+                str(run_dir / "data" / name) for name in
+                ("genome.fa", "plus.bw", "minus.bw", "peaks.narrowPeak", "sites.parquet")],
+            "description": ["DeepSHAP hypothetical contributions of held-out peaks", "genome FASTA",
+                            "+ strand 5′ counts", "− strand 5′ counts", "called peaks", "simulation truth"],
+        }))
+        insert_frame(con, "analyses", pd.DataFrame({
+            "run_id": [run_id], "library": [library.name], "name": ["simulation_summary"],
+            "payload": [json.dumps(simulation["summary"], default=str)], "table_path": [None]}))
+    log.info("catalog %s: run %s recorded", catalog.path, run_id)
+
+
+def _write_members(con, model_id: str, model_dir: Path) -> None:
+    """One ``model_members`` row per network the model's AD scores average (the primary alone when there is no
+    ensemble)."""
+    from affdist_core.model.ensemble import member_dirs, training_seed
+
+    rows = [{"model_id": model_id, "member": index, "seed": training_seed(directory), "model_dir": str(directory),
+             "training": (directory / "training.json").read_text()}
+            for index, directory in enumerate(member_dirs(model_dir))]
+    insert_frame(con, "model_members", pd.DataFrame(rows))
+
+
+def _write_library(con, library: InVitroLibrary, tf: str) -> None:
+    """Insert the library and its measurements unless the same library (name and row count) is there."""
+    existing = con.execute("SELECT n_rows FROM libraries WHERE library = ?", [library.name]).fetchone()
+    if existing is not None and existing[0] == len(library):
+        return
+    con.execute("DELETE FROM measurements WHERE library = ?", [library.name])
+    con.execute("DELETE FROM libraries WHERE library = ?", [library.name])
+    con.execute("INSERT INTO libraries VALUES (?, ?, ?, ?, ?, ?)",
+                [library.name, tf, library.source, library.value_name, library.units, len(library)])
+    frame = library.frame
+    insert_frame(con, "measurements", pd.DataFrame({
+        "library": library.name, "id": frame["id"].astype(str), "sequence": frame["sequence"].astype(str),
+        "value": frame["value"].astype(np.float64),
+        "category": frame["category"].astype(object).where(frame["category"].notna(), None),
+    }))
+
+
+def _write_motifs(con, run_id: str, tf: str, path: Path) -> None:
+    if not path.exists():
+        return
+    rows = []
+    for motif in load_motifs(path):
+        rows.append({
+            "motif_id": motif.motif_id, "run_id": run_id, "tf": tf, "method": motif.method,
+            "consensus": motif.consensus, "width": motif.width, "pwm": motif.pwm.tolist(),
+            "cwm": None if motif.cwm is None else motif.cwm.tolist(),
+            "hcwm": None if motif.hcwm is None else motif.hcwm.tolist(),
+            "n_sites": motif.n_sites, "score": motif.score, "provenance": json.dumps(motif.provenance),
+        })
+    if rows:
+        insert_frame(con, "motifs", pd.DataFrame(rows))
+
+
+def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str) -> None:
+    """Backgrounds, scores, calibration sample and fits, analyses and their files, from the method stages."""
+    distill = json.loads((run_dir / "distill" / "distill.json").read_text())
+    settings = distill["settings"]
+    for background_id, n in ((distill["background_id"], distill["n_backgrounds"]),
+                             (distill["pool_background_id"], distill["background_pool"])):
+        con.execute("INSERT OR REPLACE INTO background_sets VALUES (?, ?, ?, ?, ?)",
+                    [background_id, model_id, n, settings["seed"], str(run_dir / "distill" / "backgrounds.parquet")])
+    reported = pd.read_parquet(run_dir / "compare" / "scores.parquet")
+    ad = pd.read_parquet(run_dir / "distill" / "scores.parquet")[["id", "sd", "n_backgrounds", "background_id"]]
+    reported = reported.merge(ad, on="id", how="left")
+    is_ad = reported["method"] == "affinity_distillation"
+    for column in ("sd", "n_backgrounds", "background_id"):
+        reported.loc[~is_ad, column] = None
+    insert_frame(con, "scores", reported.assign(run_id=run_id, library=library))
+    sample = json.loads((run_dir / "compare" / "sample.json").read_text())
+    sample_id = f"{run_id}:calibration"
+    con.execute("DELETE FROM calibration_samples WHERE sample_id = ?", [sample_id])
+    con.execute("INSERT INTO calibration_samples VALUES (?, ?, ?, ?, ?)",
+                [sample_id, library, sample["rule"], sample["seed"], sample["ids"]])
+    fits = pd.read_parquet(run_dir / "compare" / "fits.parquet")
+    insert_frame(con, "calibrations", fits.assign(run_id=run_id, library=library, sample_id=sample_id)[
+        ["run_id", "library", "method", "motif_id", "scoring", "sample_id", "slope", "intercept", "r2",
+         "n_calibration", "n_heldout", "pearson", "spearman", "rmse"]])
+    report = json.loads((run_dir / "report.json").read_text())
+    analyses = [("report", report, None), ("comparison", report["methods"], None),
+                ("backgrounds_curve", report["backgrounds_curve"], None),
+                ("calibration_resampling", report.get("calibration_resampling"), None),
+                ("dynamic_range", report["dynamic_range"], run_dir / "analyses" / "dynamic_range.parquet"),
+                ("genomic_matches", report["genomic_matches"], run_dir / "analyses" / "genomic_matches.parquet"),
+                ("counts_by_split", report["counts_by_split"], None),
+                ("ensemble_members", report.get("ensemble_members"), None),
+                ("predictions", {"n_scored": report["n_scored"]}, run_dir / "compare" / "predictions.parquet")]
+    analyses = [a for a in analyses if a[1] is not None]  # runs from before an analysis existed lack it
+    insert_frame(con, "analyses", pd.DataFrame({
+        "run_id": run_id, "library": library, "name": [a[0] for a in analyses],
+        "payload": [json.dumps(a[1], default=str) for a in analyses],
+        "table_path": [None if a[2] is None else str(a[2]) for a in analyses]}))
+    insert_frame(con, "artifacts", pd.DataFrame({
+        "run_id": run_id, "kind": ["ad_scores", "curve_deltas", "report"],
+        "path": [str(run_dir / "distill" / "scores.parquet"), str(run_dir / "distill" / "curve_deltas.npy"),
+                 str(run_dir / "report.json")],
+        "description": ["AD score, sd and N of every scored library row",
+                        "per-background Δ log counts of the backgrounds-curve rows (rows × pool) float32",
+                        "the run's report.json"]}))

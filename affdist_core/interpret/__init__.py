@@ -1,0 +1,1 @@
+"""Model interpretation: DeepSHAP contributions, TF-MoDISco motifs, contribution tracks."""

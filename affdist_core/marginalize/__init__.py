@@ -1,0 +1,1 @@
+"""Affinity Distillation: in-silico marginalization of library sequences over backgrounds."""

@@ -1,0 +1,1 @@
+"""The BPNet model: parameters, architecture, training data, training, evaluation, ensembles."""

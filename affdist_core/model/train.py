@@ -1,0 +1,275 @@
+"""Training a BPNet on ChIP-nexus windows: losses, early stopping, resumable checkpoints, outputs.
+
+Loss = multinomial NLL of each strand's profile + ``c_task_weight`` × MSE of log(1 + strand total)
+(:mod:`affdist_core.model.losses`), Adam(``lr``), RC augmentation and jitter from
+:class:`affdist_core.model.training_data.BatchGenerator`. Early stopping on the validation loss (``patience``
+epochs), best weights restored; the learning rate halves after 5 epochs without improvement; a wall-time
+budget stops training cleanly too.
+
+The model directory (``--out``) holds::
+
+    model.keras        the trained model (best validation loss)
+    params.json        the resolved BPNet parameters (the seed's keys)
+    data.json          the data spec used (genome, bigWigs, peaks, split)
+    training.json      training settings, the chromosome split, window counts, stop reason, wall time
+    history.json       per-epoch losses
+    checkpoint/        last-epoch model + best weights + state: an interrupted run resumes from here
+
+Resuming: run the same command again; training continues after the last finished epoch with the same early
+stopping state. ``model.keras`` is written (atomically) only when training has finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from affdist_core.common.atomic import atomic_path, write_json
+from affdist_core.model.bpnet import build_bpnet, save_model
+from affdist_core.model.params import BPNetParams, save_params
+from affdist_core.model.losses import MultinomialNLL
+from affdist_core.model.training_data import (
+    BatchGenerator,
+    DataSpec,
+    extract_windows,
+    fixed_arrays,
+    save_data_spec,
+    split_chromosomes,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Training hyperparameters beyond the seed's params JSON.
+
+    batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
+    improvement before stopping (8; 15 trains the same default models 7 epochs longer). max_minutes : wall-time budget; training stops after the epoch that
+    crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
+    weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
+    ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
+    counter restarts when a run resumes).
+    """
+
+    batch_size: int = 64
+    max_epochs: int = 200
+    patience: int = 8
+    max_minutes: float | None = 12.0
+    jit_compile: bool = True
+    seed: int = 0
+    lr_patience: int = 5
+    lr_factor: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs", "patience", "lr_patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if not 0 < self.lr_factor <= 1:
+            raise ValueError(f"lr_factor: expected a number in (0, 1], got {self.lr_factor!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_bpnet` produced."""
+
+    model_dir: Path
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    stop_reason: str
+    wall_s: float
+
+
+def compile_bpnet(model: keras.Model, params: BPNetParams, jit_compile: bool = True) -> keras.Model:
+    """Compile with Adam(lr), multinomial NLL on "profile" and c_task_weight × MSE on "logcounts"."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=params.lr),
+        loss={"profile": MultinomialNLL(), "logcounts": keras.losses.MeanSquaredError()},
+        loss_weights={"profile": 1.0, "logcounts": float(params.c_task_weight)},
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+class _EarlyStoppingCheckpoint(keras.callbacks.Callback):
+    """Early stopping on val_loss with state saved every epoch, so a killed run resumes where it was."""
+
+    def __init__(self, directory: Path, patience: int, deadline: float | None, state: dict[str, Any]):
+        super().__init__()
+        self.directory = directory
+        self.patience = patience
+        self.deadline = deadline
+        self.state = state
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        val_loss = float(logs.get("val_loss", np.inf))
+        self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        if val_loss < self.state["best_val_loss"]:
+            self.state.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0)
+            with atomic_path(self.directory / "best.weights.h5") as tmp:
+                self.model.save_weights(tmp)
+        else:
+            self.state["wait"] += 1
+        self.state["epochs_done"] = epoch + 1
+        if self.state["wait"] >= self.patience:
+            self.state["stop_reason"] = f"early stopping: no val_loss improvement in {self.patience} epochs"
+            self.model.stop_training = True
+        elif self.deadline is not None and time.time() > self.deadline:
+            self.state["stop_reason"] = "wall-time budget reached"
+            self.model.stop_training = True
+        with atomic_path(self.directory / "last.keras") as tmp:
+            self.model.save(tmp)
+        write_json(self.directory / "state.json", self.state)
+        log.info("epoch %d: loss %.2f val_loss %.2f (best %.2f at epoch %d)", epoch + 1, logs.get("loss", np.nan),
+                 val_loss, self.state["best_val_loss"], self.state["best_epoch"])
+
+
+def train_bpnet(
+    params: BPNetParams,
+    spec: DataSpec,
+    out_dir: str | os.PathLike,
+    settings: TrainingSettings = TrainingSettings(),
+) -> TrainResult:
+    """Train a BPNet on ``spec``'s data and write the model directory (see the module docstring)."""
+    started = time.time()
+    out = Path(out_dir)
+    checkpoint = out / "checkpoint"
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    save_params(params, out / "params.json")
+    save_data_spec(spec, out / "data.json")
+
+    keras.utils.set_random_seed(settings.seed)
+    train = extract_windows(spec, params, "train")
+    valid = extract_windows(spec, params, "valid")
+    log.info("training windows: %r; validation: %r", train, valid)
+    use_control = spec.has_control
+    train_batches = BatchGenerator(train, params, settings.batch_size, training=True, use_control=use_control,
+                                   seed=settings.seed)
+    valid_batches = BatchGenerator(valid, params, settings.batch_size, training=False, use_control=use_control)
+
+    state = _load_state(checkpoint)
+    if state is not None and (checkpoint / "last.keras").exists():
+        model = keras.saving.load_model(checkpoint / "last.keras")  # compiled: optimizer state comes back
+        log.info("resuming after epoch %d (best val_loss %.3f at epoch %d)", state["epochs_done"],
+                 state["best_val_loss"], state["best_epoch"])
+    else:
+        state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
+                 "stop_reason": "max_epochs reached"}
+        model = build_bpnet(params, use_control=use_control)
+        _standardise_nuisance(model, train, params)
+        _initialise_counts_bias(model, train)
+        compile_bpnet(model, params, settings.jit_compile)
+    state["stop_reason"] = "max_epochs reached"
+    deadline = started + 60 * settings.max_minutes if settings.max_minutes else None
+    callback = _EarlyStoppingCheckpoint(checkpoint, settings.patience, deadline, state)
+    if state["epochs_done"] < settings.max_epochs and state["wait"] < settings.patience:
+        model.fit(
+            train_batches,
+            validation_data=valid_batches,
+            epochs=settings.max_epochs,
+            initial_epoch=state["epochs_done"],
+            shuffle=False,
+            callbacks=[
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss", factor=settings.lr_factor, patience=settings.lr_patience, min_lr=1e-5,
+                    verbose=0),
+                callback,
+            ],
+            verbose=1 if sys.stderr.isatty() else 2,
+        )
+    model.load_weights(checkpoint / "best.weights.h5")
+    save_model(model, out / "model.keras")
+    wall = time.time() - started
+    split = split_chromosomes(spec, _chrom_sizes(spec))
+    write_json(out / "history.json", state["history"])
+    write_json(out / "training.json", {
+        "settings": dataclasses.asdict(settings),
+        "split": split,
+        "n_windows": {"train": len(train), "train_peaks": int(train.meta["is_peak"].sum()), "valid": len(valid)},
+        "epochs_run": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"],
+        "stop_reason": state["stop_reason"],
+        "wall_s": round(wall, 1),
+        "keras_version": keras.__version__,
+    })
+    log.info("trained %d epochs in %.0f s (%s); best epoch %d", state["epochs_done"], wall, state["stop_reason"],
+             state["best_epoch"])
+    return TrainResult(out, state["epochs_done"], state["best_epoch"], state["best_val_loss"],
+                       state["stop_reason"], wall)
+
+
+#: The mixture counts head's background term starts this many log units below the mean log counts (~5 %).
+BACKGROUND_START_BELOW = 3.0
+
+
+#: Training windows (at most) whose nuisance features set the counts head's standardisation.
+NUISANCE_SAMPLE = 4000
+
+
+def _standardise_nuisance(model: keras.Model, windows, params: BPNetParams) -> None:
+    """Set the mixture counts head's ``nuisance_norm`` layer to the mean and variance of its input features
+    (control log counts, GC and composition, :func:`affdist_core.model.bpnet.build_bpnet`) over up to
+    :data:`NUISANCE_SAMPLE` evenly spaced centred training windows; no-op for models without it."""
+    if "nuisance_norm" not in {layer.name for layer in model.layers}:
+        return
+    sample = windows.subset(np.arange(0, len(windows), max(1, -(-len(windows) // NUISANCE_SAMPLE))))
+    inputs = fixed_arrays(sample, params, use_control=True)[0]
+    features = keras.Model(model.inputs, model.get_layer("nuisance_features").output).predict(
+        inputs, batch_size=256, verbose=0)
+    model.get_layer("nuisance_norm").adapt(features)
+    log.info("nuisance features (control ×4, gc, gc², at, poly_at) over %d windows: mean [%s], sd [%s]", len(sample),
+             ", ".join(f"{v:.3g}" for v in features.mean(axis=0)), ", ".join(f"{v:.3g}" for v in features.std(axis=0)))
+
+
+def _initialise_counts_bias(model: keras.Model, windows) -> None:
+    """Start the counts head at the mean training log counts per strand, so the first epochs learn sequence
+    effects instead of the mean (the head's weights stay at their random initialisation).
+
+    With the mixture counts head (:func:`affdist_core.model.bpnet.build_bpnet`) the bound term starts there with no
+    nuisance effect (output kernel zero) and the background term at a constant :data:`BACKGROUND_START_BELOW`
+    log units lower: the background grows where the data want it. Started at random, the background term
+    could take every read from the first epoch on, leaving the bound term (and the sequence) without a
+    gradient; one default run in two collapsed that way (held-out counts Pearson 0.27).
+    """
+    counts = windows.counts[:, windows.max_jitter : windows.counts.shape[1] - windows.max_jitter]
+    mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2,) per strand
+    names = {layer.name for layer in model.layers}
+    dense = model.get_layer("logcounts_seq" if "logcounts_seq" in names else "logcounts")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
+    if "background_logcounts" in names:
+        bound, background = model.get_layer("bound_nuisance"), model.get_layer("background_logcounts")
+        bound.set_weights([np.zeros_like(w) for w in bound.get_weights()])
+        kernel, bias = background.get_weights()
+        background.set_weights([np.zeros_like(kernel),
+                                np.tile(mean_log - BACKGROUND_START_BELOW, len(bias) // 2).astype(bias.dtype)])
+
+
+def _load_state(checkpoint: Path) -> dict[str, Any] | None:
+    path = checkpoint / "state.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _chrom_sizes(spec: DataSpec) -> dict[str, int]:
+    from affdist_core.io.fasta import GenomeReader
+
+    genome = GenomeReader(spec.genome_fasta)
+    sizes = genome.chrom_sizes
+    genome.close()
+    return sizes

@@ -1,0 +1,1 @@
+"""The pipeline: stages and the demo run."""

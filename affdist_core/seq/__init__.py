@@ -1,0 +1,1 @@
+"""DNA sequences: the alphabet and one-hot code, shuffles, motif records."""

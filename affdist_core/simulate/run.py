@@ -1,0 +1,360 @@
+"""Simulated ChIP-nexus experiment of one TF on a real genome (the embedded default dataset).
+
+Pipeline (all parameters in :mod:`affdist_core.simulate.config`):
+
+1. genome and gene annotation → accessibility track (:mod:`affdist_core.simulate.accessibility`);
+2. the TF's energy model (flank library + core + JASPAR, :mod:`affdist_core.simulate.energy`) → ΔG of every window on
+   both strands → occupancy θ = accessibility × w/(1+w), w = exp((μ − ΔG)/kT);
+3. expected read 5′ ends: signal reads spread over sites ∝ θ through the ChIP-nexus footprint, motif-less
+   hyper-ChIPable bumps, and GC-biased background (:mod:`affdist_core.simulate.reads`); Poisson counts;
+4. peaks called from the simulated reads (:mod:`affdist_core.simulate.peak_caller`), never from the truth;
+5. outputs written atomically: genome.fa(.fai), chrom.sizes, annotation.parquet, plus.bw, minus.bw,
+   peaks.narrowPeak, sites.parquet (truth) and simulation.json (resolved config + summary), the last one
+   written last so its presence marks a complete run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from affdist_core import __version__
+from affdist_core.simulate.accessibility import (
+    REGION_NAMES,
+    accessibility_track,
+    nucleosome_disfavouring_score,
+    region_classes,
+)
+from affdist_core.common.atomic import write_json, write_parquet
+from affdist_core.io.bigwig import write_bigwig
+from affdist_core.simulate.reads import (
+    footprint_kernel,
+    gaussian_bumps,
+    gc_bias,
+    gc_content,
+    spread_sites,
+)
+from affdist_core.simulate.energy import TFEnergyModel, build_energy_model
+from affdist_core.io.fasta import GenomeReader, write_chrom_sizes, write_fasta
+from affdist_core.simulate.peak_caller import call_peaks
+from affdist_core.io.peaks import write_narrowpeak
+from affdist_core.seq.alphabet import decode, reverse_complement_codes
+from affdist_core.simulate.summary import summarize_simulation
+
+log = logging.getLogger(__name__)
+
+GAS_CONSTANT_KCAL = 1.987204e-3  # kcal/(mol·K)
+
+
+@dataclass(frozen=True)
+class SimulationOutputs:
+    """Paths written by :func:`simulate` (all inside ``directory``)."""
+
+    directory: Path
+    genome_fasta: Path
+    chrom_sizes: Path
+    annotation: Path
+    plus_bigwig: Path
+    minus_bigwig: Path
+    peaks: Path
+    sites: Path
+    summary_json: Path
+    control_plus_bigwig: Path
+    control_minus_bigwig: Path
+
+    @classmethod
+    def in_directory(cls, out_dir: str | os.PathLike) -> "SimulationOutputs":
+        """Standard file names inside ``out_dir`` (nothing is checked)."""
+        out = Path(out_dir)
+        return cls(out, out / "genome.fa", out / "chrom.sizes", out / "annotation.parquet", out / "plus.bw",
+                   out / "minus.bw", out / "peaks.narrowPeak", out / "sites.parquet", out / "simulation.json",
+                   out / "control_plus.bw", out / "control_minus.bw")
+
+    def has_control(self) -> bool:
+        """True when the simulation wrote a control (accessibility assay) track."""
+        return self.control_plus_bigwig.exists() and self.control_minus_bigwig.exists()
+
+    def complete(self) -> bool:
+        """True when a previous run finished (simulation.json is written last)."""
+        return self.summary_json.exists()
+
+
+@dataclass
+class _ChromState:
+    codes: np.ndarray
+    accessibility: np.ndarray
+    region: np.ndarray
+    occupancy: np.ndarray  # per window start (+ strand), length L − site_length + 1
+    dG: np.ndarray  # effective ΔG per window start (kcal/mol), inf = unbound
+    core_penalty: np.ndarray  # best of the two strands' core penalties
+    core_mismatches: np.ndarray  # fewest core substitutions of the two strands' readings
+    minus_is_better: np.ndarray  # bool: the − strand reading binds tighter (non-palindromic cores)
+
+
+def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOutputs:
+    """Run the simulator with a resolved config (see :func:`affdist_core.simulate.config.resolve_config`).
+
+    Returns the output paths; ``simulation.json`` holds the resolved config and the summary statistics.
+    """
+    started = time.perf_counter()
+    outputs = SimulationOutputs.in_directory(out_dir)
+    outputs.directory.mkdir(parents=True, exist_ok=True)
+    seeds = np.random.SeedSequence(config["seed"]).spawn(4)
+    rng_access, rng_hyper, rng_reads, rng_control = (np.random.default_rng(s) for s in seeds)
+
+    genome, annotation, depth = _prepare_genome(config, outputs)
+    model, library_values = _energy_model(config)
+    kt = GAS_CONSTANT_KCAL * (config["energy"]["temperature_c"] + 273.15)
+    log.info("energy model: core %s, flanks %d+%d (%s), kT = %.3f kcal/mol",
+             model.core, model.left, model.right, model.flank_source, kt)
+
+    states = {
+        chrom: _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng_access)
+        for chrom in genome.chroms
+    }
+    plus, minus, expected = _simulate_reads(states, model, annotation, config, depth, rng_hyper, rng_reads)
+    timings = {"occupancy_and_reads_s": time.perf_counter() - started}
+
+    peak_params = config["peaks"]
+    peaks, caller_info = call_peaks(
+        plus, minus,
+        window=int(peak_params["window"]), min_log10p=float(peak_params["min_log10p"]),
+        local_lambda_windows=tuple(int(w) for w in peak_params["local_lambda_windows"]),
+        merge_gap=int(peak_params["merge_gap"]), min_length=int(peak_params["min_length"]),
+    )
+    timings["peak_calling_s"] = time.perf_counter() - started - timings["occupancy_and_reads_s"]
+
+    sites = _truth_sites(states, model, expected, plus, minus, library_values, config)
+    summary = summarize_simulation(
+        plus=plus, minus=minus, peaks=peaks, sites=sites, model=model, config=config,
+        caller_info=caller_info,
+    )
+
+    write_bigwig(outputs.plus_bigwig, genome.chrom_sizes, plus)
+    write_bigwig(outputs.minus_bigwig, genome.chrom_sizes, minus)
+    for path in (outputs.control_plus_bigwig, outputs.control_minus_bigwig):
+        path.unlink(missing_ok=True)
+    if config["control"]["depth"] > 0:
+        genome_share = depth / config["reads"]["depth"]  # the simulated chromosomes' share of the genome
+        control_plus, control_minus = _simulate_control(states, config, genome_share, rng_control)
+        write_bigwig(outputs.control_plus_bigwig, genome.chrom_sizes, control_plus)
+        write_bigwig(outputs.control_minus_bigwig, genome.chrom_sizes, control_minus)
+    write_narrowpeak(outputs.peaks, peaks)
+    write_parquet(outputs.sites, sites)
+    timings["total_s"] = time.perf_counter() - started
+    summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    write_json(outputs.summary_json, {
+        "affdist_version": __version__,
+        "config": config,
+        "energy_model": {"core": model.core, "left_flank": model.left, "right_flank": model.right,
+                         "flank_source": model.flank_source, "palindromic": model.palindromic,
+                         "core_weights_kcal": model.core_weights_kcal, "kT_kcal": kt},
+        "summary": summary,
+    })
+    log.info("simulation written to %s in %.1f s", outputs.directory, timings["total_s"])
+    return outputs
+
+
+def _prepare_genome(
+    config: dict[str, Any], outputs: SimulationOutputs
+) -> tuple[GenomeReader, pd.DataFrame | None, float]:
+    """Write the (restricted) genome, chrom sizes and annotation into the output directory.
+
+    Returns the genome, its gene annotation (or None) and the read depth for the chosen chromosomes:
+    ``reads.depth`` is for the whole genome and scales with the fraction of it that is simulated."""
+    from affdist_core.io.genome import build_yeast_genome, default_genome_cache
+
+    annotation_path = config["annotation"]
+    if config["genome_fasta"]:
+        source = GenomeReader(config["genome_fasta"])
+    else:
+        built = build_yeast_genome(default_genome_cache())
+        source = GenomeReader(built.fasta)
+        annotation_path = annotation_path or str(built.annotation)
+    chroms = config["chroms"] or source.chroms
+    unknown = [c for c in chroms if c not in source.chrom_sizes]
+    if unknown:
+        raise ValueError(f"chroms: {unknown} not in the genome; available: {source.chroms}")
+    write_fasta(outputs.genome_fasta, {c: source.fetch(c, 0, source.chrom_sizes[c]) for c in chroms})
+    depth = config["reads"]["depth"] * sum(source.chrom_sizes[c] for c in chroms) / sum(source.chrom_sizes.values())
+    source.close()
+    genome = GenomeReader(outputs.genome_fasta)
+    write_chrom_sizes(outputs.chrom_sizes, genome.chrom_sizes)
+    annotation = _read_annotation(annotation_path, chroms) if annotation_path else None
+    if annotation is not None:
+        write_parquet(outputs.annotation, annotation)
+    return genome, annotation, depth
+
+
+def _read_annotation(path: str, chroms: list[str]) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"annotation: file {path} does not exist")
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, sep=None, engine="python")
+    missing = {"chrom", "start", "end", "strand"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"annotation: {path} lacks columns {sorted(missing)} (need chrom, start, end, strand)")
+    if "feature" in frame.columns:
+        frame = frame[frame["feature"] == "gene"]
+    return frame[frame["chrom"].isin(chroms)].reset_index(drop=True)
+
+
+def _energy_model(config: dict[str, Any]) -> tuple[TFEnergyModel, dict[str, float]]:
+    """Energy model from the configured library; also returns sequence → library value for the truth."""
+    from affdist_core.io.jaspar import fetch_jaspar
+    from affdist_core.simulate.config import config_library
+
+    library = config_library(config)
+    frame = library.frame
+    counts = fetch_jaspar(config["jaspar_id"]).counts if config["jaspar_id"] else None
+    energy = config["energy"]
+    model = build_energy_model(
+        frame["sequence"].to_numpy(), frame["value"].to_numpy(), config["core"],
+        flank_kcal_per_unit=energy["flank_kcal_per_unit"], core_mismatch_kcal=energy["core_mismatch_kcal"],
+        core_counts=counts,
+    )
+    return model, pd.Series(frame["value"].to_numpy(), index=frame["sequence"].to_numpy())
+
+
+def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _ChromState:
+    """Accessibility, ΔG and occupancy of every window of one chromosome."""
+    codes = genome.fetch_codes(chrom)
+    acc_cfg = config["accessibility"]
+    genes = annotation[annotation["chrom"] == chrom] if annotation is not None else pd.DataFrame(
+        {"start": [], "end": [], "strand": []})
+    region = region_classes(len(codes), genes, int(acc_cfg["promoter_length"]))
+    accessibility = accessibility_track(
+        region,
+        nucleosome_disfavouring_score(codes, int(acc_cfg["sequence_window"])),
+        {"promoter": acc_cfg["promoter"], "intergenic": acc_cfg["intergenic"], "orf": acc_cfg["orf"]},
+        sequence_weight=float(acc_cfg["sequence_weight"]), bin_size=int(acc_cfg["bin_size"]),
+        noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
+    )
+    max_core = config["energy"]["max_core_kcal"]
+    rc_codes = reverse_complement_codes(codes)
+    dg_plus = model.window_energies(codes, max_core)
+    dg_minus = model.window_energies(rc_codes, max_core)[::-1]
+    mu = config["energy"]["chemical_potential_kcal"]
+    with np.errstate(over="ignore"):
+        weight = np.exp((mu - dg_plus) / kt) + np.exp((mu - dg_minus) / kt)
+    if model.palindromic:
+        weight *= 0.5  # both readings are the same physical site
+    centre = np.arange(len(weight)) + model.site_length // 2
+    occupancy = (accessibility[centre] * weight / (1.0 + weight)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        dg = (mu - kt * np.log(weight)).astype(np.float32)
+    core_penalty = np.minimum(model.core_penalty(codes),
+                              model.core_penalty(rc_codes)[::-1])
+    minus_is_better = (dg_minus < dg_plus) & (not model.palindromic)
+    mismatches = np.minimum(model.core_mismatches(codes), model.core_mismatches(rc_codes)[::-1])
+    return _ChromState(codes, accessibility, region, occupancy, dg, core_penalty, mismatches, minus_is_better)
+
+
+def _simulate_reads(states, model, annotation, config, depth, rng_hyper, rng_reads):
+    """Expected and Poisson-sampled 5′-end counts per strand; returns (plus, minus, expected signal per site)."""
+    reads = config["reads"]
+    kernel = footprint_kernel(int(reads["footprint_half_width"]), float(reads["exo_stop_mean"]),
+                              float(reads["tail_fraction"]), float(reads["tail_mean"]))
+    total_occupancy = sum(float(s.occupancy.sum()) for s in states.values())
+    signal_per_occupancy = depth * reads["signal_fraction"] / max(total_occupancy, 1e-12)
+    background = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), reads["gc_optimum"], reads["gc_sd"])
+                  * (1.0 + reads["background_accessibility_weight"] * s.accessibility) for c, s in states.items()}
+    background_scale = depth * (1 - reads["signal_fraction"] - reads["hyperchip_fraction"]) / max(
+        sum(float(b.sum()) for b in background.values()), 1e-12)
+    hyper = _hyperchip_tracks(states, annotation, reads, depth, rng_hyper)
+    plus, minus, expected = {}, {}, {}
+    for chrom, state in states.items():
+        weights = np.zeros(len(state.codes))
+        weights[np.arange(len(state.occupancy)) + model.site_length // 2] = state.occupancy * signal_per_occupancy
+        expected[chrom] = state.occupancy * signal_per_occupancy
+        half_background = 0.5 * background_scale * background[chrom] + 0.5 * hyper[chrom]
+        lam_plus = 0.5 * spread_sites(weights, kernel.plus) + half_background
+        lam_minus = 0.5 * spread_sites(weights, kernel.minus) + half_background
+        plus[chrom] = rng_reads.poisson(lam_plus).astype(np.float32)
+        minus[chrom] = rng_reads.poisson(lam_minus).astype(np.float32)
+    return plus, minus, expected
+
+
+def _simulate_control(states, config, genome_share: float, rng) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Accessibility-assay reads per strand: Poisson with rate ∝ GC bias × (floor + accessibility); the
+    library depth is for the whole genome, scaled by the simulated chromosomes' ``genome_share``."""
+    reads, control = config["reads"], config["control"]
+    rate = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), reads["gc_optimum"], reads["gc_sd"])
+            * (control["floor"] + s.accessibility) for c, s in states.items()}
+    scale = 0.5 * control["depth"] * genome_share / max(sum(float(r.sum()) for r in rate.values()), 1e-12)
+    plus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
+    minus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
+    return plus, minus
+
+
+def _hyperchip_tracks(states, annotation, reads, depth, rng) -> dict[str, np.ndarray]:
+    """Expected reads (both strands together) of broad motif-less enrichments at random promoters."""
+    n_regions = int(reads["n_hyperchip_regions"])
+    out = {c: np.zeros(len(s.codes)) for c, s in states.items()}
+    if n_regions == 0 or reads["hyperchip_fraction"] == 0:
+        return out
+    if annotation is not None and len(annotation):
+        genes = annotation.sample(n=min(n_regions, len(annotation)), random_state=rng).reset_index(drop=True)
+        chroms = genes["chrom"].to_numpy()
+        centres = np.where(genes["strand"] == "+", genes["start"] - 150, genes["end"] + 150).astype(np.int64)
+    else:
+        names = list(states)
+        sizes = np.array([len(states[c].codes) for c in names], dtype=np.float64)
+        chroms = rng.choice(names, size=n_regions, p=sizes / sizes.sum())
+        centres = np.array([rng.integers(0, len(states[c].codes)) for c in chroms], dtype=np.int64)
+    heights = rng.lognormal(0.0, 1.0, size=len(centres))
+    heights *= depth * reads["hyperchip_fraction"] / heights.sum()
+    for chrom in set(chroms):
+        mask = chroms == chrom
+        out[chrom] = gaussian_bumps(len(states[chrom].codes), centres[mask], heights[mask],
+                                    float(reads["hyperchip_width_sd"]))
+    return out
+
+
+def _truth_sites(states, model, expected, plus, minus, library_values, config) -> pd.DataFrame:
+    """Ground-truth table: every window whose core is at most one substitution from the canonical one, plus
+    any other window with ≥ 0.5 expected reads.
+
+    ``position`` is the + strand start of the window; ``strand``/``sequence`` give the reading that binds
+    tighter (always + for palindromic cores, where both readings are the same site)."""
+    frames = []
+    half = model.site_length // 2
+    reach = int(config["reads"]["footprint_half_width"]) + 30
+    for chrom, state in states.items():
+        keep = np.flatnonzero((state.core_mismatches <= 1) | (expected[chrom] >= 0.5))
+        if len(keep) == 0:
+            continue
+        windows = state.codes[keep[:, None] + np.arange(model.site_length)[None, :]]
+        minus_better = state.minus_is_better[keep]
+        windows[minus_better] = reverse_complement_codes(windows[minus_better])
+        sequences = [decode(w) for w in windows]
+        centre = keep + half
+        both = plus[chrom] + minus[chrom]
+        csum = np.concatenate([[0.0], np.cumsum(both, dtype=np.float64)])
+        lo = np.clip(centre - reach, 0, len(both))
+        hi = np.clip(centre + reach, 0, len(both))
+        frames.append(pd.DataFrame({
+            "chrom": chrom,
+            "position": keep.astype(np.int64),
+            "center": centre.astype(np.int64),
+            "strand": np.where(minus_better, "-", "+"),
+            "sequence": sequences,
+            "core_mismatches": state.core_mismatches[keep],
+            "core_penalty_kcal": state.core_penalty[keep],
+            "dG_kcal": state.dG[keep],
+            "accessibility": state.accessibility[centre],
+            "region": pd.Categorical.from_codes(state.region[centre], categories=list(REGION_NAMES.values())),
+            "occupancy": state.occupancy[keep],
+            "expected_reads": expected[chrom][keep],
+            "observed_reads": (csum[hi] - csum[lo]).astype(np.float32),
+        }))
+    sites = pd.concat(frames, ignore_index=True)
+    sites["library_value"] = sites["sequence"].map(library_values).astype(np.float64)
+    return sites
