@@ -1,6 +1,8 @@
 """The ``affdist`` command line: one subcommand per pipeline stage.
 
-Each subcommand parses its arguments and calls one library function; no logic lives here.
+Each subcommand parses its arguments, calls one library function and prints its result (the console tables
+live in :mod:`affdist_core.compare.format`); no logic lives here, and nothing in ``affdist_core`` imports this
+module.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 log = logging.getLogger("affdist")
 
 DEFAULT_RUN_DIR = Path("runs/default")
+LOCAL_ADDRESS = "127.0.0.1"  # `affdist app` listens on this machine only unless --address says otherwise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +154,9 @@ def _build_parser() -> argparse.ArgumentParser:
     app.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                      help="DuckDB catalog to show (default data_catalog/affdist.duckdb)")
     app.add_argument("--port", type=int, default=8501, help="port (default 8501)")
-    app.add_argument("--address", default="0.0.0.0", help="address to listen on (default all interfaces)")
+    app.add_argument("--address", default=LOCAL_ADDRESS,
+                     help=f"address to listen on (default {LOCAL_ADDRESS}: this machine only; 0.0.0.0: every "
+                          "interface)")
     app.set_defaults(func=_cmd_app)
     return parser
 
@@ -169,8 +174,9 @@ def _cmd_genome(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from affdist_core.simulate.run import simulate
     from affdist_core.simulate.config import load_config_file, resolve_config
+    from affdist_core.simulate.run import simulate
+    from affdist_core.simulate.summary import format_summary
 
     user = load_config_file(args.config) if args.config else {}
     if args.chroms:
@@ -179,11 +185,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         user["seed"] = args.seed
     config = resolve_config(user, preset=args.preset)
     outputs = simulate(config, args.out)
-    _print_summary(json.loads(outputs.summary_json.read_text())["summary"])
+    print(format_summary(json.loads(outputs.summary_json.read_text())["summary"]))
     return 0
 
 
 def _cmd_library(args: argparse.Namespace) -> int:
+    from affdist_core.compare.format import format_library
     from affdist_core.io.library import builtin_libraries, load_library, resolve_library
 
     if args.path in builtin_libraries():
@@ -192,30 +199,29 @@ def _cmd_library(args: argparse.Namespace) -> int:
         library = load_library(args.path, sequence_col=args.sequence_col, value_col=args.value_col,
                                category_col=args.category_col, id_col=args.id_col,
                                on_duplicate=args.on_duplicate)
-    values = library.frame["value"]
-    print(f"library {library.name}: {len(library)} sequences, length {library.sequence_length or 'variable'}, "
-          f"value mean {values.mean():.4g} sd {values.std():.4g} range [{values.min():.4g}, {values.max():.4g}], "
-          f"{len(library.duplicates)} rows with duplicated sequences")
+    print(format_library(library))
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from affdist_core.common.names import ModelDir
     from affdist_core.model.params import PARAM_PRESETS, load_params
     from affdist_core.model.train import TrainingSettings, train_bpnet
-    from affdist_core.model.training_data import load_data_spec
+    from affdist_core.model.data_spec import load_data_spec
 
     params = PARAM_PRESETS[args.params] if args.params in PARAM_PRESETS else load_params(Path(args.params))
     settings = TrainingSettings(batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                                 max_minutes=args.max_minutes, jit_compile=not args.no_xla, seed=args.seed)
     result = train_bpnet(params, load_data_spec(args.data), args.out, settings)
-    print(f"model: {result.model_dir / 'model.keras'} ({result.epochs_run} epochs, best {result.best_epoch}, "
+    print(f"model: {ModelDir(result.model_dir).model} ({result.epochs_run} epochs, best {result.best_epoch}, "
           f"{result.stop_reason}, {result.wall_s:.0f} s)")
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from affdist_core.compare.format import format_metrics
     from affdist_core.model.evaluate import evaluate_model_dir
-    from affdist_core.model.training_data import load_data_spec
+    from affdist_core.model.data_spec import load_data_spec
 
     evaluation = evaluate_model_dir(args.model, load_data_spec(args.data) if args.data else None)
     print(format_metrics(evaluation.metrics))
@@ -223,6 +229,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_interpret(args: argparse.Namespace) -> int:
+    from affdist_core.compare.format import format_motifs
     from affdist_core.interpret.run import interpret_model_dir
 
     summary = interpret_model_dir(args.model, n_shuffles=args.shuffles, max_peaks=args.max_peaks,
@@ -231,34 +238,14 @@ def _cmd_interpret(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_motifs(summary: dict) -> str:
-    """The MoDISco motifs of an interpretation summary, one line each."""
-    lines = [f"DeepSHAP on {summary['n_sequences']} held-out peaks ({summary['deepshap_s']:.0f} s, max completeness "
-             f"error {summary['max_completeness_error']:.1e}); MoDISco {len(summary['motifs'])} motifs "
-             f"({summary['modisco_s']:.0f} s)"]
-    for motif in summary["motifs"][:8]:
-        lines.append(f"  {motif['motif_id']:<16} {motif['consensus']:<32} seqlets {motif['n_sites']}")
-    return "\n".join(lines)
-
-
-def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
-    """A small table of per-split model metrics."""
-    lines = [f"{'split':<6} {'n':>5} {'counts r':>9} {'counts ρ':>9} {'JSD':>6} {'JSD unif':>9} {'JSD shuf':>9} "
-             f"{'NLL':>8} {'NLL unif':>9}"]
-    for split, m in metrics.items():
-        lines.append(f"{split:<6} {m['n_windows']:>5} {m['counts_pearson']:>9.3f} {m['counts_spearman']:>9.3f} "
-                     f"{m['profile_jsd']:>6.3f} {m['profile_jsd_uniform']:>9.3f} {m['profile_jsd_shuffled']:>9.3f} "
-                     f"{m['profile_nll']:>8.1f} {m['profile_nll_uniform']:>9.1f}")
-    return "\n".join(lines)
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from affdist_core.pipeline.demo import run_demo
+    from affdist_core.pipeline.demo import format_demo, run_demo
 
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
              n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col,
              train_seed=args.train_seed, n_models=args.models)
+    print(format_demo(args.out))
     if args.app:
         return serve_app(args.catalog, args.port)
     return 0
@@ -268,108 +255,52 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return serve_app(args.catalog, args.port, args.address)
 
 
-def serve_app(catalog: Path, port: int = 8501, address: str = "0.0.0.0") -> int:
-    """Run ``streamlit run app/main.py`` on ``catalog`` until interrupted; returns its exit code."""
+def serve_app(catalog: Path, port: int = 8501, address: str = LOCAL_ADDRESS) -> int:
+    """Run ``streamlit run app/main.py`` on ``catalog`` until interrupted, listening on ``address`` (default this
+    machine only); returns its exit code. Streamlit runs in the repository root, so it reads the app's
+    ``.streamlit/config.toml`` (no usage statistics, no Deploy button)."""
     import subprocess
-
-    import app
 
     catalog = Path(catalog).resolve()
     if not catalog.exists():
         raise ValueError(f"catalog: {catalog} does not exist; build it with `affdist demo` (or pass --catalog)")
-    entry = Path(app.__file__).resolve().parent / "main.py"
+    repo_root = Path(__file__).resolve().parents[1]  # the app is not imported: the core never depends on it
+    entry = repo_root / "app" / "main.py"
+    if not entry.is_file():
+        raise ValueError(f"app: expected the explorer at {entry}, found none; it ships with the repository "
+                         "(install it with `pip install -e .` from a clone)")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", address, "--browser.gatherUsageStats", "false",
-               "--", "--catalog", str(catalog)]
-    log.info("explorer app on %s: open http://localhost:%d (Ctrl-C stops it)", catalog, port)
-    return subprocess.call(command)
+               "--server.port", str(port), "--server.address", address, "--", "--catalog", str(catalog)]
+    log.info("explorer app on %s: open http://%s:%d (Ctrl-C stops it)", catalog,
+             "localhost" if address == LOCAL_ADDRESS else address, port)
+    return subprocess.call(command, cwd=repo_root)
 
 
 def _cmd_marginalize(args: argparse.Namespace) -> int:
-    from affdist_core.model.bpnet import load_model
-    from affdist_core.model.ensemble import ensemble_tag, load_members
-    from affdist_core.marginalize.marginalizer import Marginalizer, backgrounds_from_model_dir
+    from affdist_core.common.names import SCORES_FILE
+    from affdist_core.marginalize.score_command import score_library, score_sequences
 
-    models = [load_model(args.model / "model.keras")] if args.primary_only else load_members(args.model)
-    marginalizer = Marginalizer(models, backgrounds_from_model_dir(args.model, args.backgrounds, args.seed),
-                                batch_size=args.batch_size)
+    options = dict(n_backgrounds=args.backgrounds, seed=args.seed, batch_size=args.batch_size,
+                   primary_only=args.primary_only)
     if args.sequence:
-        result = marginalizer.score(args.sequence, progress=False)
+        result = score_sequences(args.model, args.sequence, **options)
         for seq, mean, sd in zip(result.sequences, result.mean, result.sd):
             print(f"{seq}\tscore {mean:.5f}\tsd {sd:.5f}\tN {result.n_backgrounds}")
         return 0
-    from affdist_core.marginalize.distill import distill_library, library_subset, model_tag
-    from affdist_core.io.library import resolve_library
-
-    if args.out is None:
-        raise ValueError("--out: required with --library (the directory receives scores.parquet)")
-    frame = library_subset(resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)), args.n,
-                           args.seed)
-    tag = model_tag(args.model) if args.primary_only else ensemble_tag(args.model)
-    scores = distill_library(marginalizer, frame, args.out, model_tag=tag)
-    print(f"{len(scores):,} scores (N = {args.backgrounds}) in {args.out / 'scores.parquet'}")
+    scores = score_library(args.model, args.library, args.out, n=args.n, **options)
+    print(f"{len(scores):,} scores (N = {args.backgrounds}) in {args.out / SCORES_FILE}")
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from affdist_core.calibrate.score_file import calibrate_score_file
 
-    from affdist_core.common.atomic import write_json, write_parquet
-    from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
-    from affdist_core.io.library import resolve_library
-
-    scores = (pd.read_parquet(args.scores) if args.scores.suffix == ".parquet" else pd.read_csv(args.scores))
-    missing = {"id", "score"} - set(scores.columns)
-    if missing:
-        raise ValueError(f"--scores: {args.scores} lacks column(s) {sorted(missing)}; expected id and score "
-                         f"(affdist marginalize writes them)")
-    scores["id"] = scores["id"].astype(str)
-    library = resolve_library(args.library).frame.assign(id=lambda f: f["id"].astype(str)).set_index("id")
-    unknown = ~scores["id"].isin(library.index)
-    if unknown.any():
-        raise ValueError(f"--scores: {int(unknown.sum())} id(s) are not in library {args.library} "
-                         f"(e.g. {scores['id'][unknown].iloc[0]!r}); score rows of this library")
-    ids = scores["id"].tolist()
-    explicit = [line.strip() for line in args.ids.read_text().splitlines() if line.strip()] if args.ids else None
-    sample = choose_calibration_sample(ids, n=args.n, fraction=args.fraction, explicit_ids=explicit,
-                                       random_state=args.seed)
-    fit, pred = calibrate(scores["score"].to_numpy(), library.loc[ids, "value"].to_numpy(), ids, sample,
-                          method="score")
-    write_json(args.out / "fit.json", {**fit.to_row(), "sample": sample.to_dict()})
-    write_parquet(args.out / "predictions.parquet", pd.DataFrame({
-        "id": ids, "score": scores["score"].to_numpy(), "predicted": pred,
-        "measured": library.loc[ids, "value"].to_numpy(), "calibration": sample.mask(ids)}))
+    fit = calibrate_score_file(args.scores, args.library, args.out, n=args.n, fraction=args.fraction,
+                               ids_path=args.ids, seed=args.seed)
     print(f"calibrated on {fit.n_calibration:,} rows: slope {fit.slope:.5g}, intercept {fit.intercept:.5g}, "
           f"R² {fit.r2:.3f}; held-out ({fit.n_heldout:,} rows): Pearson {fit.pearson:.3f}, "
           f"Spearman {fit.spearman:.3f}, RMSE {fit.rmse:.4g}")
     return 0
-
-
-def _print_summary(summary: dict) -> None:
-    """Human-readable headline of a simulation summary."""
-    corr = summary.get("invivo_vs_invitro") or {}
-    profile = summary.get("footprint_profile") or {}
-    lines = [
-        f"genome: {summary['genome_bp']:,} bp in {len(summary['chromosomes'])} chromosomes; "
-        f"{summary['total_reads']:,} reads",
-        f"peaks called: {summary['peaks']:,} (median width {summary['peak_width_median_bp']:.0f} bp); "
-        f"FRiP {summary['frip']:.3f}",
-        f"peaks with a canonical core within 50 bp of the summit: {summary['fraction_peaks_with_core']:.1%} "
-        f"(with ≤ 1 core substitution: {summary['fraction_peaks_with_core_1_substitution']:.1%}; "
-        f"top 100 peaks: {summary['fraction_top100_peaks_with_core']:.0%})",
-        f"canonical core sites: {summary['canonical_core_sites']} "
-        f"({summary['canonical_sites_occupancy_gt_0.1']} with occupancy > 0.1)",
-    ]
-    if profile:
-        lines.append(f"footprint: + strand 5′ ends peak at {profile['plus_peak_offset']:+d} bp, − strand at "
-                     f"{profile['minus_peak_offset']:+d} bp from the site centre ({profile['n_sites']} sites)")
-    if corr:
-        lines.append(f"in vivo reads vs in vitro affinity at canonical sites: Spearman {corr['observed_spearman']:.2f} "
-                     f"(all {corr['n_sites']}), {corr.get('observed_spearman_sites_in_peaks', float('nan')):.2f} "
-                     f"(in peaks, {corr.get('n_sites_in_peaks', 0)}), "
-                     f"{corr.get('observed_spearman_accessible_sites', float('nan')):.2f} "
-                     f"(accessibility > 0.3, {corr.get('n_accessible_sites', 0)})")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

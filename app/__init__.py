@@ -1,22 +1,22 @@
-"""The Affinity Distillation explorer (Streamlit): ``streamlit run app/main.py [-- --catalog PATH]``.
+"""The Affinity Distillation explorer (Streamlit): ``affdist app`` or ``streamlit run app/main.py [-- --catalog PATH]``
+from the repository root (where ``.streamlit/config.toml`` lives).
 
-``main.py`` is the entry (navigation, global TF/library selectors); ``pages/`` holds thin page modules; data
-access lives in :mod:`app.data` (cached wrappers) over the pure query functions in :mod:`affdist_core.catalog.explore`.
+Layout:
+
+* ``app/main.py`` — the entry: page config, navigation (:mod:`app.navigation`), the global TF/library selectors;
+* ``pages/`` (top level) — one thin module per page, each with ``main()``: widgets and typed calls only;
+* :mod:`app.data` — the one data route: typed, cached, read-only accessors over :mod:`affdist_core.catalog.queries`;
+* :mod:`app.files` — cached reads of the run files the catalog points to (bigWigs, genome, contribution scores);
+* :mod:`app.cache` — the shared models and marginalizers, every call into them under one lock;
+* :mod:`app.subsets` — calibration refits on a chosen subset, and the user's subset kept in the session;
+* :mod:`app.widgets`, :mod:`app.figures`, :mod:`app.logos` — shared widgets, figure parts and sequence logos.
+* :mod:`app.testing` — opening a page by URL path in Streamlit's AppTest (tests, benchmarks).
+
+Importing this package is cheap (paths only); :mod:`app.navigation` imports the pages.
 """
 
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent
 ENTRY = APP_DIR / "main.py"
-
-PAGES = [  # (path relative to the entry, title, icon), in navigation order
-    ("pages/overview.py", "Overview", ":material/home:"),
-    ("pages/calibration.py", "Calibration", ":material/tune:"),
-    ("pages/methods.py", "Methods", ":material/leaderboard:"),
-    ("pages/shap_tracks.py", "SHAP tracks", ":material/show_chart:"),
-    ("pages/motifs.py", "Motifs", ":material/text_fields:"),
-    ("pages/dynamic_range.py", "Dynamic range", ":material/bar_chart:"),
-    ("pages/genomic_matches.py", "Genomic matches", ":material/travel_explore:"),
-    ("pages/variant.py", "Variant ΔΔG", ":material/science:"),
-    ("pages/paralogs.py", "Paralogs", ":material/compare_arrows:"),
-]
+REPO_ROOT = APP_DIR.parent

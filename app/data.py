@@ -1,8 +1,10 @@
-"""Data access for the explorer: the catalog path, one cached read-only connection, cached queries, and the
-global TF/library selection (kept in the URL's query parameters so a view can be shared).
+"""The explorer's one data route: the catalog path, one read-only connection per catalog version, and typed,
+cached accessors, each a call of one :mod:`affdist_core.catalog.queries` function.
 
-Pages call :func:`query` (``st.cache_data``) or the cached wrappers of :mod:`affdist_core.catalog.explore`; nothing
-here writes to the catalog.
+A catalog version is the file's path and modification time: a rebuilt catalog gets a fresh connection and fresh
+cache entries. Every accessor runs its query on its own cursor of the shared connection (safe across Streamlit's
+script threads) and is cached with ``st.cache_data`` per catalog version and arguments. Nothing here writes to the
+catalog; pages hold no SQL.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ import argparse
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from affdist_core.catalog import explore as explore_queries
+from affdist_core.catalog import queries
+from affdist_core.catalog.schema import SchemaVersionError, connect_read_only
+from app import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = REPO_ROOT / "data_catalog" / "affdist.duckdb"
 CATALOG_ENV = "AFFDIST_CATALOG"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+CatalogVersion = tuple[str, float]  # (absolute path, mtime)
 
 
 def catalog_path() -> Path:
@@ -44,157 +52,101 @@ def resolve_path(path: str | os.PathLike) -> Path:
     return REPO_ROOT / path
 
 
-@st.cache_resource(show_spinner=False)
+def catalog_version() -> CatalogVersion:
+    """The current catalog file and its mtime (a cache key that changes when the catalog is rebuilt)."""
+    path = catalog_path()
+    return str(path), path.stat().st_mtime
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _connect(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per catalog file version (``mtime`` keys a fresh one after a rebuild)."""
-    return duckdb.connect(path, read_only=True)
+    """One read-only connection per catalog file version (SchemaVersionError for another schema version)."""
+    return connect_read_only(path)
 
 
-def connection() -> duckdb.DuckDBPyConnection:
-    """The shared read-only DuckDB connection to the current catalog."""
+def _catalog_query(query: Callable[Concatenate[duckdb.DuckDBPyConnection, P], R], max_entries: int = 128,
+                   **bound) -> Callable[P, R]:
+    """``query(cursor, *args, **bound)`` on the current catalog version, cached per version and arguments."""
+
+    def run(version: CatalogVersion, *args, **kwargs):
+        with contextlib.closing(_connect(*version).cursor()) as cursor:
+            return query(cursor, *args, **kwargs, **bound)
+
+    run.__name__ = run.__qualname__ = f"catalog_{query.__name__}"  # one st.cache_data key per query
+    cached = st.cache_data(show_spinner=False, max_entries=max_entries)(run)
+
+    def accessor(*args: P.args, **kwargs: P.kwargs) -> R:
+        return cached(catalog_version(), *args, **kwargs)
+
+    accessor.__name__ = query.__name__
+    accessor.__doc__ = query.__doc__
+    return accessor
+
+
+def catalog_problem() -> str | None:
+    """Why the explorer cannot show the catalog (missing, another schema version, unreadable, no complete run);
+    None when it can."""
     path = catalog_path()
-    return _connect(str(path), path.stat().st_mtime)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _query(path: str, mtime: float, sql: str, params: tuple) -> pd.DataFrame:
-    cursor = _connect(path, mtime).cursor()  # a cursor per query: safe across Streamlit's script threads
+    if not path.exists():
+        return f"No results catalog at `{path}` yet."
     try:
-        return cursor.execute(sql, list(params)).df()
-    finally:
-        cursor.close()
+        if not has_complete_run():
+            return f"The catalog at `{path}` holds no complete run yet."
+    except SchemaVersionError as exc:
+        return str(exc)
+    except duckdb.Error as exc:
+        return f"Cannot read the catalog at `{path}` ({exc})."
+    return None
 
 
-def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:
-    """Run a read query on the catalog; results are cached per catalog version, SQL and parameters."""
-    path = catalog_path()
-    return _query(str(path), path.stat().st_mtime, sql, tuple(params))
+# ---------------------------------------------------------------------------------------------- catalog contents
+has_complete_run = _catalog_query(queries.has_complete_run)
+catalog_counts = _catalog_query(queries.catalog_counts)
+tf_names = _catalog_query(queries.tf_names)
+tfs_table = _catalog_query(queries.tfs_table)
+libraries_for_tf = _catalog_query(queries.libraries_for_tf)
+libraries_table = _catalog_query(queries.libraries_table)
+library_units = _catalog_query(queries.library_units)
+library_sequence_length = _catalog_query(queries.library_sequence_length)
+library_has_categories = _catalog_query(queries.library_has_categories)
+library_ids_present = _catalog_query(queries.library_ids_present)
+run_for = _catalog_query(queries.latest_scored_run)
+scored_row_count = _catalog_query(queries.scored_row_count)
+runs_table = _catalog_query(queries.runs_table)
 
+# ---------------------------------------------------------------------------------------------- models
+models = _catalog_query(queries.list_models)
+model_sources = _catalog_query(queries.model_sources, resolve=resolve_path)
+metrics_table = _catalog_query(queries.metrics_table)
+split_pearson = _catalog_query(queries.split_pearson)
+counts_points = _catalog_query(queries.counts_points)
+held_out_peaks = _catalog_query(queries.held_out_peaks)
+model_spec = _catalog_query(queries.model_spec)
 
-def catalog_key() -> str:
-    """The current catalog file and its version (mtime): a cache key that changes when the catalog is rebuilt."""
-    path = catalog_path()
-    return f"{path}:{path.stat().st_mtime}"
+# ---------------------------------------------------------------------------------------------- methods, calibrations
+analysis = _catalog_query(queries.analysis, resolve=resolve_path)
+calibration_fits = _catalog_query(queries.calibration_fits)
+calibrated_predictions = _catalog_query(queries.calibrated_predictions)
+scored_table = _catalog_query(queries.scored_rows, max_entries=16)
+stored_sample = _catalog_query(queries.stored_sample)
+stored_fits = _catalog_query(queries.stored_fits)
 
+# ---------------------------------------------------------------------------------------------- motifs
+motif_runs = _catalog_query(queries.motif_runs)
+run_motifs = _catalog_query(queries.run_motifs)
+motif_matrix = _catalog_query(queries.motif_matrix, max_entries=512)
+motif_calibrations = _catalog_query(queries.motif_calibrations, max_entries=512)
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _explore(name: str, catalog: str, args: tuple):
-    with contextlib.closing(connection().cursor()) as con:
-        return getattr(explore_queries, name)(con, *args)
-
-
-def explore(name: str, *args):
-    """``affdist_core.catalog.explore.<name>(connection, *args)``, cached per catalog version and arguments."""
-    return _explore(name, catalog_key(), args)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _analysis(catalog: str, run_id: str, library: str, name: str):
-    with contextlib.closing(connection().cursor()) as con:
-        return explore_queries.analysis(con, run_id, library, name, resolve=resolve_path)
-
-
-def analysis(run_id: str, library: str, name: str):
-    """The run's analysis ``name`` (:class:`affdist_core.catalog.explore.Analysis`: payload and Parquet table, or
-    None), cached per catalog version."""
-    return _analysis(catalog_key(), run_id, library, name)
+# ---------------------------------------------------------------------------------------------- paralogs
+paralog_libraries = _catalog_query(queries.paralog_libraries)
+shared_correlation = _catalog_query(queries.shared_correlation)
+shared_density = _catalog_query(queries.shared_density)
+shared_points = _catalog_query(queries.shared_points)
+shared_predictions = _catalog_query(queries.shared_predictions)
 
 
 def analysis_payload(run_id: str, library: str, name: str):
-    """The JSON payload of the run's analysis ``name``, or None when the run has none (cached like
-    :func:`analysis`)."""
+    """The JSON payload of the run's analysis ``name``, or None when the run has none."""
     found = analysis(run_id, library, name)
     return None if found is None else found.payload
 
-
-def catalog_ready() -> bool:
-    """Whether the catalog exists and holds at least one complete run."""
-    path = catalog_path()
-    if not path.exists():
-        return False
-    try:
-        return int(query("SELECT count(*) AS n FROM runs WHERE status = 'complete'")["n"].iloc[0]) > 0
-    except duckdb.Error:
-        return False
-
-
-def show_missing_catalog() -> None:
-    """The empty state: what is missing and the one command that builds it."""
-    path = catalog_path()
-    st.title("Affinity Distillation")
-    st.warning(f"No results catalog at `{path}` yet (or it holds no complete run).")
-    st.markdown(
-        "Build the default one (yeast Pho4: simulate, train, distill, compare; about 13 minutes on 2 cores):\n\n"
-        "```bash\nbash demo.sh\n```\n\n"
-        "or point the app at another catalog:\n\n"
-        "```bash\nstreamlit run app/main.py -- --catalog PATH/TO/affdist.duckdb\n"
-        f"# or: {CATALOG_ENV}=PATH/TO/affdist.duckdb streamlit run app/main.py\n```"
-    )
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The global selection: a TF and one of its libraries (``library`` is None when the TF has none)."""
-
-    tf: str
-    library: str | None
-
-
-def _choose(label: str, options: list[str], param: str) -> str | None:
-    """A sidebar selectbox whose value lives in ``st.query_params[param]``."""
-    if not options:
-        st.query_params.pop(param, None)
-        return None
-    wanted = st.query_params.get(param)
-    index = options.index(wanted) if wanted in options else 0
-    value = st.sidebar.selectbox(label, options, index=index, key=f"select_{param}")
-    st.query_params[param] = value
-    return value
-
-
-def sidebar_selection() -> Selection:
-    """Draw the TF and library selectors in the sidebar; returns (and stores) the selection."""
-    tfs = query("SELECT tf FROM tfs ORDER BY tf")["tf"].tolist()
-    tf = _choose("Transcription factor", tfs, "tf")
-    libraries = query("SELECT library FROM libraries WHERE tf = ? ORDER BY library", (tf,))["library"].tolist()
-    library = _choose("Library", libraries, "library")
-    st.sidebar.caption(f"Catalog: `{catalog_path()}`")
-    selection = Selection(tf=tf, library=library)
-    st.session_state["selection"] = selection
-    return selection
-
-
-def selection() -> Selection:
-    """The selection made in the sidebar this script run."""
-    if "selection" not in st.session_state:
-        return sidebar_selection()
-    return st.session_state["selection"]
-
-
-def run_for(library: str) -> str | None:
-    """The latest complete run that scored ``library`` (None if none did)."""
-    frame = query(
-        "SELECT r.run_id FROM runs r JOIN (SELECT DISTINCT run_id FROM scores WHERE library = ?) s USING (run_id) "
-        "WHERE r.status = 'complete' ORDER BY r.finished_at DESC LIMIT 1", (library,))
-    return None if frame.empty else str(frame["run_id"].iloc[0])
-
-
-def require_scored_run(selection: Selection, purpose: str = "") -> str:
-    """The latest complete run that scored the selected library; otherwise an empty-state message (the TF has
-    no library, or no run has scored it, and how to score it) and ``st.stop()``. ``purpose`` ends the first
-    message, e.g. ", so there is nothing to calibrate"."""
-    if selection.library is None:
-        st.info(f"{selection.tf} has no in-vitro library in this catalog{purpose}.")
-        st.stop()
-    run_id = run_for(selection.library)
-    if run_id is None:
-        st.info(f"No complete run has scored library `{selection.library}` yet: run `affdist demo --tf "
-                f"{selection.tf} --library …` to score it.")
-        st.stop()
-    return run_id
-
-
-def download_button(frame: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
-    """A CSV download of the data behind a figure (the CSV is written only when the button is clicked)."""
-    st.download_button(label, lambda: frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"download_{name}")

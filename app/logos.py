@@ -8,7 +8,8 @@ A matrix is (width, 4) float in ``ACGT`` columns. How it is drawn depends on ``k
 * ``"weight"`` — any signed matrix drawn as is (CWM, hypothetical CWM, contribution scores × one-hot):
   positive letters above, negative below the axis.
 
-:func:`logo_png` is cached (``st.cache_data``) so a page redraws its logos from memory.
+:func:`logo_png` (a motif logo with axes) and :func:`overlay_png` (a contribution logo without axes, to lay over a
+plotly figure in data coordinates) are cached (``st.cache_data``) so a page redraws its logos from memory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import io
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from app.figures import BASE_COLOURS
 
 LOGO_KINDS = ("information", "probability", "weight")
 _COLUMNS = list("ACGT")
@@ -85,4 +88,35 @@ def logo_png(matrix: np.ndarray, kind: str = "information", title: str | None = 
     """PNG bytes of :func:`logo_figure` (cached per matrix contents, kind, title, size, dpi)."""
     buffer = io.BytesIO()
     logo_figure(matrix, kind, title=title, height=height, width=width).savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def overlay_limits(values: np.ndarray) -> tuple[float, float]:
+    """y range (min, max) that holds a logo of ``values`` (k, 4): stacked negative and positive letters."""
+    values = np.asarray(values, dtype=np.float64)
+    low = float(np.minimum(values, 0).sum(axis=1).min(initial=0.0))
+    high = float(np.maximum(values, 0).sum(axis=1).max(initial=0.0))
+    pad = 0.05 * (high - low) or 1e-6
+    return low - (pad if low < 0 else 0.0), high + pad
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def overlay_png(values: np.ndarray, ylim: tuple[float, float], px_per_base: int = 24, height_px: int = 320) -> bytes:
+    """A sequence logo of ``values`` (k, 4) ACGT contributions, letters scaled by contribution (negative ones
+    below zero), drawn edge to edge with no axes: x spans positions −0.5 … k − 0.5 and y spans ``ylim``, so the
+    PNG can be laid over a plot in data coordinates. Returns PNG bytes (transparent)."""
+    import logomaker
+    from matplotlib.figure import Figure
+
+    values = np.asarray(values, dtype=np.float64)
+    frame = pd.DataFrame(values, columns=_COLUMNS)
+    width = min(max(len(values) * px_per_base, 200), 4000)
+    figure = Figure(figsize=(width / 100, height_px / 100), dpi=100)
+    ax = figure.add_axes((0, 0, 1, 1))
+    logomaker.Logo(frame, ax=ax, color_scheme=BASE_COLOURS, flip_below=False, baseline_width=0)
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_ylim(*ylim)
+    ax.set_axis_off()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", transparent=True)
     return buffer.getvalue()

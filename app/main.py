@@ -1,20 +1,24 @@
-"""Entry point of the explorer: ``streamlit run app/main.py [-- --catalog PATH]``.
+"""Entry of the explorer: ``affdist app [--catalog PATH]`` or, from the repository root,
+``streamlit run app/main.py [-- --catalog PATH]``.
 
-The catalog defaults to ``$AFFDIST_CATALOG`` or ``data_catalog/affdist.duckdb`` (built by ``affdist demo``).
-Pages live in ``app/pages/``; the sidebar's TF and library selectors are kept in the URL's query parameters.
+The catalog defaults to ``$AFFDIST_CATALOG`` or ``data_catalog/affdist.duckdb`` (built by ``affdist demo``). The
+pages (:mod:`app.navigation`, modules in the top-level ``pages/`` package) are registered as callables; the
+sidebar's TF and library selectors are drawn here, before the page, and kept in the URL's query parameters.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import PAGES, data
-
+from app import data, widgets
+from app.navigation import PAGES
 
 st.set_page_config(page_title="Affinity Distillation", page_icon=":material/biotech:", layout="wide")
-navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
-if data.catalog_ready():
-    data.sidebar_selection()
+navigation = st.navigation([st.Page(page.main, title=page.title, icon=page.icon, url_path=page.url_path,
+                                    default=i == 0) for i, page in enumerate(PAGES)])
+problem = data.catalog_problem()
+if problem is None:
+    widgets.sidebar_selection()
     navigation.run()
 else:
-    data.show_missing_catalog()
+    widgets.show_missing_catalog(problem)

@@ -1,4 +1,5 @@
-"""Throughput of in-silico marginalization (:class:`affdist_core.marginalize.marginalizer.Marginalizer`) against a naive loop.
+"""Throughput of in-silico marginalization (:class:`affdist_core.marginalize.marginalizer.Marginalizer`) against
+a naive loop.
 
 Run: ``.venv/bin/python benchmarks/bench_marginalize.py [--params yeast-compact] [--queries 1000]
 [--backgrounds 20] [--batch-size 512] [--models 3]``.
@@ -12,8 +13,9 @@ as backgrounds; every model evaluation is RC-averaged (two forward passes inside
   another on the ``N`` backgrounds (recomputed every time), ``2 × n × N`` evaluations;
 * ``speedup``: naive wall time / Marginalizer wall time for the same scores (and their largest difference);
 * ``ensemble`` (with ``--models K`` > 1; K random-weight BPNets): one ``Marginalizer`` over the list of models
-  (every member in one Keras graph, :mod:`affdist_core.model.ensemble`) vs K single-model ``Marginalizer`` runs one
-  after the other, averaged afterwards (the same scores; their largest difference is printed);
+  (every member in one Keras graph, :func:`affdist_core.marginalize.marginalizer.scoring_ensemble`) vs K
+  single-model ``Marginalizer`` runs one after the other, averaged afterwards (the same scores; their largest
+  difference is printed);
 * ``call_style``: evaluations per second of ``predict_on_batch`` vs calling the Keras model eagerly on the same
   numpy batches (the choice made in ``Marginalizer._predict``).
 
@@ -34,7 +36,8 @@ import numpy as np
 
 from affdist_core.model.bpnet import build_bpnet, counts_model
 from affdist_core.model.params import PARAM_PRESETS
-from affdist_core.marginalize.marginalizer import Marginalizer, make_backgrounds
+from affdist_core.marginalize.backgrounds import make_backgrounds
+from affdist_core.marginalize.marginalizer import Marginalizer
 from affdist_core.seq.insert import insert_centre
 from affdist_core.seq.alphabet import decode, one_hot
 

@@ -39,11 +39,9 @@ CONTEXT_WIDTHS = (150, 300, 546)
 
 def flank_features(sequences: list[str], variable: np.ndarray) -> np.ndarray:
     """(n, 4 × n_variable) one-hot of the library's variable positions."""
-    codes = np.frombuffer("".join(sequences).encode(), dtype=np.uint8).reshape(len(sequences), -1)[:, variable]
-    out = np.zeros((len(sequences), len(variable), 4))
-    for k, base in enumerate(b"ACGT"):
-        out[:, :, k] = codes == base
-    return out.reshape(len(sequences), -1)
+    from affdist_core.seq.alphabet import one_hot_batch
+
+    return one_hot_batch(sequences)[:, variable].astype(np.float64).reshape(len(sequences), -1)
 
 
 def context_features(genome, chroms, centres) -> np.ndarray:
@@ -73,17 +71,27 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/default"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from affdist_core.common.names import (
+        PREDICTIONS_FILE,
+        SCORES_FILE,
+        SIMULATION_FILE,
+        SITES_FILE,
+        ModelDir,
+        RunDir,
+    )
     from affdist_core.io.fasta import GenomeReader
-    from affdist_core.model.training_data import load_data_spec
+    from affdist_core.model.data_spec import load_data_spec
 
     run = args.run
-    spec = load_data_spec(run / "model" / "data.json")
-    sites = pd.read_parquet(run / "data" / "sites.parquet")
+    paths = RunDir.at(run)
+    spec = load_data_spec(ModelDir(paths.model).data_spec)
+    sites = pd.read_parquet(paths.data / SITES_FILE)
     sites = sites[(sites["core_mismatches"] == 0) & sites["library_value"].notna()].reset_index(drop=True)
-    scored = pd.read_parquet(run / "compare" / "predictions.parquet")
-    ad = pd.read_parquet(run / "distill" / "scores.parquet").set_index("id").loc[scored["id"], "score"].to_numpy()
-    sequences = pd.read_parquet(run / "distill" / "scores.parquet").set_index("id").loc[scored["id"], "sequence"]
-    core = json.loads((run / "data" / "simulation.json").read_text())["config"]["core"]
+    scored = pd.read_parquet(paths.compare / PREDICTIONS_FILE)
+    distilled = pd.read_parquet(paths.distill / SCORES_FILE).set_index("id").loc[scored["id"]]
+    ad = distilled["score"].to_numpy()
+    sequences = distilled["sequence"]
+    core = json.loads((paths.data / SIMULATION_FILE).read_text())["config"]["core"]
     k = len(sequences.iloc[0])
     core_start = (k - len(core)) // 2
     variable = np.array([i for i in range(k) if not core_start <= i < core_start + len(core)])

@@ -18,6 +18,8 @@ from affdist_core.model.params import (
     receptive_field,
     save_params,
 )
+from affdist_core.common.names import INPUTS_FILE, MODEL_FILE
+from affdist_core.model.inputs import LAYERS, LOCAL_CONTROL_WIDTH, ModelContractError
 from affdist_core.seq.alphabet import reverse_complement_one_hot
 
 keras = pytest.importorskip("keras")
@@ -157,7 +159,11 @@ def test_presets_build_with_expected_sizes():
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras saving
 def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
     path = bpnet.save_model(tiny_model, tmp_path / "m.keras")
-    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temporary left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [INPUTS_FILE, "m.keras"]  # no temporary left behind
+    stored = json.loads((tmp_path / INPUTS_FILE).read_text())
+    assert stored["inputs"] == {"sequence": [70, 4], "control_profile": [20, 2], "control_logcounts": [4]}
+    assert stored["outputs"] == {"profile": [20, 2], "logcounts": [2]}
+    assert stored["local_control_width"] == LOCAL_CONTROL_WIDTH and stored["layer_names"] == LAYERS.to_dict()
     loaded = bpnet.load_model(path)
     ctl_p = np.random.default_rng(2).random((len(tiny_x), 20, 2)).astype(np.float32)
     ctl_c = np.random.default_rng(3).random((len(tiny_x), 4)).astype(np.float32)
@@ -170,6 +176,52 @@ def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
     )
     with pytest.raises(ValueError, match=r"\.keras"):
         bpnet.save_model(tiny_model, tmp_path / "m.h5")
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("local_control_width", LOCAL_CONTROL_WIDTH + 50),
+        ("control_logcounts_width", 2),
+        ("contract_version", 0),
+        ("layer_names", {**LAYERS.to_dict(), "logcounts_seq": "logcounts_sequence"}),
+        ("inputs", {"sequence": [70, 4]}),
+    ],
+)
+def test_a_model_with_a_changed_contract_is_refused(tiny_model, tmp_path, key, value):
+    bpnet.save_model(tiny_model, tmp_path / MODEL_FILE)
+    contract = tmp_path / INPUTS_FILE
+    stored = json.loads(contract.read_text())
+    bpnet.load_model(tmp_path)  # a model directory loads its model.keras
+    contract.write_text(json.dumps({**stored, key: value}))
+    with pytest.raises(ModelContractError) as info:
+        bpnet.load_model(tmp_path / MODEL_FILE)
+    message = str(info.value)
+    for part in (INPUTS_FILE, key, repr(value)[:30], "affdist train"):
+        assert part in message
+    if key != "inputs":
+        assert repr(stored[key])[:30] in message  # the expected (the code's) value
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_a_model_without_a_contract_loads_with_a_warning_after_the_graph_checks(tiny_model, tmp_path, caplog):
+    path = bpnet.save_model(tiny_model, tmp_path / MODEL_FILE)
+    (tmp_path / INPUTS_FILE).unlink()
+    with caplog.at_level("WARNING"):
+        bpnet.load_model(path)
+    assert INPUTS_FILE in caplog.text
+    # the graph itself is still checked: a control_logcounts input of the wrong width is refused
+    params = load_params(TINY)
+    sequence = keras.Input((params.seq_len, 4), name="sequence")
+    control = keras.Input((2,), name="control_logcounts")
+    profile = keras.Input((params.out_pred_len, 2), name="control_profile")
+    pooled = [keras.layers.GlobalAveragePooling1D()(t) for t in (sequence, profile)]
+    odd = keras.Model({"sequence": sequence, "control_profile": profile, "control_logcounts": control},
+                      {"logcounts": keras.layers.Dense(2)(keras.layers.Concatenate()([control, *pooled]))})
+    odd.save(tmp_path / "odd.keras")  # keras' own save: no contract beside it
+    with pytest.raises(ModelContractError, match=r"control_logcounts: expected shape \[4\].*got \[2\]"):
+        bpnet.load_model(tmp_path / "odd.keras")
 
 
 def test_rc_average_is_rc_invariant(tiny_model, tiny_x):
@@ -196,13 +248,48 @@ def test_batch_size_independence(tiny_model, tiny_x):
     np.testing.assert_allclose(single["profile"][0], batch["profile"][2], atol=1e-5)
 
 
-def test_counts_model_matches_full_model(tiny_model, tiny_x):
-    cm = bpnet.counts_model(tiny_model)
+@pytest.mark.parametrize("counts_control", ["mixture", "linear"])
+def test_counts_model_matches_full_model(tiny_x, counts_control):
+    """The counts model equals the FULL model's sequence term: logsumexp over strands of the output of the
+    full graph's ``logcounts_seq`` layer, and — with the nuisance / control terms switched off by their
+    weights — of the full model's own ``logcounts`` output. Fails if counts_model wires any other layer."""
+    model = bpnet.build_bpnet(load_params(TINY), counts_control=counts_control)  # own model: weights edited
+    rng = np.random.default_rng(5)
+    for layer in model.layers:  # non-zero biases everywhere, so a skipped or wrong layer shows
+        weights = layer.get_weights()
+        if layer.name != LAYERS.nuisance_norm and len(weights) == 2:
+            layer.set_weights([weights[0], rng.normal(0, 0.3, weights[1].shape).astype(np.float32)])
+    cm = bpnet.counts_model(model)
     assert len(cm.inputs) == 1 and tuple(cm.output.shape) == (None, 1)
-    assert bpnet.counts_model(tiny_model) is cm  # cached
-    assert cm.get_layer("conv1") is tiny_model.get_layer("conv1")  # shared weights
-    got = cm.predict(tiny_x, verbose=0)[:, 0]
-    np.testing.assert_allclose(got, bpnet.predict_logcounts(tiny_model, tiny_x, rc_average=False), atol=1e-6)
+    assert bpnet.counts_model(model) is cm  # cached
+    assert cm.get_layer(LAYERS.conv1) is model.get_layer(LAYERS.conv1)  # shared weights
+    got = cm.predict(tiny_x, verbose=0)[:, 0].astype(np.float64)
+    np.testing.assert_allclose(got, bpnet.predict_logcounts(model, tiny_x, rc_average=False), atol=1e-6)
+
+    controls = {"control_profile": rng.random((len(tiny_x), 20, 2)).astype(np.float32),
+                "control_logcounts": 3 * rng.random((len(tiny_x), 4)).astype(np.float32)}
+    feed = {"sequence": tiny_x, **controls}
+    # 1. the full graph's sequence-term layer, computed through the full model's inputs
+    seq_term = keras.Model(model.inputs, model.get_layer(LAYERS.logcounts_seq).output).predict(feed, verbose=0)
+    np.testing.assert_allclose(got, _logsumexp2(seq_term.astype(np.float64)), atol=1e-5)
+    full = bpnet.predict_outputs(model, tiny_x, **controls, rc_average=False)["logcounts"].astype(np.float64)
+    assert np.abs(_logsumexp2(full) - got).max() > 1e-3  # with its nuisance terms the full output differs
+
+    # 2. switch the nuisance / control terms off by their weights: the full output IS the sequence term
+    if counts_control == "mixture":
+        for name in (LAYERS.bound_nuisance, LAYERS.background_logcounts):
+            w, b = model.get_layer(name).get_weights()
+            fill = -1e4 if name == LAYERS.background_logcounts else 0.0  # exp(background) = 0
+            model.get_layer(name).set_weights([np.zeros_like(w), np.full_like(b, fill)])
+    else:
+        dense = model.get_layer(LAYERS.control_logcounts_dense)
+        dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])
+    full = bpnet.predict_outputs(model, tiny_x, **controls, rc_average=False)["logcounts"].astype(np.float64)
+    np.testing.assert_allclose(got, _logsumexp2(full), atol=1e-5)
+    np.testing.assert_allclose(bpnet.predict_logcounts(model, tiny_x, rc_average=True),
+                               0.5 * (got + _logsumexp2(bpnet.predict_outputs(
+                                   model, reverse_complement_one_hot(tiny_x), rc_average=False)["logcounts"]
+                                   .astype(np.float64))), atol=1e-5)
 
 
 def _relu_dense(x: np.ndarray, model, hidden: str, out: str) -> np.ndarray:

@@ -161,6 +161,23 @@ def test_metrics_are_on_held_out_rows_only():
     assert fit.rmse == pytest.approx(0.3, rel=0.1)  # the noise level: the fit recovers the line
 
 
+def test_held_out_correlations_follow_the_package_rule():
+    """common.metrics' rule: NaN below 3 held-out rows (the RMSE is still given); from 3 rows scipy's values."""
+    from scipy.stats import pearsonr, spearmanr
+
+    ids, scores, measured = linear_data(n=40)
+    for n_held in (2, 3):
+        sample = choose_calibration_sample(ids, n=len(ids) - n_held, random_state=0)
+        fit, pred = calibrate(scores, measured, ids, sample)
+        held = ~sample.mask(ids)
+        assert fit.n_heldout == n_held and np.isfinite(fit.rmse)
+        if n_held < 3:
+            assert np.isnan(fit.pearson) and np.isnan(fit.spearman)
+        else:
+            assert fit.pearson == pytest.approx(pearsonr(pred[held], measured[held])[0], rel=1e-10)
+            assert fit.spearman == pytest.approx(spearmanr(pred[held], measured[held])[0], rel=1e-10)
+
+
 def test_changing_a_calibration_row_moves_metrics_only_through_the_fit():
     ids, scores, measured = linear_data()
     sample = choose_calibration_sample(ids, n=300, random_state=0)

@@ -1,14 +1,18 @@
-"""The DuckDB results catalog: schema, round trips, transactions that leave nothing behind on failure."""
+"""The DuckDB results catalog: schema, round trips, transactions that leave nothing behind on failure, schema
+versions (migration of a version-1 catalog, the rebuild message for read-only opens)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.catalog.schema import SCHEMA_VERSION, insert_frame, open_catalog, record_run
+from affdist_core.catalog import queries, schema
+from affdist_core.catalog.schema import (
+    SCHEMA_VERSION, SchemaVersionError, connect_read_only, insert_frame, open_catalog, record_run)
 
 
 def test_schema_and_round_trip(tmp_path):
@@ -57,3 +61,77 @@ def test_read_only_catalog_refuses_writes_and_missing_file(tmp_path):
         with pytest.raises(ValueError, match="read-only"):
             with catalog.transaction():
                 pass
+
+
+def _version_1_catalog(path) -> None:
+    """A catalog as version 1 wrote it: no ``model_members`` table, ``schema_version`` 1, one model row."""
+    with open_catalog(path) as catalog, catalog.transaction() as con:
+        con.execute("INSERT INTO models (model_id, tf, run_id) VALUES ('m1', 'Pho4', 'run1')")
+        con.execute("DROP TABLE model_members")
+        con.execute("UPDATE catalog_meta SET value = '1' WHERE key = 'schema_version'")
+
+
+def _tables(path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+def test_schema_version_is_2_with_model_members():
+    assert SCHEMA_VERSION == 2
+    assert any("model_members" in statement for statement in schema._SCHEMA)
+
+
+def test_read_only_open_of_a_version_1_catalog_says_how_to_rebuild(tmp_path):
+    path = tmp_path / "old.duckdb"
+    _version_1_catalog(path)
+    message = (rf"catalog {path} has schema version 1, this code reads 2: rebuild it with `affdist demo --force` "
+               rf"\(or delete {path}\)")
+    with pytest.raises(SchemaVersionError, match=message):
+        open_catalog(path, read_only=True)
+    with pytest.raises(SchemaVersionError, match=message):  # the app's way in
+        connect_read_only(path)
+    assert "model_members" not in _tables(path)  # a read-only open changes nothing
+
+
+def test_writable_open_migrates_a_version_1_catalog(tmp_path):
+    path = tmp_path / "old.duckdb"
+    _version_1_catalog(path)
+    with open_catalog(path) as catalog:
+        assert schema.schema_version(catalog.connection) == 2
+        assert catalog.query("SELECT model_id FROM models")["model_id"].tolist() == ["m1"]  # data kept
+        assert queries.model_member_count(catalog.connection, "m1") == 1  # the new table exists, empty
+    con = connect_read_only(path)
+    try:
+        assert schema.schema_version(con) == SCHEMA_VERSION
+    finally:
+        con.close()
+
+
+def test_failed_migration_leaves_the_catalog_at_version_1(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    _version_1_catalog(path)
+    monkeypatch.setitem(schema._MIGRATIONS, 1, [schema._MODEL_MEMBERS, "CREATE TABLE broken (x NOT_A_TYPE)"])
+    with pytest.raises(duckdb.Error):
+        open_catalog(path)
+    assert "model_members" not in _tables(path)  # the first statement was rolled back with the second
+    with pytest.raises(SchemaVersionError, match="has schema version 1"):
+        connect_read_only(path)
+
+
+def test_newer_or_unversioned_catalog_is_refused(tmp_path):
+    path = tmp_path / "new.duckdb"
+    open_catalog(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE catalog_meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="schema version 3, this code reads 2: update affdist"):
+        open_catalog(path)
+    with pytest.raises(SchemaVersionError, match="schema version 3"):
+        open_catalog(path, read_only=True)
+    bare = tmp_path / "bare.duckdb"
+    duckdb.connect(str(bare)).close()
+    with pytest.raises(SchemaVersionError, match="schema version none, this code reads 2: rebuild it"):
+        connect_read_only(bare)

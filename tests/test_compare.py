@@ -6,9 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.compare.analyses import calibration_resampling, curve_sample, dynamic_range, find_genomic_matches, sample_on_rows
+from affdist_core.compare.analyses import (
+    calibration_resampling,
+    curve_sample,
+    dynamic_range,
+    find_genomic_matches,
+    sample_on_rows,
+)
 from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
-from affdist_core.compare.compare import AD_METHOD, compare_methods, fit_to_length, format_resampling, motif_scores
+from affdist_core.common.names import AD_METHOD
+from affdist_core.compare.compare import compare_methods, fit_to_length, motif_scores
+from affdist_core.compare.format import format_resampling
 from affdist_core.marginalize.distill import library_subset
 from affdist_core.seq.motif import Motif
 from affdist_core.seq.alphabet import encode, reverse_complement

@@ -61,9 +61,13 @@ def test_catalog_holds_the_run(paralog_run):
 
 def test_a_second_run_skips_finished_stages(paralog_run, caplog):
     root, report = paralog_run
-    with caplog.at_level("INFO", logger="affdist_core.pipeline.demo"):
+    with caplog.at_level("INFO", logger="affdist_core.pipeline"):
         again = run_demo(root / "run", quick=True, catalog_path=root / "catalog.duckdb", tf="Cbf1",
                          library=str(root / "cbf1_like.csv"), core="CACGTG", jaspar="MA0281.2", n_scored=300,
                          n_backgrounds=3, value_col="ddG")
-    assert "stage marginalize: done already" in caplog.text and "stage train: done already" in caplog.text
+    for stage in ("simulate", "train", "evaluate", "interpret", "train_members", "marginalize", "baselines",
+                  "compare", "analyses"):
+        assert f"stage {stage}: done already" in caplog.text
     assert again["methods"] == report["methods"]
+    records = json.loads((root / "run" / "stages.json").read_text())
+    assert list(records)[0] == "simulate" and records["train"]["parts"]["settings"]["training"]["seed"] == 0

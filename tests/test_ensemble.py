@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import affdist_core.pipeline.demo as demo
 from affdist_core.pipeline.method_stages import MethodSettings
 from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
 from affdist_core.compare.compare import member_metrics, sd_ratio
@@ -18,11 +17,11 @@ from affdist_core.model.ensemble import (
     ENSEMBLE_FILE,
     member_dir,
     member_dirs,
-    scoring_ensemble,
     training_seed,
     write_ensemble,
 )
-from affdist_core.marginalize.marginalizer import BackgroundSet, Marginalizer
+from affdist_core.marginalize.backgrounds import BackgroundSet
+from affdist_core.marginalize.marginalizer import Marginalizer, scoring_ensemble
 from affdist_core.seq.alphabet import one_hot
 
 
@@ -93,23 +92,38 @@ def test_ensemble_file_round_trip_and_missing_members(tmp_path):
 
 
 def test_demo_trains_missing_members_only(tmp_path, monkeypatch):
+    """The members stage trains each member its model directory lacks (or holds from another seed), once."""
+    import dataclasses
+
+    from test_train import TINY, _write_dataset
+
+    from affdist_core.model import train
+    from affdist_core.pipeline.train_step import train_members
+
+    _write_dataset(tmp_path)
+    split = {"valid_chroms": ["chrB"], "test_chroms": ["chrC"]}
     trained = []
 
-    def fake_train(data_dir, model_dir, quick, fresh, seed=0):
-        trained.append((seed, fresh))
-        _fake_model_dir(model_dir, seed)
+    def fake_train_bpnet(params, spec, out, settings):
+        trained.append(settings.seed)
+        _fake_model_dir(out, settings.seed)
+        record = json.loads((out / "training.json").read_text())
+        record.update(settings=dataclasses.asdict(settings),
+                      fingerprint=train.training_fingerprint(params, spec, settings))
+        (out / "training.json").write_text(json.dumps(record))
 
-    monkeypatch.setattr(demo, "_train_default", fake_train)
+    monkeypatch.setattr(train, "train_bpnet", fake_train_bpnet)
     primary = _fake_model_dir(tmp_path / "model", 5)
-    assert demo._train_members(tmp_path / "data", primary, False, 5, 3) is True
-    assert trained == [(6, False), (7, False)]
+    assert train_members(tmp_path, primary, TINY, split, False, [6, 7]) == 2
+    assert trained == [6, 7]
     assert [training_seed(d) for d in member_dirs(primary)] == [5, 6, 7]
-    assert demo._train_members(tmp_path / "data", primary, False, 5, 3) is False  # all there: nothing to do
-    assert len(trained) == 2
-    (member_dir(primary, 7) / "training.json").write_text(json.dumps({"settings": {"seed": 9}}))
-    assert demo._train_members(tmp_path / "data", primary, False, 5, 3) is True  # wrong seed: retrained afresh
-    assert trained[-1] == (7, True)
-    assert demo._train_members(tmp_path / "data", primary, False, 5, 1) is True  # fewer models: file removed
+    assert train_members(tmp_path, primary, TINY, split, False, [6, 7]) == 0  # all there: nothing to do
+    record = json.loads((member_dir(primary, 7) / "training.json").read_text())
+    record["settings"]["seed"] = 9
+    (member_dir(primary, 7) / "training.json").write_text(json.dumps(record))
+    assert train_members(tmp_path, primary, TINY, split, False, [6, 7]) == 1  # wrong seed: retrained
+    assert trained == [6, 7, 7]
+    assert train_members(tmp_path, primary, TINY, split, False, []) == 0  # fewer models: file removed
     assert member_dirs(primary) == [primary]
 
 
@@ -146,13 +160,15 @@ def test_distilled_scores_keep_each_members_score(tmp_path):
 
 
 def test_demo_sizes_average_three_models_by_default():
-    default = demo.method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None)
+    from affdist_core.pipeline.method_stages import method_settings
+
+    default = method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None)
     assert (default.n_scored, default.n_backgrounds, default.n_models) == (10_000, 5, 3)
     assert (default.background_pool, default.curve_heldout_rows, default.curve_calibration_rows) == (100, 300, 300)
     assert default.curve_models == 1
-    assert demo.method_settings(quick=True, full=False, n_scored=None, n_backgrounds=None).n_models == 1
-    assert demo.method_settings(quick=False, full=True, n_scored=None, n_backgrounds=None, n_models=2).n_scored is None
+    assert method_settings(quick=True, full=False, n_scored=None, n_backgrounds=None).n_models == 1
+    assert method_settings(quick=False, full=True, n_scored=None, n_backgrounds=None, n_models=2).n_scored is None
     with pytest.raises(ValueError, match="n_models: expected a positive number"):
-        demo.method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None, n_models=0)
+        method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None, n_models=0)
     with pytest.raises(ValueError, match=r"curve_models: expected 1..n_models \(1\)"):
         MethodSettings(n_models=1, curve_models=2)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from affdist_core.catalog import explore
+from affdist_core.catalog import explore, queries
 from affdist_core.catalog.schema import insert_frame, open_catalog, record_run
 
 RUN_A, RUN_B = "run_a", "run_b"
@@ -137,7 +137,7 @@ def con(world):
 
 def test_calibrated_predictions_apply_the_stored_fit_and_flag_calibration_rows(con, world):
     _, w = world
-    pred = explore.calibrated_predictions(con, RUN_A, "lib_a")
+    pred = queries.calibrated_predictions(con, RUN_A, "lib_a")
     assert len(pred) == 3 * N_A
     fits = w["fits_a"].assign(motif_id=w["fits_a"]["motif_id"].fillna("")).set_index(["method", "motif_id",
                                                                                         "scoring"])
@@ -148,13 +148,13 @@ def test_calibrated_predictions_apply_the_stored_fit_and_flag_calibration_rows(c
     assert pred.loc[pred["method"] == "streme", "predicted"].isna().sum() == 1
     measured = w["lib_a"].set_index("id")["value"]
     np.testing.assert_array_equal(pred["measured"], measured.loc[pred["id"]].to_numpy())
-    only_ad = explore.calibrated_predictions(con, RUN_A, "lib_a", method="affinity_distillation")
+    only_ad = queries.calibrated_predictions(con, RUN_A, "lib_a", method="affinity_distillation")
     assert set(only_ad["method"]) == {"affinity_distillation"} and len(only_ad) == N_A
 
 
 def test_metrics_by_category_equal_numpy_and_the_stored_fits(con, world):
     _, w = world
-    pred = explore.calibrated_predictions(con, RUN_A, "lib_a")
+    pred = queries.calibrated_predictions(con, RUN_A, "lib_a")
     table = explore.metrics_by_category(pred)
     assert list(table["category"].unique()) == [explore.ALL_ROWS, "half_site", "spacer"]
     stored = w["fits_a"].assign(motif_id=w["fits_a"]["motif_id"].fillna("")).set_index(["method", "motif_id",
@@ -173,7 +173,7 @@ def test_metrics_by_category_equal_numpy_and_the_stored_fits(con, world):
             fit = stored.loc[(row.method, rows["motif_id"].fillna("").iloc[0], rows["scoring"].iloc[0])]
             assert (row.rmse, row.pearson, row.spearman) == pytest.approx((fit["rmse"], fit["pearson"],
                                                                            fit["spearman"]))
-    assert explore.library_has_categories(con, "lib_a") and not explore.library_has_categories(con, "lib_b")
+    assert queries.library_has_categories(con, "lib_a") and not queries.library_has_categories(con, "lib_b")
 
 
 def test_heldout_metrics_match_scipy_and_degrade_to_nan():
@@ -189,7 +189,7 @@ def test_heldout_metrics_match_scipy_and_degrade_to_nan():
 
 
 def test_fits_carry_motif_rank_and_method_metrics_average_the_top_k(con, world):
-    fits = explore.calibration_fits(con, RUN_A, "lib_a")
+    fits = queries.calibration_fits(con, RUN_A, "lib_a")
     streme = fits[fits["method"] == "streme"]
     assert dict(zip(streme["motif_id"], streme["rank"])) == {"streme_1": 1, "streme_2": 2, "streme_3": 3}
     assert fits.loc[fits["method"] == "affinity_distillation", "rank"].tolist() == [1]
@@ -213,7 +213,7 @@ def test_fits_carry_motif_rank_and_method_metrics_average_the_top_k(con, world):
 
 
 def test_reported_choices_without_a_comparison_follow_the_compare_rule(con):
-    fits = explore.calibration_fits(con, RUN_A, "lib_a")
+    fits = queries.calibration_fits(con, RUN_A, "lib_a")
     choices = explore.reported_choices(fits, None).set_index("method")
     for method in ("streme", "jaspar"):
         top = fits[(fits["method"] == method) & (fits["rank"] == 1)]
@@ -225,36 +225,36 @@ def test_reported_choices_without_a_comparison_follow_the_compare_rule(con):
 
 def test_motif_queries(con, world):
     _, w = world
-    motifs = explore.run_motifs(con, RUN_A)
+    motifs = queries.run_motifs(con, RUN_A)
     assert motifs[motifs["method"] == "streme"]["motif_id"].tolist() == ["streme_1", "streme_2", "streme_3"]
     assert motifs.set_index("motif_id").loc["modisco_pos_0", "has_cwm"]
-    np.testing.assert_allclose(explore.motif_matrix(con, RUN_A, "streme_2", "pwm"), w["pwm"])
-    np.testing.assert_allclose(explore.motif_matrix(con, RUN_A, "modisco_pos_0", "cwm"), w["cwm"])
-    assert explore.motif_matrix(con, RUN_A, "streme_2", "cwm") is None
-    assert explore.motif_matrix(con, RUN_A, "no_such_motif") is None
+    np.testing.assert_allclose(queries.motif_matrix(con, RUN_A, "streme_2", "pwm"), w["pwm"])
+    np.testing.assert_allclose(queries.motif_matrix(con, RUN_A, "modisco_pos_0", "cwm"), w["cwm"])
+    assert queries.motif_matrix(con, RUN_A, "streme_2", "cwm") is None
+    assert queries.motif_matrix(con, RUN_A, "no_such_motif") is None
     with pytest.raises(ValueError, match="kind"):
-        explore.motif_matrix(con, RUN_A, "streme_2", "logo")
-    scores = explore.motif_calibrations(con, RUN_A, "streme_2")
+        queries.motif_matrix(con, RUN_A, "streme_2", "logo")
+    scores = queries.motif_calibrations(con, RUN_A, "streme_2")
     assert scores["scoring"].tolist() == ["max", "sum"] and set(scores["library"]) == {"lib_a"}
-    runs = explore.motif_runs(con, "Pho4")
+    runs = queries.motif_runs(con, "Pho4")
     assert runs["run_id"].tolist() == [RUN_A] and runs["n_motifs"].tolist() == [5]
-    assert explore.motif_runs(con, "Cbf1").empty
+    assert queries.motif_runs(con, "Cbf1").empty
     frame = explore.matrix_frame(w["pwm"])
     assert list(frame.columns) == ["position", "A", "C", "G", "T"] and frame["position"].tolist() == [1, 2, 3, 4, 5]
 
 
 def test_paralog_libraries_are_other_tfs_sharing_sequences(con):
-    others = explore.paralog_libraries(con, "lib_a")
+    others = queries.paralog_libraries(con, "lib_a")
     assert others["library"].tolist() == ["lib_b"]  # lib_a2 shares sequences but belongs to Pho4 too
     assert others["n_shared"].tolist() == [35] and others["tf"].tolist() == ["Cbf1"]
-    back = explore.paralog_libraries(con, "lib_b")  # both Pho4 libraries, most shared first
+    back = queries.paralog_libraries(con, "lib_b")  # both Pho4 libraries, most shared first
     assert back["library"].tolist() == ["lib_a", "lib_a2"] and back["n_shared"].tolist() == [35, 4]
 
 
 @pytest.mark.parametrize("bins", [1, 7, 50])
 def test_shared_density_sums_to_the_shared_rows_and_matches_numpy(con, bins):
-    points = explore.shared_points(con, "lib_a", "lib_b")
-    density = explore.shared_density(con, "lib_a", "lib_b", bins=bins)
+    points = queries.shared_points(con, "lib_a", "lib_b")
+    density = queries.shared_density(con, "lib_a", "lib_b", bins=bins)
     assert density["count"].sum() == len(points) == 35
     expected, xe, ye = np.histogram2d(points["x"], points["y"], bins=bins)
     x, y, z = explore.density_grid(density, bins)
@@ -267,33 +267,33 @@ def test_shared_density_sums_to_the_shared_rows_and_matches_numpy(con, bins):
 
 def test_shared_density_rejects_bad_bins(con):
     with pytest.raises(ValueError, match="bins"):
-        explore.shared_density(con, "lib_a", "lib_b", bins=0)
+        queries.shared_density(con, "lib_a", "lib_b", bins=0)
 
 
 def test_shared_correlation_equals_scipy_with_ties(con):
-    points = explore.shared_points(con, "lib_a", "lib_b")
-    corr = explore.shared_correlation(con, "lib_a", "lib_b")
+    points = queries.shared_points(con, "lib_a", "lib_b")
+    corr = queries.shared_correlation(con, "lib_a", "lib_b")
     assert corr["n"] == 35
     assert corr["pearson"] == pytest.approx(stats.pearsonr(points["x"], points["y"])[0])
     assert corr["spearman"] == pytest.approx(stats.spearmanr(points["x"], points["y"])[0])
-    none = explore.shared_correlation(con, "lib_a", "no_library")
+    none = queries.shared_correlation(con, "lib_a", "no_library")
     assert none["n"] == 0 and np.isnan(none["pearson"])
 
 
 def test_shared_points_sample_is_deterministic_and_seeded(con):
-    every = explore.shared_points(con, "lib_a", "lib_b")
-    one = explore.shared_points(con, "lib_a", "lib_b", limit=10, random_state=0)
+    every = queries.shared_points(con, "lib_a", "lib_b")
+    one = queries.shared_points(con, "lib_a", "lib_b", limit=10, random_state=0)
     assert len(one) == 10
-    pd.testing.assert_frame_equal(one, explore.shared_points(con, "lib_a", "lib_b", limit=10, random_state=0))
-    other = explore.shared_points(con, "lib_a", "lib_b", limit=10, random_state=1)
+    pd.testing.assert_frame_equal(one, queries.shared_points(con, "lib_a", "lib_b", limit=10, random_state=0))
+    other = queries.shared_points(con, "lib_a", "lib_b", limit=10, random_state=1)
     assert set(zip(one["id_a"], one["id_b"])) != set(zip(other["id_a"], other["id_b"]))
     assert set(zip(one["id_a"], one["id_b"])) <= set(zip(every["id_a"], every["id_b"]))
 
 
 def test_shared_predictions_calibrate_each_side_with_its_run(con, world):
     _, w = world
-    shared = explore.shared_predictions(con, RUN_A, "lib_a", RUN_B, "lib_b")
-    a = explore.calibrated_predictions(con, RUN_A, "lib_a", "affinity_distillation").set_index("id")
+    shared = queries.shared_predictions(con, RUN_A, "lib_a", RUN_B, "lib_b")
+    a = queries.calibrated_predictions(con, RUN_A, "lib_a", "affinity_distillation").set_index("id")
     scored_b = w["scores_b"].set_index("id")["score"]
     b_rows = w["lib_b"].set_index("id").loc[scored_b.index]
     expected = b_rows[b_rows["sequence"].isin(w["lib_a"]["sequence"])]
@@ -301,18 +301,18 @@ def test_shared_predictions_calibrate_each_side_with_its_run(con, world):
     np.testing.assert_allclose(shared["predicted_b"], 0.7 * scored_b.loc[shared["id_b"]].to_numpy() + 0.1)
     np.testing.assert_allclose(shared["predicted_a"], a.loc[shared["id_a"], "predicted"].to_numpy())
     np.testing.assert_array_equal(shared["measured_b"], w["lib_b"].set_index("id").loc[shared["id_b"], "value"])
-    assert explore.shared_predictions(con, RUN_A, "lib_a", RUN_B, "lib_a2").empty
+    assert queries.shared_predictions(con, RUN_A, "lib_a", RUN_B, "lib_a2").empty
 
 
 def test_analysis_reads_payload_and_table(con, world):
-    comparison = explore.analysis(con, RUN_A, "lib_a", "comparison")
+    comparison = queries.analysis(con, RUN_A, "lib_a", "comparison")
     assert comparison.payload["streme"]["motif_id"] == "streme_1" and comparison.table is None
-    with_table = explore.analysis(con, RUN_A, "lib_a", "with_table")
+    with_table = queries.analysis(con, RUN_A, "lib_a", "with_table")
     assert with_table.payload == {"k": 1} and with_table.table["x"].tolist() == [1, 2]
-    lost = explore.analysis(con, RUN_A, "lib_a", "lost_table")
+    lost = queries.analysis(con, RUN_A, "lib_a", "lost_table")
     assert lost.payload == [1, 2] and lost.table is None
-    assert explore.analysis(con, RUN_A, "lib_a", "dynamic_range") is None
-    moved = explore.analysis(con, RUN_A, "lib_a", "with_table", resolve=lambda p: world[0].parent / "matches.parquet")
+    assert queries.analysis(con, RUN_A, "lib_a", "dynamic_range") is None
+    moved = queries.analysis(con, RUN_A, "lib_a", "with_table", resolve=lambda p: world[0].parent / "matches.parquet")
     assert moved.table is not None
 
 
@@ -337,3 +337,31 @@ def test_genomic_match_correlations_equal_pandas():
     assert corr["predicted_vs_observed_pearson"] == pytest.approx(
         stats.pearsonr(matches["predicted_log_counts"], matches["observed_log_counts"])[0])
     assert np.isnan(explore.genomic_match_correlations(matches.head(2))["predicted_vs_invitro_spearman"])
+
+
+def test_catalog_contents_queries_match_the_rows_written(con, world):
+    _, w = world
+    assert queries.has_complete_run(con)
+    assert queries.catalog_counts(con) == {"tfs": 2, "libraries": 3, "models": 0, "runs": 2}
+    assert queries.tf_names(con) == ["Cbf1", "Pho4"]
+    assert queries.tfs_table(con).to_dict("records") == [
+        {"tf": "Cbf1", "core": "CACGTG", "jaspar_id": "MA0281.2"}, {"tf": "Pho4", "core": "CACGTG", "jaspar_id": "MA0357.1"}]
+    assert queries.libraries_for_tf(con, "Pho4") == ["lib_a", "lib_a2"]
+    assert queries.libraries_for_tf(con, None) == [] and queries.libraries_for_tf(con, "Nobody") == []
+    libraries = queries.libraries_table(con)
+    assert libraries["library"].tolist() == ["lib_b", "lib_a", "lib_a2"]  # by TF, then name
+    assert libraries.set_index("library")["rows"].to_dict() == {"lib_a": len(w["lib_a"]), "lib_b": len(w["lib_b"]),
+                                                                "lib_a2": 2}
+    assert list(libraries.columns) == ["library", "tf", "rows", "value_name", "units", "source"]
+    assert queries.library_units(con, "lib_a") == "RT" and queries.library_units(con, "missing") == ""
+    assert queries.library_sequence_length(con, "lib_a") == 8
+    assert queries.library_sequence_length(con, "missing") is None
+    # the latest complete run that scored a library; none for a library nobody scored
+    assert queries.latest_scored_run(con, "lib_a") == RUN_A
+    assert queries.latest_scored_run(con, "lib_b") == RUN_B
+    assert queries.latest_scored_run(con, "lib_a2") is None
+    assert queries.scored_row_count(con, RUN_A, "lib_a") == w["scores_a"].query(
+        "method == 'affinity_distillation'")["id"].nunique()
+    assert queries.scored_row_count(con, RUN_B, "lib_b") == len(w["scores_b"]) == 20
+    assert queries.scored_row_count(con, RUN_A, "lib_b") == 0
+    assert queries.scored_row_count(con, RUN_A, "lib_a", "jaspar") == N_A

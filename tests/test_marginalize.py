@@ -1,5 +1,6 @@
-"""Tests of affdist_core.marginalize.marginalizer: exact scores on an analytic k-mer counting model, invariants on a tiny BPNet
-(batch-size and per-query independence, RC averaging), background caching and background sets."""
+"""Tests of affdist_core.marginalize (marginalizer, backgrounds, results): exact scores on an analytic k-mer
+counting model, invariants on a tiny BPNet (batch-size and per-query independence, RC averaging), background
+caching and background sets."""
 
 from __future__ import annotations
 
@@ -14,17 +15,13 @@ from affdist_core.io.bigwig import write_bigwig
 from affdist_core.model.bpnet import build_bpnet, predict_logcounts
 from affdist_core.model.params import BPNetParams, save_params
 from affdist_core.io.fasta import write_fasta
-from affdist_core.marginalize.marginalizer import (
-    BackgroundSet,
-    MarginalizationResult,
-    Marginalizer,
-    backgrounds_from_model_dir,
-    make_backgrounds,
-)
+from affdist_core.marginalize.backgrounds import BackgroundSet, backgrounds_from_model_dir, make_backgrounds
+from affdist_core.marginalize.marginalizer import Marginalizer
+from affdist_core.marginalize.results import MarginalizationResult
 from affdist_core.io.peaks import PEAK_COLUMNS, write_narrowpeak
 from affdist_core.seq.insert import centre_start, insert_centre
 from affdist_core.seq.alphabet import decode, from_one_hot, one_hot, one_hot_batch, reverse_complement
-from affdist_core.model.training_data import DataSpec, save_data_spec
+from affdist_core.model.data_spec import DataSpec, save_data_spec
 
 MOTIF = "CACGTG"
 TOY_LEN = 40
@@ -283,7 +280,7 @@ def test_make_backgrounds_reuses_peaks_with_distinct_shuffles(caplog):
     rng = np.random.default_rng(0)
     peaks = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (3, 80))]
     meta = pd.DataFrame({"chrom": ["c1", "c2", "c3"], "centre": [100, 200, 300], "name": ["p0", "p1", "p2"]})
-    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.marginalizer"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.backgrounds"):
         bgs = make_backgrounds(peaks, n_backgrounds=8, random_state=4, peak_meta=meta)
     assert "reusing peaks" in caplog.text and "3 peak windows for 8 backgrounds" in caplog.text
     assert bgs.onehot.shape == (8, 80, 4) and bgs.onehot.dtype == np.float32 and bgs.random_state == 4
@@ -299,7 +296,7 @@ def test_make_backgrounds_reuses_peaks_with_distinct_shuffles(caplog):
     for seq, peak in zip(seqs, src["peak_index"]):
         original = from_one_hot(peaks[peak])
         assert seq != original and _dinucleotides(seq) == _dinucleotides(original)
-    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.marginalizer"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.backgrounds"):
         caplog.clear()
         make_backgrounds(peaks, n_backgrounds=3, random_state=4)
     assert "reusing" not in caplog.text
@@ -351,7 +348,7 @@ def test_backgrounds_from_model_dir(tmp_path, caplog):
     model_dir = tmp_path / "model"
     save_params(TINY, model_dir / "params.json")
     save_data_spec(spec, model_dir / "data.json")
-    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.marginalizer"):
+    with caplog.at_level(logging.WARNING, logger="affdist_core.marginalize.backgrounds"):
         bgs = backgrounds_from_model_dir(model_dir, n_backgrounds=5, random_state=0)
     assert "reusing" in caplog.text
     assert bgs.onehot.shape == (5, TINY.seq_len, 4)

@@ -20,7 +20,11 @@ from affdist_core.catalog.schema import open_catalog
 from affdist_core.catalog.writer import _write_methods
 from affdist_core.io.library import InVitroLibrary
 from affdist_core.compare.report import build_report, write_report
-from affdist_core.pipeline.method_stages import MethodSettings, run_analyses, run_baselines, run_compare, run_distill
+from affdist_core.pipeline.analyses_step import run_analyses
+from affdist_core.pipeline.baselines_step import run_baselines
+from affdist_core.pipeline.compare_step import run_compare
+from affdist_core.pipeline.distill_step import run_distill
+from affdist_core.pipeline.method_stages import MethodSettings
 from affdist_core.model.train import TrainingSettings, train_bpnet
 
 COUNTS_TINY = replace(TINY, c_task_weight=200.0)
@@ -57,7 +61,7 @@ def stages(run_dir):
     distill = run_distill(run_dir, library, SETTINGS)
     baselines = run_baselines(run_dir, "MA0357.1", SETTINGS)
     comparison = run_compare(run_dir, library, SETTINGS)
-    analyses = run_analyses(run_dir, library, SETTINGS)
+    analyses = run_analyses(run_dir, library)
     return library, distill, baselines, comparison, analyses
 
 
@@ -72,6 +76,7 @@ def test_distill_scores_every_row_and_ranks_flanks(run_dir, stages):
 
 
 def test_distill_resumes_without_predicting(run_dir, stages, monkeypatch):
+    from affdist_core.marginalize import backgrounds
     from affdist_core.marginalize import marginalizer as marginalize
 
     def fail(*args, **kwargs):
@@ -79,10 +84,11 @@ def test_distill_resumes_without_predicting(run_dir, stages, monkeypatch):
 
     before = pd.read_parquet(run_dir / "distill" / "scores.parquet")
     from affdist_core.model.bpnet import load_model
-    from affdist_core.marginalize.distill import distill_library, model_tag
+    from affdist_core.marginalize.distill import distill_library
+    from affdist_core.model.ensemble import model_tag
 
     m = marginalize.Marginalizer(load_model(run_dir / "model" / "model.keras"),
-                                 marginalize.backgrounds_from_model_dir(run_dir / "model", 8, 0).subset(4))
+                                 backgrounds.backgrounds_from_model_dir(run_dir / "model", 8, 0).subset(4))
     monkeypatch.setattr(m, "score", fail)
     again = distill_library(m, _library().frame, run_dir / "distill", model_tag=model_tag(run_dir / "model"))
     pd.testing.assert_frame_equal(before, again)

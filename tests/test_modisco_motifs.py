@@ -202,7 +202,7 @@ def test_one_signed_scores_raise_clear_error():
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda x, h: (x[0], h[0]), "onehot: expected shape"),
+        (lambda x, h: (x[0], h[0]), "onehot: expected a one-hot array of shape"),
         (lambda x, h: (x, h[:, :-1]), "hypothetical: expected the shape"),
         (lambda x, h: (x * 0.5, h), "onehot: every row must be one-hot"),
         (lambda x, h: (x + np.roll(x, 1, axis=2), h), "onehot: every row must be one-hot"),

@@ -11,6 +11,8 @@ import pytest
 
 from affdist_core.calibrate import subsets as rc
 from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
+from affdist_core.catalog import queries
+from affdist_core.io import user_text
 
 METHODS = ("affinity_distillation", "jaspar", "streme")
 
@@ -138,13 +140,16 @@ def test_ids_not_in_library_and_not_scored_are_told_apart():
 
 
 def test_parse_id_list_text_and_csv():
-    assert rc.parse_id_list(b"a1\nb2, c3\n\n d4 \n", "ids.txt") == ["a1", "b2", "c3", "d4"]
-    assert rc.parse_id_list(b"value,id\n1,x\n2,y\n", "ids.csv") == ["x", "y"]
-    assert rc.parse_id_list(b"name\tvalue\nx\t1\ny\t2\n", "ids.tsv") == ["x", "y"]  # no id column: the first
-    with pytest.raises(rc.SubsetError, match="holds no ids"):
-        rc.parse_id_list(b"\n \n", "ids.txt")
-    with pytest.raises(rc.SubsetError, match="not UTF-8"):
-        rc.parse_id_list(b"\xff\xfe\x00\x01", "ids.txt")
+    assert user_text.parse_id_list(b"a1\nb2, c3\n\n d4 \n", "ids.txt") == ["a1", "b2", "c3", "d4"]
+    assert user_text.parse_id_list(b"value,id\n1,x\n2,y\n", "ids.csv") == ["x", "y"]
+    assert user_text.parse_id_list(b"name\tvalue\nx\t1\ny\t2\n", "ids.tsv") == ["x", "y"]  # no id column: the first
+    with pytest.raises(user_text.IdListError, match="holds no ids"):
+        user_text.parse_id_list(b"\n \n", "ids.txt")
+    with pytest.raises(user_text.IdListError, match="not UTF-8"):
+        user_text.parse_id_list(b"\xff\xfe\x00\x01", "ids.txt")
+    # one family of input errors: a page can catch id-list and subset errors together
+    assert issubclass(user_text.IdListError, user_text.UserInputError)
+    assert issubclass(rc.SubsetError, user_text.UserInputError)
 
 
 # ------------------------------------------------------------------------------------------------ refit
@@ -250,23 +255,23 @@ def small_catalog(tmp_path):
 
 def test_loaders_read_the_run_back(small_catalog):
     con, scored, sample = small_catalog
-    table = rc.load_scored_table(con, "run1", "lib")
+    table = queries.scored_rows(con, "run1", "lib")
     assert table.columns == ["affinity_distillation", "jaspar"]
     assert table.ids == sorted(scored.index)
     np.testing.assert_allclose(table.rows["jaspar"], scored.sort_index()["jaspar"])
     np.testing.assert_allclose(table.rows["measured"], scored.sort_index()["measured"])
     assert table.methods.set_index("column").loc["jaspar", "motif_id"] == "MA1"
-    stored = rc.load_stored_sample(con, "run1", "lib", len(table))
+    stored = queries.stored_sample(con, "run1", "lib", len(table))
     assert stored.ids == sample.ids and stored.seed == 2 and stored.n_total == 40
-    fits = rc.load_stored_fits(con, "run1", "lib")
+    fits = queries.stored_fits(con, "run1", "lib")
     assert fits[["method", "scoring"]].values.tolist() == [["affinity_distillation", "marginalization"],
                                                           ["jaspar", "max"]]  # only the reported scoring
     refitted, _ = rc.refit(table, rc.choose_subset(table.rows, rc.default_rule(stored, len(table))))
     comparison = rc.compare_with_stored(refitted, fits)
     np.testing.assert_allclose(comparison["rmse_change"], 0, atol=1e-12)
-    assert rc.library_ids_present(con, "lib", ["r0001", "r0059", "nope"]) == {"r0001", "r0059"}
-    assert rc.load_stored_sample(con, "other", "lib", 1) is None
-    assert len(rc.load_scored_table(con, "other", "lib")) == 0
+    assert queries.library_ids_present(con, "lib", ["r0001", "r0059", "nope"]) == {"r0001", "r0059"}
+    assert queries.stored_sample(con, "other", "lib", 1) is None
+    assert len(queries.scored_rows(con, "other", "lib")) == 0
 
 
 def test_scored_table_names_repeated_methods_by_motif_and_scoring():

@@ -186,13 +186,13 @@ def test_invalid_n_shuffles(bad: object) -> None:
 
 
 def test_invalid_inputs() -> None:
-    with pytest.raises(ValueError, match=r"\(L, 4\)"):
+    with pytest.raises(ValueError, match=r"x: .*\(seq_len, 4\)"):
         dinucleotide_shuffle_one_hot(np.zeros((10, 5), np.float32), 1)
-    with pytest.raises(ValueError, match=r"\(L, 4\)"):
+    with pytest.raises(ValueError, match=r"x: .*\(seq_len, 4\)"):
         dinucleotide_shuffle_one_hot(np.zeros((2, 10, 4), np.float32), 1)
     with pytest.raises(ValueError, match="one 1 per row"):
         dinucleotide_shuffle_one_hot(np.full((10, 4), 0.25, np.float32), 1)
-    with pytest.raises(ValueError, match=r"\(n, L, 4\)"):
+    with pytest.raises(ValueError, match=r"x: .*\(n, seq_len, 4\)"):
         shuffle_batch_one_hot(np.zeros((10, 4), np.float32), 1)
     with pytest.raises(ValueError, match="codes"):
         dinucleotide_shuffle_codes(np.zeros((3, 3), np.uint8), 1)

@@ -11,7 +11,8 @@ from scipy.stats import fisher_exact, hypergeom
 
 from affdist_core.seq.motif import Motif
 from affdist_core.seq.alphabet import ALPHABET, encode, reverse_complement
-from affdist_core.baselines.streme import discover_streme, fisher_log_pvalue
+from affdist_core.baselines.fisher import fisher_log_pvalue
+from affdist_core.baselines.streme import discover_streme
 
 EBOX = "GTCACGTGAC"
 SECOND = "TTTAGGCCTA"
@@ -133,13 +134,13 @@ def test_explicit_control_lowercase_and_n_are_accepted(one_planted):
     (dict(primary=["ACGTACGTACGT", "ACG"]), r"primary: 1 sequence\(s\) are shorter than min_width=8"),
     (dict(primary=["ACGTACGTACGT"] * 3, control=["ACGT"] * 3), "control: 3 sequence"),
     (dict(primary=["ACGTACGTACGT"] * 3, control=[]), "control: no sequences"),
-    (dict(min_width=2), "min_width: expected an int >= 3"),
-    (dict(max_width=31), "max_width: expected <= 30"),
+    (dict(min_width=2), "min_width: expected an integer >= 3"),
+    (dict(max_width=32), "max_width: expected <= 31"),
     (dict(min_width=10, max_width=9), "min_width: 10 is larger than max_width=9"),
     (dict(holdout_fraction=0.0), r"holdout_fraction: expected a number in \(0, 0.5\]"),
     (dict(holdout_fraction=0.6), r"holdout_fraction: expected a number in \(0, 0.5\]"),
-    (dict(n_motifs=0), "n_motifs: expected an int >= 1"),
-    (dict(patience=0), "patience: expected an int >= 1"),
+    (dict(n_motifs=0), "n_motifs: expected an integer >= 1"),
+    (dict(patience=0), "patience: expected an integer >= 1"),
     (dict(pvalue_threshold=0.0), "pvalue_threshold"),
 ])
 def test_invalid_inputs_raise(kwargs, match):

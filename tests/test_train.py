@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ from affdist_core.io.fasta import write_fasta
 from affdist_core.io.peaks import write_narrowpeak
 from affdist_core.seq.alphabet import decode
 from affdist_core.model.train import TrainingSettings, train_bpnet
-from affdist_core.model.training_data import load_data_spec
+from affdist_core.model.data_spec import load_data_spec
 
 CHROMS = {"chrA": 30_000, "chrB": 12_000, "chrC": 12_000}
 MOTIF = "CACGTG"
@@ -117,6 +118,42 @@ def test_interrupted_training_resumes(tmp_path):
     assert resumed.epochs_run == 3
 
 
+def test_resuming_another_training_starts_afresh(tmp_path, caplog):
+    """A checkpoint left by a training with another seed (or parameters) is not resumed: the run warns, deletes it
+    and trains from scratch; the same training with a higher epoch limit resumes."""
+    from affdist_core.model.train import finished_training, training_fingerprint
+
+    spec = _write_dataset(tmp_path, seed=2)
+    settings = TrainingSettings(batch_size=32, max_epochs=1, patience=5, max_minutes=None, jit_compile=False)
+    train_bpnet(TINY, spec, tmp_path / "m", settings)
+    first = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert finished_training(tmp_path / "m", TINY, spec, settings)
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["fingerprint"] == \
+        training_fingerprint(TINY, spec, settings)
+
+    other = TrainingSettings(batch_size=32, max_epochs=2, patience=5, max_minutes=None, jit_compile=False, seed=1)
+    assert not finished_training(tmp_path / "m", TINY, spec, other)
+    with caplog.at_level("INFO", logger="affdist_core.model.train"):
+        train_bpnet(TINY, spec, tmp_path / "m", other)
+    assert "written by another training (settings differ); starting afresh" in caplog.text
+    assert "resuming after" not in caplog.text
+    restarted = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert [h["epoch"] for h in restarted] == [1, 2] and restarted[0]["loss"] != first[0]["loss"]
+    state = json.loads((tmp_path / "m" / "checkpoint" / "state.json").read_text())
+    assert state["fingerprint"] == training_fingerprint(TINY, spec, other)
+
+    caplog.clear()
+    longer = dataclasses.replace(other, max_epochs=3)  # a stopping rule: the same training, continued
+    with caplog.at_level("INFO", logger="affdist_core.model.train"):
+        train_bpnet(TINY, spec, tmp_path / "m", longer)
+    assert "resuming after epoch 2" in caplog.text and "starting afresh" not in caplog.text
+    assert json.loads((tmp_path / "m" / "history.json").read_text())[:2] == restarted
+
+    with caplog.at_level("INFO", logger="affdist_core.model.train"):
+        train_bpnet(dataclasses.replace(TINY, lr=0.001), spec, tmp_path / "m", longer)
+    assert "(params differ); starting afresh" in caplog.text
+
+
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="patience"):
         TrainingSettings(patience=0)
@@ -159,7 +196,8 @@ def test_nuisance_features_are_standardised_on_the_training_windows():
 
     from affdist_core.model.bpnet import build_bpnet
     from affdist_core.model.train import _standardise_nuisance
-    from affdist_core.model.training_data import WindowSet, fixed_arrays
+    from affdist_core.model.inputs import fixed_arrays
+    from affdist_core.model.windows import WindowSet
 
     params = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=1,
                          conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=11, lr=0.001)

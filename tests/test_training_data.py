@@ -1,4 +1,4 @@
-"""Tests of affdist_core.model.training_data on a tiny synthetic genome written in tmp dirs.
+"""Tests of affdist_core.model.data_spec, windows, inputs and batches on a tiny synthetic genome written in tmp dirs.
 
 Genome: chrI, chrII, chrIV, chrVII, 20 kb each, in 2-kb blocks whose GC cycles 0.30 / 0.45 / 0.60 (so peaks,
 placed mostly in GC-rich blocks, have a GC distribution unlike the genome's). Each peak has a unique 12-mer
@@ -21,20 +21,17 @@ from affdist_core.model.params import BPNetParams
 from affdist_core.io.fasta import write_fasta
 from affdist_core.io.peaks import PEAK_COLUMNS, write_narrowpeak
 from affdist_core.seq.alphabet import decode, reverse_complement
-from affdist_core.model.training_data import (
+from affdist_core.model.batches import BatchGenerator
+from affdist_core.model.data_spec import (
     DATA_SPEC_KEYS,
     YEAST_SPLIT,
-    BatchGenerator,
     DataSpec,
     default_data_spec,
-    extract_windows,
-    fixed_arrays,
-    LOCAL_CONTROL_WIDTH,
-    control_model_inputs,
-    local_control_counts,
     load_data_spec,
     save_data_spec,
 )
+from affdist_core.model.inputs import fixed_arrays, LOCAL_CONTROL_WIDTH, control_model_inputs, local_control_counts
+from affdist_core.model.windows import extract_windows
 
 CHROMS = ["chrI", "chrII", "chrIV", "chrVII"]
 CHROM_LEN = 20_000

@@ -10,76 +10,80 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.marginalize import variants as vr
+from affdist_core.calibrate import bootstrap
 from affdist_core.calibrate.calibration import CalibrationSample, calibrate, choose_calibration_sample
+from affdist_core.catalog import queries
+from affdist_core.io import user_text
+from affdist_core.marginalize import variants as vr
+from affdist_core.marginalize.spec import ModelSpec
 
 # ------------------------------------------------------------------------------------------------ parsing
 
 
 def test_parse_text_one_sequence_per_line():
-    q = vr.parse_text("acgt\n\n# a comment\nTTTT  \n")
+    q = user_text.parse_text("acgt\n\n# a comment\nTTTT  \n")
     assert q.kind == "single"
     assert q.frame.to_dict("list") == {"name": ["seq1", "seq2"], "sequence": ["acgt", "TTTT"]}
 
 
 @pytest.mark.parametrize("separator", [" ", "\t", ",", " > ", ">"])
 def test_parse_text_pairs(separator):
-    q = vr.parse_text(f"AAAA{separator}AAAT\nCCCC{separator}CCCG\n")
+    q = user_text.parse_text(f"AAAA{separator}AAAT\nCCCC{separator}CCCG\n")
     assert q.kind == "pair"
     assert q.frame.to_dict("list") == {"name": ["variant1", "variant2"], "ref": ["AAAA", "CCCC"],
                                        "alt": ["AAAT", "CCCG"]}
 
 
 def test_parse_text_rejects_mixed_lines():
-    with pytest.raises(vr.VariantInputError, match=r"one sequence, or two \(ref alt\).*line 2 differ.*Accepted:"):
-        vr.parse_text("AAAA CCCC\nGGGG\n")
+    with pytest.raises(user_text.VariantInputError, match=r"one sequence, or two \(ref alt\).*line 2 differ.*Accepted:"):
+        user_text.parse_text("AAAA CCCC\nGGGG\n")
 
 
 def test_parse_fasta_joins_lines_and_names_by_header():
-    q = vr.parse_text(">first some description\nACGT\nacgt\n>second\nTTTT\n")
+    q = user_text.parse_text(">first some description\nACGT\nacgt\n>second\nTTTT\n")
     assert q.frame.to_dict("list") == {"name": ["first", "second"], "sequence": ["ACGTacgt", "TTTT"]}
-    with pytest.raises(vr.VariantInputError, match="FASTA line 1: sequence before the first '>'"):
-        vr.parse_fasta("ACGT\n>x\nACGT")
+    with pytest.raises(user_text.VariantInputError, match="FASTA line 1: sequence before the first '>'"):
+        user_text.parse_fasta("ACGT\n>x\nACGT")
 
 
 def test_parse_csv_sequence_and_pair_columns():
-    q = vr.parse_csv("Name,Sequence,other\na,ACGT,1\nb,TTTT,2\n")
+    q = user_text.parse_csv("Name,Sequence,other\na,ACGT,1\nb,TTTT,2\n")
     assert q.kind == "single" and q.frame.to_dict("list") == {"name": ["a", "b"], "sequence": ["ACGT", "TTTT"]}
-    q = vr.parse_csv("id\tref\talt\nv1\tAAAA\tAAAT\n")
+    q = user_text.parse_csv("id\tref\talt\nv1\tAAAA\tAAAT\n")
     assert q.kind == "pair" and q.frame.to_dict("list") == {"name": ["v1"], "ref": ["AAAA"], "alt": ["AAAT"]}
-    q = vr.parse_csv("sequence\nACGT\n\n\nTTTT\n\n")  # one column, blank lines skipped
+    q = user_text.parse_csv("sequence\nACGT\n\n\nTTTT\n\n")  # one column, blank lines skipped
     assert q.frame.to_dict("list") == {"name": ["seq1", "seq2"], "sequence": ["ACGT", "TTTT"]}
 
 
 def test_parse_csv_wrong_columns_names_them():
-    with pytest.raises(vr.VariantInputError, match=r"x.csv: no 'sequence' column and no 'ref'/'alt' columns "
+    with pytest.raises(user_text.VariantInputError, match=r"x.csv: no 'sequence' column and no 'ref'/'alt' columns "
                                                    r"\(found 'seq', 'value'\).*Accepted:"):
-        vr.parse_csv("seq,value\nACGT,1\n", "x.csv")
+        user_text.parse_csv("seq,value\nACGT,1\n", "x.csv")
 
 
 def test_parse_pair_strips_whitespace():
-    q = vr.parse_pair(" AC GT ", "ACGA\n", name="rs1")
+    q = user_text.parse_pair(" AC GT ", "ACGA\n", name="rs1")
     assert q.kind == "pair" and q.frame.iloc[0].tolist() == ["rs1", "ACGT", "ACGA"]
 
 
 def test_parse_upload_dispatches_on_suffix_and_content():
-    assert vr.parse_upload(b">s\nACGT\n", "v.fa").frame["sequence"].tolist() == ["ACGT"]
-    assert vr.parse_upload(b"ref,alt\nAAAA,AAAT\n", "v.csv").kind == "pair"
-    assert vr.parse_upload(b"ACGT\nTTTT\n", "v.txt").frame["sequence"].tolist() == ["ACGT", "TTTT"]
-    assert vr.parse_upload(b">s\nACGT\n", "v.seq").frame["name"].tolist() == ["s"]
-    assert vr.parse_upload(b"sequence\nACGT\n", "v.dat").kind == "single"
-    assert vr.parse_upload("\ufeffsequence\nACGT\n".encode(), "v.csv").frame["sequence"].tolist() == ["ACGT"]
+    assert user_text.parse_upload(b">s\nACGT\n", "v.fa").frame["sequence"].tolist() == ["ACGT"]
+    assert user_text.parse_upload(b"ref,alt\nAAAA,AAAT\n", "v.csv").kind == "pair"
+    assert user_text.parse_upload(b"ACGT\nTTTT\n", "v.txt").frame["sequence"].tolist() == ["ACGT", "TTTT"]
+    assert user_text.parse_upload(b">s\nACGT\n", "v.seq").frame["name"].tolist() == ["s"]
+    assert user_text.parse_upload(b"sequence\nACGT\n", "v.dat").kind == "single"
+    assert user_text.parse_upload("\ufeffsequence\nACGT\n".encode(), "v.csv").frame["sequence"].tolist() == ["ACGT"]
 
 
 @pytest.mark.parametrize(("data", "name", "message"), [
-    (b"A" * (vr.MAX_FILE_BYTES + 1), "big.txt", r"big.txt: 2.0 MB is larger than the 2 MB limit"),
+    (b"A" * (user_text.MAX_FILE_BYTES + 1), "big.txt", r"big.txt: 2.0 MB is larger than the 2 MB limit"),
     (b"  \n", "empty.csv", "empty.csv: the file is empty"),
     (b"\x89PNG\r\n\x1a\n\x00\xff", "x.csv", "not UTF-8 text"),
     (b"ACGT\n", "x.fasta", "must start with a '>' header"),
 ])
 def test_parse_upload_errors(data, name, message):
-    with pytest.raises(vr.VariantInputError, match=message) as info:
-        vr.parse_upload(data, name)
+    with pytest.raises(user_text.VariantInputError, match=message) as info:
+        user_text.parse_upload(data, name)
     assert "Accepted:" in str(info.value)
 
 
@@ -87,23 +91,23 @@ def test_parse_upload_errors(data, name, message):
 
 
 def test_validate_upper_cases_and_keeps_names():
-    q = vr.validate_queries(vr.parse_text("acgt\nTtGg"), max_length=10)
+    q = user_text.validate_queries(user_text.parse_text("acgt\nTtGg"), max_length=10)
     assert q.frame["sequence"].tolist() == ["ACGT", "TTGG"]
 
 
 @pytest.mark.parametrize(("queries", "message"), [
-    (vr.parse_text(""), "input: no sequences found"),
-    (vr.parse_text("ACGT\nACNT\nAC-TX"), r"2 sequence\(s\) contain other characters: seq2 position 3 'N', "
+    (user_text.parse_text(""), "input: no sequences found"),
+    (user_text.parse_text("ACGT\nACNT\nAC-TX"), r"2 sequence\(s\) contain other characters: seq2 position 3 'N', "
                                          r"seq3 position 3 '-' \(\+1 more\)"),
-    (vr.parse_text("ACGT\n" + "A" * 11), r"1 sequence\(s\) are longer than the model input of 10 bp: seq2 \(11 bp\)"),
-    (vr.parse_pair("ACGT", ""), r"1 empty sequence\(s\): variant \(alt\)"),
-    (vr.parse_csv("sequence\nACGT\n\"\"\n"), r"empty sequence\(s\): seq2"),
-    (vr.parse_text("\n".join(["ACGT"] * 6)), r"6 sequences is more than the 5 allowed"),
-    (vr.parse_text("AAAA CCCC\nAAAA CCCC\nAAAA CCCC"), r"6 sequences is more than the 5 allowed"),
+    (user_text.parse_text("ACGT\n" + "A" * 11), r"1 sequence\(s\) are longer than the model input of 10 bp: seq2 \(11 bp\)"),
+    (user_text.parse_pair("ACGT", ""), r"1 empty sequence\(s\): variant \(alt\)"),
+    (user_text.parse_csv("sequence\nACGT\n\"\"\n"), r"empty sequence\(s\): seq2"),
+    (user_text.parse_text("\n".join(["ACGT"] * 6)), r"6 sequences is more than the 5 allowed"),
+    (user_text.parse_text("AAAA CCCC\nAAAA CCCC\nAAAA CCCC"), r"6 sequences is more than the 5 allowed"),
 ])
 def test_validate_errors_say_what_is_wrong_and_accepted(queries, message):
-    with pytest.raises(vr.VariantInputError, match=message) as info:
-        vr.validate_queries(queries, max_length=10, max_sequences=5)
+    with pytest.raises(user_text.VariantInputError, match=message) as info:
+        user_text.validate_queries(queries, max_length=10, max_sequences=5)
     assert "Accepted: sequences of A, C, G, T" in str(info.value)
 
 
@@ -112,7 +116,7 @@ def test_validate_errors_say_what_is_wrong_and_accepted(queries, message):
 
 def test_bootstrap_of_exact_line_recovers_it_every_time():
     x = np.arange(10.0)
-    slopes, intercepts = vr.bootstrap_lines(x, 2 * x + 1, n_boot=50, random_state=0)
+    slopes, intercepts = bootstrap.bootstrap_lines(x, 2 * x + 1, n_boot=50, random_state=0)
     finite = np.isfinite(slopes)
     assert finite.sum() >= 49  # a resample of one repeated x is degenerate (NaN), very rarely
     np.testing.assert_allclose(slopes[finite], 2.0)
@@ -123,22 +127,22 @@ def test_bootstrap_matches_a_loop_of_polyfits():
     rng = np.random.default_rng(1)
     x = rng.normal(size=30)
     y = 0.5 * x + rng.normal(0, 0.2, 30)
-    slopes, intercepts = vr.bootstrap_lines(x, y, n_boot=20, random_state=5)
+    slopes, intercepts = bootstrap.bootstrap_lines(x, y, n_boot=20, random_state=5)
     idx = np.random.default_rng(5).integers(0, 30, size=(20, 30))
     for b in range(20):
         slope, intercept = np.polyfit(x[idx[b]], y[idx[b]], 1)
         assert slopes[b] == pytest.approx(slope) and intercepts[b] == pytest.approx(intercept)
-    assert np.array_equal(slopes, vr.bootstrap_lines(x, y, n_boot=20, random_state=5)[0])
-    assert not np.array_equal(slopes, vr.bootstrap_lines(x, y, n_boot=20, random_state=6)[0])
+    assert np.array_equal(slopes, bootstrap.bootstrap_lines(x, y, n_boot=20, random_state=5)[0])
+    assert not np.array_equal(slopes, bootstrap.bootstrap_lines(x, y, n_boot=20, random_state=6)[0])
 
 
 def test_bootstrap_degenerate_and_bad_arguments():
-    slopes, _ = vr.bootstrap_lines(np.ones(5), np.arange(5.0), n_boot=3)
+    slopes, _ = bootstrap.bootstrap_lines(np.ones(5), np.arange(5.0), n_boot=3)
     assert np.isnan(slopes).all()
     with pytest.raises(ValueError, match="n >= 3"):
-        vr.bootstrap_lines(np.ones(2), np.ones(2))
+        bootstrap.bootstrap_lines(np.ones(2), np.ones(2))
     with pytest.raises(ValueError, match="n_boot"):
-        vr.bootstrap_lines(np.arange(5.0), np.arange(5.0), n_boot=1)
+        bootstrap.bootstrap_lines(np.arange(5.0), np.arange(5.0), n_boot=1)
 
 
 def test_linear_calibration_from_sample_equals_calibrate():
@@ -148,7 +152,7 @@ def test_linear_calibration_from_sample_equals_calibrate():
     scores[3] = np.nan
     measured = -0.7 * np.nan_to_num(scores) + rng.normal(0, 0.1, 200)
     sample = choose_calibration_sample(ids, n=50, random_state=1)
-    cal = vr.LinearCalibration.from_sample(scores, measured, ids, sample, units="RT")
+    cal = bootstrap.LinearCalibration.from_sample(scores, measured, ids, sample, units="RT")
     fit, _ = calibrate(scores, measured, ids, sample)
     assert (cal.slope, cal.intercept) == (fit.slope, fit.intercept)
     rows = sample.mask(ids) & np.isfinite(scores)
@@ -183,7 +187,7 @@ class FakeScorer:
 
 def exact_calibration(slope=-0.5, intercept=2.0):
     x = np.arange(20.0)
-    return vr.LinearCalibration(slope, intercept, x, slope * x + intercept, "exact", "RT")
+    return bootstrap.LinearCalibration(slope, intercept, x, slope * x + intercept, "exact", "RT")
 
 
 def noisy_calibration():
@@ -191,12 +195,12 @@ def noisy_calibration():
     x = rng.normal(size=40)
     y = -0.5 * x + 2 + rng.normal(0, 0.3, 40)
     fit = np.polyfit(x, y, 1)
-    return vr.LinearCalibration(float(fit[0]), float(fit[1]), x, y, "noisy", "RT")
+    return bootstrap.LinearCalibration(float(fit[0]), float(fit[1]), x, y, "noisy", "RT")
 
 
 def test_single_predictions_have_the_known_answers():
     scorer = FakeScorer()
-    out = vr.predict_ddg(scorer, vr.parse_text("AACG\nacccT\nAACG"), exact_calibration(), n_boot=50)
+    out = vr.predict_ddg(scorer, user_text.parse_text("AACG\nacccT\nAACG"), exact_calibration(), n_boot=50)
     assert out.columns.tolist() == ["name", "sequence", "length", "score", "score_sd", "n_backgrounds", "ddg",
                                     "ddg_sd_backgrounds", "ddg_sd_calibration", "ddg_sd_total"]
     assert scorer.scored == ["AACG", "ACCCT"]  # upper-cased, each distinct sequence scored once
@@ -210,7 +214,7 @@ def test_single_predictions_have_the_known_answers():
 
 
 def test_pair_predictions_use_paired_background_differences():
-    out = vr.predict_ddg(FakeScorer(), vr.parse_text("AAC AAA\nGGG GCC"), exact_calibration(), n_boot=50)
+    out = vr.predict_ddg(FakeScorer(), user_text.parse_text("AAC AAA\nGGG GCC"), exact_calibration(), n_boot=50)
     # alt − ref: Δ_j differences = (A_alt − A_ref) + o_j (C_alt − C_ref) → mean A diff, sd |C diff|
     np.testing.assert_allclose(out["score_alt"] - out["score_ref"], [1, 0])
     np.testing.assert_allclose(out["ddg_alt_minus_ref"], [-0.5, 0.0])
@@ -221,9 +225,9 @@ def test_pair_predictions_use_paired_background_differences():
 
 def test_calibration_uncertainty_is_the_sd_over_bootstrap_lines():
     cal = noisy_calibration()
-    single = vr.predict_ddg(FakeScorer(), vr.parse_text("AAAT"), cal, n_boot=200, random_state=9)
-    pair = vr.predict_ddg(FakeScorer(), vr.parse_pair("A", "AAAT"), cal, n_boot=200, random_state=9)
-    slopes, intercepts = vr.bootstrap_lines(cal.scores, cal.measured, 200, random_state=9)
+    single = vr.predict_ddg(FakeScorer(), user_text.parse_text("AAAT"), cal, n_boot=200, random_state=9)
+    pair = vr.predict_ddg(FakeScorer(), user_text.parse_pair("A", "AAAT"), cal, n_boot=200, random_state=9)
+    slopes, intercepts = bootstrap.bootstrap_lines(cal.scores, cal.measured, 200, random_state=9)
     assert single["ddg_sd_calibration"].item() == pytest.approx(np.std(slopes * 3 + intercepts, ddof=1))
     assert pair["ddg_sd_calibration"].item() == pytest.approx(np.std(slopes * 2, ddof=1))
     assert single["ddg_sd_calibration"].item() > 0
@@ -233,7 +237,7 @@ def test_calibration_uncertainty_is_the_sd_over_bootstrap_lines():
 
 def test_progress_is_reported_per_chunk_and_chunks_do_not_change_results():
     calls = []
-    queries = vr.parse_text("\n".join(["A" * k + "C" for k in range(1, 8)]))
+    queries = user_text.parse_text("\n".join(["A" * k + "C" for k in range(1, 8)]))
     chunked = vr.predict_ddg(FakeScorer(), queries, exact_calibration(), chunk_size=3,
                              progress=lambda done, total: calls.append((done, total)))
     assert calls == [(3, 7), (6, 7), (7, 7)]
@@ -242,8 +246,8 @@ def test_progress_is_reported_per_chunk_and_chunks_do_not_change_results():
 
 
 def test_predict_validates_against_the_model_input_length():
-    with pytest.raises(vr.VariantInputError, match="longer than the model input of 20 bp"):
-        vr.predict_ddg(FakeScorer(), vr.parse_text("A" * 21), exact_calibration())
+    with pytest.raises(user_text.VariantInputError, match="longer than the model input of 20 bp"):
+        vr.predict_ddg(FakeScorer(), user_text.parse_text("A" * 21), exact_calibration())
 
 
 def test_one_background_gives_nan_background_sd():
@@ -251,7 +255,7 @@ def test_one_background_gives_nan_background_sd():
         offsets = np.array([0.0])
         n_backgrounds = 1
 
-    out = vr.predict_ddg(OneBackground(), vr.parse_text("AAC"), noisy_calibration())
+    out = vr.predict_ddg(OneBackground(), user_text.parse_text("AAC"), noisy_calibration())
     assert np.isnan(out["ddg_sd_backgrounds"].item())
     assert out["ddg_sd_total"].item() == pytest.approx(out["ddg_sd_calibration"].item())
 
@@ -263,24 +267,24 @@ def test_load_model_spec_reads_the_run(tmp_path):
     from affdist_core.catalog.schema import insert_frame, open_catalog
 
     with open_catalog(tmp_path / "c.duckdb") as catalog:
-        assert vr.load_model_spec(catalog.connection, "run1") is None
+        assert queries.model_spec(catalog.connection, "run1") is None
         with catalog.transaction() as con:
             con.execute("INSERT INTO models (model_id, tf, run_id, model_dir, params) VALUES "
                         "('run1:bpnet', 'Pho4', 'run1', 'runs/x/model', '{\"seq_len\": 546}')")
             con.execute("INSERT INTO background_sets VALUES ('bg-a', 'run1:bpnet', 20, 4, 'p'), "
                         "('bg-b', 'run1:bpnet', 100, 4, 'p')")
-        assert vr.load_model_spec(catalog.connection, "run1") is None  # no AD scores yet
+        assert queries.model_spec(catalog.connection, "run1") is None  # no AD scores yet
         with catalog.transaction() as con:
             insert_frame(con, "scores", pd.DataFrame({"run_id": "run1", "library": "lib",
                                                       "method": "affinity_distillation", "id": ["a", "b"],
                                                       "score": [1.0, 2.0], "n_backgrounds": 20,
                                                       "background_id": "bg-a"}))
-        spec = vr.load_model_spec(catalog.connection, "run1")
-    assert spec == vr.ModelSpec("run1", "run1:bpnet", "runs/x/model", 20, 100, 4, "bg-a", 546)
+        spec = queries.model_spec(catalog.connection, "run1")
+    assert spec == ModelSpec("run1", "run1:bpnet", "runs/x/model", 20, 100, 4, "bg-a", 546)
 
 
 def test_build_marginalizer_needs_a_model_file(tmp_path):
-    spec = vr.ModelSpec("r", "r:bpnet", str(tmp_path), 3, 3, 0, None, 546)
+    spec = ModelSpec("r", "r:bpnet", str(tmp_path), 3, 3, 0, None, 546)
     with pytest.raises(ValueError, match="has no model.keras; the run's model is missing"):
         vr.build_marginalizer(tmp_path, spec)
 
@@ -289,5 +293,5 @@ def test_calibration_sample_type_is_shared():
     # the Calibration page hands a CalibrationSample to the Variant page; from_sample accepts any sample
     ids = [f"r{i}" for i in range(10)]
     sample = CalibrationSample(ids=("r1", "r2", "r3", "r4"), seed=None, rule="explicit", n_total=10)
-    cal = vr.LinearCalibration.from_sample(np.arange(10.0), 3 * np.arange(10.0), ids, sample)
+    cal = bootstrap.LinearCalibration.from_sample(np.arange(10.0), 3 * np.arange(10.0), ids, sample)
     assert cal.slope == pytest.approx(3.0) and cal.label == "explicit"

@@ -9,22 +9,18 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from affdist_core.baselines import weeder
-from affdist_core.io.fasta import GenomeReader
-from affdist_core.seq.motif import Motif
-from affdist_core.seq.alphabet import encode, reverse_complement
-from affdist_core.baselines.weeder import (
+from affdist_core.baselines import weeder, weeder_background, weeder_balls
+from affdist_core.baselines.weeder import discover_weeder
+from affdist_core.baselines.weeder_background import (
     OligoFrequencies,
-    discover_weeder,
-    hamming_distance,
-    mismatch_patterns,
-    neighbourhood_sum,
     oligo_frequencies_from_fasta,
     oligo_frequencies_from_sequences,
-    pack_word,
-    reverse_complement_words,
-    unpack_word,
 )
+from affdist_core.baselines.weeder_balls import hamming_distance, mismatch_patterns, neighbourhood_sum
+from affdist_core.io.fasta import GenomeReader
+from affdist_core.seq.alphabet import encode, reverse_complement
+from affdist_core.seq.kmers import pack_word, reverse_complement_words
+from affdist_core.seq.motif import Motif
 
 PLANTED = "GTCACGTGAC"
 AT_RICH = [0.325, 0.175, 0.175, 0.325]
@@ -88,19 +84,7 @@ def planted_motifs(planted_sequences, at_background) -> list[Motif]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# packed words
-
-
-def test_pack_unpack_and_reverse_complement():
-    words = all_words(4)
-    packed = [pack_word(w) for w in words]
-    assert packed == list(range(256))  # A=0 C=1 G=2 T=3, first base most significant
-    assert [unpack_word(i, 4) for i in packed] == words
-    np.testing.assert_array_equal(reverse_complement_words(packed, 4),
-                                  [pack_word(reverse_complement(w)) for w in words])
-    assert pack_word("acgtacgtacgt") == pack_word("ACGTACGTACGT")
-    with pytest.raises(ValueError, match="word"):
-        pack_word("ACNT")
+# Hamming balls of packed words (packing itself: tests/test_kmers.py)
 
 
 def test_hamming_distance_matches_brute_force():
@@ -115,7 +99,7 @@ def test_hamming_distance_matches_brute_force():
 @pytest.mark.parametrize(("k", "e", "size"), [(6, 1, 19), (8, 2, 277), (10, 3, 3676), (4, 0, 1), (3, 2, 37)])
 def test_mismatch_pattern_counts(k, e, size):
     patterns = mismatch_patterns(k, e)
-    assert patterns.size == size == weeder.neighbourhood_size(k, e)
+    assert patterns.size == size == weeder_balls.neighbourhood_size(k, e)
     assert np.unique(patterns).size == size and patterns[0] == 0
 
 
@@ -140,7 +124,7 @@ def test_window_probability_is_the_exact_two_strand_union():
         f /= f.sum()
         brute = sum(f[i] for i, w in enumerate(words)
                     if mismatches(w, m) <= e or mismatches(w, reverse_complement(m)) <= e)
-        got = weeder._window_probability(np.array([pack_word(m)]), k, e, mismatch_patterns(k, e), f)[0]
+        got = weeder_balls.window_probability(np.array([pack_word(m)]), k, e, mismatch_patterns(k, e), f)[0]
         assert got == pytest.approx(brute, rel=1e-12)
 
 
@@ -204,7 +188,8 @@ def test_frequencies_from_fasta_equal_sequences_and_cache(mini_genome_fasta, tmp
     direct = oligo_frequencies_from_sequences(records, lengths=lengths)
     fasta = tmp_path / "genome.fa"
     fasta.write_bytes(mini_genome_fasta.read_bytes())
-    monkeypatch.setattr(weeder, "_FASTA_CHUNK", 7_001)  # several chunks per record: windows across chunk edges
+    # several chunks per record: windows across chunk edges
+    monkeypatch.setattr(weeder_background, "_FASTA_CHUNK", 7_001)
     cache = tmp_path / "cache"
     first = oligo_frequencies_from_fasta(fasta, lengths=lengths, cache_dir=cache)
     for k in lengths:
@@ -214,8 +199,8 @@ def test_frequencies_from_fasta_equal_sequences_and_cache(mini_genome_fasta, tmp
     assert len(files) == 1 and not list(cache.glob(".tmp-*"))
 
     calls = []
-    real_count = weeder._count_fasta
-    monkeypatch.setattr(weeder, "_count_fasta", lambda *a: calls.append(a) or real_count(*a))
+    real_count = weeder_background._count_fasta
+    monkeypatch.setattr(weeder_background, "_count_fasta", lambda *a: calls.append(a) or real_count(*a))
     again = oligo_frequencies_from_fasta(fasta, lengths=lengths, cache_dir=cache)
     assert calls == []  # served from the cache
     for k in lengths:

@@ -4,9 +4,10 @@
 validation chromosomes (never the held-out test chromosomes), strongest peaks first (narrowPeak signal).
 :func:`build_baselines` runs
 
-* ``streme`` — :func:`affdist_core.baselines.streme.discover_streme` on all those peaks vs dinucleotide-shuffled controls;
-* ``weeder`` — :func:`affdist_core.baselines.weeder.discover_weeder` on the top peaks (Weeder 2's ChIP mode) against the
-  genome's own oligo frequencies;
+* ``streme`` — :func:`affdist_core.baselines.streme.discover_streme` on all those peaks vs dinucleotide-shuffled
+  controls;
+* ``weeder`` — :func:`affdist_core.baselines.weeder.discover_weeder` on the top peaks (Weeder 2's ChIP mode)
+  against the genome's own oligo frequencies;
 * ``modisco`` — the TF-MoDISco motifs of the model's interpretation (``model/interpret/motifs.parquet``);
 * ``jaspar`` — the TF's known JASPAR matrix (a reference row, not de novo);
 * any external motif files (MEME, JASPAR, TRANSFAC: real STREME/Weeder/HOMER output) under their own names,
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.common.atomic import write_json
+from affdist_core.common.names import BASELINES_SUMMARY_FILE, MOTIFS_FILE, ModelDir
 from affdist_core.seq.motif import Motif, load_motifs, save_motifs
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,9 @@ def peak_sequences(model_dir: str | os.PathLike, width: int = DEFAULT_PEAK_WIDTH
     """
     from affdist_core.io.fasta import GenomeReader
     from affdist_core.io.peaks import read_peaks
-    from affdist_core.model.training_data import load_data_spec, split_chromosomes
+    from affdist_core.model.data_spec import load_data_spec, split_chromosomes
 
-    spec = load_data_spec(Path(model_dir) / "data.json")
+    spec = load_data_spec(ModelDir.at(model_dir).data_spec)
     genome = GenomeReader(spec.genome_fasta)
     try:
         sizes = genome.chrom_sizes
@@ -93,8 +95,9 @@ def build_baselines(
     """
     from affdist_core.io.motif_files import jaspar_motif, read_motifs
     from affdist_core.baselines.streme import discover_streme
-    from affdist_core.model.training_data import load_data_spec
-    from affdist_core.baselines.weeder import discover_weeder, oligo_frequencies_from_fasta
+    from affdist_core.model.data_spec import load_data_spec
+    from affdist_core.baselines.weeder import discover_weeder
+    from affdist_core.baselines.weeder_background import oligo_frequencies_from_fasta
 
     out_dir = Path(out_dir)
     peaks = peak_sequences(model_dir)
@@ -111,12 +114,12 @@ def build_baselines(
     timings["streme"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    spec = load_data_spec(Path(model_dir) / "data.json")
+    spec = load_data_spec(ModelDir.at(model_dir).data_spec)
     background = oligo_frequencies_from_fasta(spec.genome_fasta, cache_dir=Path(spec.genome_fasta).parent)
     methods["weeder"] = discover_weeder(peaks["sequence"].tolist(), background, n_motifs=n_motifs)
     timings["weeder"] = time.perf_counter() - started
 
-    modisco_path = Path(model_dir) / "interpret" / "motifs.parquet"
+    modisco_path = ModelDir.at(model_dir).interpret / MOTIFS_FILE
     if modisco_path.exists():
         methods["modisco"] = [m for m in load_motifs(modisco_path) if m.provenance.get("metacluster") != "neg"]
     else:
@@ -129,8 +132,8 @@ def build_baselines(
         log.info("baselines: %s → %d motif(s)%s", name, len(motifs),
                  f", top {motifs[0].consensus}" if motifs else "")
     all_motifs = [m for motifs in methods.values() for m in motifs]
-    save_motifs(_unique_ids(methods), out_dir / "motifs.parquet")
-    write_json(out_dir / "baselines.json", {
+    save_motifs(_unique_ids(methods), out_dir / MOTIFS_FILE)
+    write_json(out_dir / BASELINES_SUMMARY_FILE, {
         "n_peaks": len(peaks), "peak_width": DEFAULT_PEAK_WIDTH, "jaspar_id": jaspar_id,
         "methods": {k: [m.motif_id for m in v] for k, v in methods.items()},
         "n_motifs": len(all_motifs), "timings_s": timings, "random_state": random_state,
@@ -154,6 +157,6 @@ def _unique_ids(methods: Mapping[str, list[Motif]]) -> list[Motif]:
 def load_baselines(out_dir: str | os.PathLike) -> dict[str, list[Motif]]:
     """Inverse of :func:`build_baselines`' file output: ``{method: ranked motifs}``."""
     methods: dict[str, list[Motif]] = {}
-    for m in load_motifs(Path(out_dir) / "motifs.parquet"):
+    for m in load_motifs(Path(out_dir) / MOTIFS_FILE):
         methods.setdefault(m.provenance.get("baseline", m.method), []).append(m)
     return methods

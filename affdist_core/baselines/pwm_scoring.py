@@ -31,8 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from affdist_core.seq.alphabet import N_CODE, encode
 from affdist_core.seq.motif import Motif
-from affdist_core.seq.alphabet import _CODE_OF_BYTE, N_CODE
 
 USES = ("pwm", "cwm", "hcwm")
 REDUCES = ("sum", "max", "logsumexp")
@@ -185,8 +185,7 @@ def _encode_groups(sequences: Sequence[str]) -> list[tuple[np.ndarray, np.ndarra
     for length in np.unique(lengths):
         rows = np.flatnonzero(lengths == length)
         chosen = seqs if len(rows) == len(seqs) else [seqs[i] for i in rows]
-        raw = np.frombuffer("".join(chosen).encode("ascii", errors="replace"), dtype=np.uint8)
-        groups.append((rows, _CODE_OF_BYTE[raw].reshape(len(rows), int(length))))
+        groups.append((rows, encode("".join(chosen)).reshape(len(rows), int(length))))
     return groups
 
 

@@ -14,12 +14,13 @@ Algorithm (:func:`discover_streme`)
    the training primary + control sequences counted on both strands (so A = T and C = G), with one pseudo-
    count per base.
 2. **Seeds.** For every width ``w`` in ``[min_width, max_width]``, every word of width ``w`` free of ``N`` is
-   packed into an int64 (2 bits per base) and canonicalised with its reverse complement (the smaller code of
-   the two), so a word and its reverse complement are one seed. For each seed we count the training primary
-   sequences (``a`` of ``P``) and control sequences (``b`` of ``N``) that contain it on either strand and
-   compute the one-sided Fisher exact p-value of enrichment (:func:`fisher_log_pvalue`). Only words seen in
-   the primary set with ``a / P > b / N`` are candidates; the ``seeds_per_width`` smallest p-values of each
-   width are kept (ties: more primary sequences, then the smaller word code).
+   packed into an int64 (2 bits per base, :mod:`affdist_core.seq.kmers`) and canonicalised with its reverse
+   complement (the smaller code of the two), so a word and its reverse complement are one seed. For each seed
+   we count the training primary sequences (``a`` of ``P``) and control sequences (``b`` of ``N``) that
+   contain it on either strand and compute the one-sided Fisher exact p-value of enrichment
+   (:mod:`affdist_core.baselines.fisher`). Only words seen in the primary set with ``a / P > b / N`` are
+   candidates; the ``seeds_per_width`` smallest p-values of each width are kept (ties: more primary
+   sequences, then the smaller word code).
 3. **Refinement** of each seed. The seed becomes a PWM whose rows put ``1 − SEED_PRIOR + SEED_PRIOR · bg[x]``
    on the seed's base ``x`` and ``SEED_PRIOR · bg[y]`` on each other base ``y`` (``SEED_PRIOR = 0.25``, so a
    mismatch costs ``ln 0.25`` nats whatever the base). Then, repeatedly:
@@ -45,11 +46,9 @@ Algorithm (:func:`discover_streme`)
    ``pvalue_threshold``) have been found, or ``patience`` consecutive motifs fail that threshold, or no
    enriched seed is left. Significant motifs are returned ranked by hold-out p-value (then training p-value).
 
-All p-values are computed and compared in log space (:func:`fisher_log_pvalue`, a compiled series for the
-hypergeometric tail, checked against ``scipy.stats.fisher_exact`` and ``hypergeom.logsf`` in the tests; scipy's
-own ``logsf`` is exact but ~150 µs per table, too slow for thousands of thresholds per scan), so p-values far
-below 1e-308 still rank correctly; ``Motif.score`` is the plain hold-out p-value (it may underflow to 0.0) and
-``provenance["log10_pvalue"]`` its exact base-10 logarithm.
+All p-values are computed and compared in log space (:func:`affdist_core.baselines.fisher.fisher_log_pvalue`),
+so p-values far below 1e-308 still rank correctly; ``Motif.score`` is the plain hold-out p-value (it may
+underflow to 0.0) and ``provenance["log10_pvalue"]`` its exact base-10 logarithm.
 
 Differences from the original STREME
 ------------------------------------
@@ -79,10 +78,7 @@ Differences from the original STREME
   distributions and positional output, subsampling of very large inputs (``--totallength``), and E-value
   reporting.
 
-Speed: the best-site scan and the hypergeometric tail are numba kernels (compiled on first use, ~1.5 s,
-then cached on disk); everything else is vectorised numpy. Measured with ``time.perf_counter`` on 1,700
-AT-rich 100-bp sequences with a degenerate E-box planted in 30% (defaults, 2 cores shared with a running
-training job): 2.5-4 s per call (4 rounds); with five planted motifs (5 significant rounds) about 4 s.
+Sequence sets, the compiled best-site scan and masking live in :mod:`affdist_core.baselines.streme_sites`.
 """
 
 from __future__ import annotations
@@ -94,16 +90,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
-from affdist_core.seq.motif import Motif
+from affdist_core.baselines.fisher import fisher_log_pvalue
 from affdist_core.baselines.pwm_scoring import log_odds
+from affdist_core.baselines.streme_sites import SeqSet, mask_best_sites, scan, site_codes
+from affdist_core.common.checks import check_int
 from affdist_core.common.rng import RandomState, resolve_rng
 from affdist_core.seq.alphabet import ALPHABET, N_CODE, encode
+from affdist_core.seq.kmers import MAX_K, pack_windows, reverse_complement_words, unpack_word
+from affdist_core.seq.motif import Motif
 from affdist_core.seq.shuffle import dinucleotide_shuffle_codes
 
-__all__ = ["discover_streme", "fisher_log_pvalue", "SEED_PRIOR", "SITE_PSEUDOCOUNT"]
+__all__ = ["discover_streme", "SEED_PRIOR", "SITE_PSEUDOCOUNT"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,166 +113,23 @@ SITE_PSEUDOCOUNT = 1.0
 """Pseudo-sites per PWM position, spread in proportion to the background, added to the site counts."""
 
 MIN_WIDTH_LIMIT = 3
-MAX_WIDTH_LIMIT = 30  # 2 bits per base in an int64 word
+MAX_WIDTH_LIMIT = MAX_K  # words are packed 2 bits per base into an int64
 _LN10 = math.log(10.0)
 
 
-# --------------------------------------------------------------------------------------------- Fisher test
-@numba.njit(cache=True)
-def _lchoose(n: int, k: int) -> float:
-    return math.lgamma(n + 1.0) - math.lgamma(k + 1.0) - math.lgamma(n - k + 1.0)
-
-
-@numba.njit(cache=True)
-def _hypergeom_logsf_one(x: int, pop: int, succ: int, draws: int) -> float:
-    """ln P(X >= x) for X ~ Hypergeometric(population ``pop``, ``succ`` successes, ``draws`` draws).
-
-    Above the mode: ln pmf(x) + ln Σ_{j≥0} pmf(x+j)/pmf(x) (the ratios fall monotonically, so the series is
-    summed until a term is < 1e-17 of the sum). At or below the mode: ln(1 − cdf(x − 1)) with cdf(x − 1)
-    summed downwards the same way; there the survival is at least pmf(mode), so no precision is lost.
-    """
-    lo = max(0, draws - (pop - succ))
-    hi = min(succ, draws)
-    if x <= lo:
-        return 0.0
-    if x > hi:
-        return -np.inf
-    log_norm = _lchoose(pop, draws)
-    mode = ((draws + 1) * (succ + 1)) // (pop + 2)
-    if x > mode:
-        total = 1.0
-        term = 1.0
-        k = x
-        while k < hi:
-            term *= (succ - k) * (draws - k) / ((k + 1.0) * (pop - succ - draws + k + 1.0))
-            total += term
-            k += 1
-            if term < 1e-17 * total:
-                break
-        return _lchoose(succ, x) + _lchoose(pop - succ, draws - x) - log_norm + math.log(total)
-    k = x - 1
-    total = 1.0
-    term = 1.0
-    while k > lo:
-        term *= k * (pop - succ - draws + k) / ((succ - k + 1.0) * (draws - k + 1.0))
-        total += term
-        k -= 1
-        if term < 1e-17 * total:
-            break
-    cdf = math.exp(_lchoose(succ, x - 1) + _lchoose(pop - succ, draws - x + 1) - log_norm + math.log(total))
-    return math.log1p(-min(cdf, 1.0))
-
-
-@numba.njit(cache=True)
-def _fisher_logp_kernel(a: np.ndarray, n_pos: np.ndarray, b: np.ndarray, n_neg: np.ndarray) -> np.ndarray:
-    out = np.empty(a.size, dtype=np.float64)
-    for i in range(a.size):
-        out[i] = _hypergeom_logsf_one(a[i], n_pos[i] + n_neg[i], a[i] + b[i], n_pos[i])
-    return out
-
-
-def fisher_log_pvalue(a, n_primary, b, n_control) -> np.ndarray | float:
-    """Natural log of the one-sided Fisher exact p-value that primary sequences have sites more often.
-
-    The 2×2 table is ``[[a, n_primary − a], [b, n_control − b]]`` (rows primary / control, columns with /
-    without a site); the p-value is ``P(X >= a)`` for ``X ~ Hypergeom(n_primary + n_control, a + b,
-    n_primary)``, equal to ``scipy.stats.fisher_exact(table, alternative="greater")[1]`` and
-    ``scipy.stats.hypergeom.logsf(a - 1, n_primary + n_control, a + b, n_primary)``, but computed in log
-    space by a compiled series (no underflow: ``ln p`` stays finite far below 1e-308) and fast enough for
-    thousands of tables per call.
-
-    Args:
-        a: primary sequences with a site, integer array-like (broadcast with the others), 0 ≤ a ≤ n_primary.
-        n_primary: primary sequences (≥ 0).
-        b: control sequences with a site, 0 ≤ b ≤ n_control.
-        n_control: control sequences (≥ 0).
-
-    Returns:
-        float64 array of ``ln p`` (≤ 0) with the broadcast shape, or a float for scalar inputs.
-    """
-    arrays = np.broadcast_arrays(*(np.asarray(v) for v in (a, n_primary, b, n_control)))
-    names = ("a", "n_primary", "b", "n_control")
-    ints = []
-    for name, arr in zip(names, arrays):
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-                raise ValueError(f"{name}: expected whole-number counts, got {arr.ravel()[:5].tolist()}")
-        ints.append(np.ascontiguousarray(arr, dtype=np.int64).ravel())
-    a_, np_, b_, nn_ = ints
-    if np.any(np_ < 0) or np.any(nn_ < 0):
-        raise ValueError("n_primary, n_control: counts must be >= 0")
-    if np.any((a_ < 0) | (a_ > np_)):
-        raise ValueError("a: expected 0 <= a <= n_primary")
-    if np.any((b_ < 0) | (b_ > nn_)):
-        raise ValueError("b: expected 0 <= b <= n_control")
-    out = _fisher_logp_kernel(a_, np_, b_, nn_).reshape(arrays[0].shape)
-    return float(out) if out.ndim == 0 else out
-
-
-# ------------------------------------------------------------------------------------------ sequence sets
-@dataclass
-class _SeqSet:
-    """Sequences as one flat uint8 code array (A,C,G,T = 0..3, N = 4), each followed by one N separator.
-
-    ``codes`` is (Σ (L_i + 1),); ``starts`` (n,) int64 offsets of each sequence; ``lengths`` (n,) int64.
-    Masking writes N into ``codes`` in place.
-    """
-
-    codes: np.ndarray
-    starts: np.ndarray
-    lengths: np.ndarray
-
-    @classmethod
-    def from_codes(cls, seqs: Sequence[np.ndarray]) -> _SeqSet:
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        starts = np.zeros(len(seqs), dtype=np.int64)
-        if len(seqs) > 1:
-            starts[1:] = np.cumsum(lengths[:-1] + 1)
-        codes = np.full(int(lengths.sum() + len(seqs)), N_CODE, dtype=np.uint8)
-        for s, start in zip(seqs, starts):
-            codes[start:start + len(s)] = s
-        return cls(codes, starts, lengths)
-
-    @property
-    def n(self) -> int:
-        return int(self.starts.size)
-
-    def seq_of_position(self) -> np.ndarray:
-        """(len(codes),) int64 index of the sequence each flat position belongs to (separators: the one before)."""
-        return np.repeat(np.arange(self.n, dtype=np.int64), self.lengths + 1)
-
-
 # ------------------------------------------------------------------------------------------------- seeds
-def _unpack_word(word: int, width: int) -> str:
-    return "".join(ALPHABET[(word >> (2 * (width - 1 - j))) & 3] for j in range(width))
-
-
-def _sequence_word_counts(sset: _SeqSet, widths: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _sequence_word_counts(sset: SeqSet, widths: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each width: (sorted canonical word codes, number of sequences containing each, either strand).
 
-    A word of width w is packed as Σ_j base_j · 4^(w−1−j); its canonical code is min(word, reverse
-    complement). Windows containing N (including the separators between sequences) are skipped.
+    A word's canonical code is min(packed word, packed reverse complement) (:mod:`affdist_core.seq.kmers`).
+    Windows containing N (including the separators between sequences) are skipped.
     """
-    codes = sset.codes
-    base = (codes & 3).astype(np.int64)
-    comp = 3 - base
-    n_cum = np.concatenate([[0], np.cumsum(codes >= N_CODE, dtype=np.int64)])
     seq_id = sset.seq_of_position()
-    fwd = np.zeros(codes.size, dtype=np.int64)
-    rc = np.zeros(codes.size, dtype=np.int64)
-    wanted = set(widths)
     out = {}
-    for w in range(1, max(widths) + 1):
-        n_win = codes.size - w + 1
-        if n_win <= 0:
-            break
-        fwd = (fwd[:n_win] << 2) | base[w - 1:w - 1 + n_win]
-        rc = rc[:n_win] | (comp[w - 1:w - 1 + n_win] << (2 * (w - 1)))
-        if w not in wanted:
-            continue
-        valid = (n_cum[w:w + n_win] - n_cum[:n_win]) == 0
-        canon = np.minimum(fwd, rc)[valid]
-        sid = seq_id[:n_win][valid]
+    for w in sorted(set(widths)):
+        words, starts = pack_windows(sset.codes, w)
+        canon = np.minimum(words, reverse_complement_words(words, w))
+        sid = seq_id[starts]
         order = np.lexsort((canon, sid))
         canon, sid = canon[order], sid[order]
         first = np.ones(canon.size, dtype=bool)
@@ -292,7 +148,7 @@ class _Seed:
     log_pvalue: float
 
 
-def _find_seeds(pos: _SeqSet, neg: _SeqSet, widths: Sequence[int], per_width: int) -> list[_Seed]:
+def _find_seeds(pos: SeqSet, neg: SeqSet, widths: Sequence[int], per_width: int) -> list[_Seed]:
     """The ``per_width`` most enriched exact words (either strand) of each width, ordered by width."""
     pos_counts = _sequence_word_counts(pos, widths)
     neg_counts = _sequence_word_counts(neg, widths)
@@ -316,72 +172,12 @@ def _find_seeds(pos: _SeqSet, neg: _SeqSet, widths: Sequence[int], per_width: in
         logp = np.asarray(fisher_log_pvalue(keys // (n_neg + 1), n_pos, keys % (n_neg + 1), n_neg))[inverse]
         order = np.lexsort((words, -a, logp))[:per_width]
         for i in order:
-            seeds.append(_Seed(int(words[i]), w, _unpack_word(int(words[i]), w), int(a[i]), int(b[i]),
+            seeds.append(_Seed(int(words[i]), w, unpack_word(int(words[i]), w), int(a[i]), int(b[i]),
                                float(logp[i])))
     return seeds
 
 
-# ------------------------------------------------------------------------------------ scanning, thresholds
-@numba.njit(cache=True)
-def _best_sites_kernel(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, fwd: np.ndarray,
-                       rev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best window score per sequence over both strands.
-
-    ``fwd`` (w, 4) is the log-odds matrix, ``rev`` = ``fwd[::-1, ::-1]`` (scoring a forward window with it
-    equals scoring its reverse complement with ``fwd``). Returns best (n,) float64 (−inf if no N-free
-    window), start (n,) int64 (−1 if none) and strand (n,) int8 (0 forward, 1 reverse). Ties: the first
-    window, forward before reverse.
-    """
-    n = starts.size
-    w = fwd.shape[0]
-    best = np.full(n, -np.inf)
-    where = np.full(n, -1, dtype=np.int64)
-    strand = np.zeros(n, dtype=np.int8)
-    for s in range(n):
-        st = starts[s]
-        length = lengths[s]
-        top = -np.inf
-        top_i = -1
-        top_s = 0
-        i = 0
-        while i + w <= length:
-            f = 0.0
-            r = 0.0
-            bad = -1
-            for j in range(w):
-                c = codes[st + i + j]
-                if c >= 4:
-                    bad = j
-                    break
-                f += fwd[j, c]
-                r += rev[j, c]
-            if bad >= 0:
-                i += bad + 1
-                continue
-            if f > top:
-                top, top_i, top_s = f, i, 0
-            if r > top:
-                top, top_i, top_s = r, i, 1
-            i += 1
-        best[s] = top
-        where[s] = top_i
-        strand[s] = top_s
-    return best, where, strand
-
-
-@dataclass
-class _Scan:
-    best: np.ndarray  # (n,) float64, -inf where the sequence has no N-free window
-    start: np.ndarray  # (n,) int64 window start within the sequence
-    strand: np.ndarray  # (n,) int8, 1 = reverse complement
-
-
-def _scan(sset: _SeqSet, lo: np.ndarray) -> _Scan:
-    lo = np.ascontiguousarray(lo, dtype=np.float64)
-    rev = np.ascontiguousarray(lo[::-1, ::-1])
-    return _Scan(*_best_sites_kernel(sset.codes, sset.starts, sset.lengths, lo, rev))
-
-
+# ------------------------------------------------------------------------------------ thresholds, refinement
 def _best_threshold(pos_best: np.ndarray, neg_best: np.ndarray) -> tuple[float, float, int, int]:
     """Threshold t minimising the Fisher p-value of (#primary best ≥ t) vs (#control best ≥ t).
 
@@ -404,16 +200,6 @@ def _best_threshold(pos_best: np.ndarray, neg_best: np.ndarray) -> tuple[float, 
     logp = np.asarray(fisher_log_pvalue(a, pos_best.size, b, neg_best.size))
     i = int(np.argmin(logp))
     return float(t[i]), float(logp[i]), int(a[i]), int(b[i])
-
-
-def _sites(sset: _SeqSet, scan: _Scan, threshold: float, width: int) -> np.ndarray:
-    """(k, width) uint8 codes of the best sites ≥ threshold, each read on the strand it matched."""
-    sel = np.flatnonzero(scan.best >= threshold)
-    idx = (sset.starts[sel] + scan.start[sel])[:, None] + np.arange(width)
-    sites = sset.codes[idx]
-    rev = scan.strand[sel] == 1
-    sites[rev] = 3 - sites[rev, ::-1]
-    return sites
 
 
 def _pwm_from_sites(sites: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -444,38 +230,23 @@ class _Candidate:
     iterations: int
 
 
-def _refine(seed: _Seed, pos: _SeqSet, neg: _SeqSet, background: np.ndarray, max_iter: int) -> _Candidate:
+def _refine(seed: _Seed, pos: SeqSet, neg: SeqSet, background: np.ndarray, max_iter: int) -> _Candidate:
     pwm = _seed_pwm(seed.consensus, background)
     best: _Candidate | None = None
     for it in range(max_iter):
         lo = log_odds(pwm, background, pseudocount=0.0)
-        pos_scan = _scan(pos, lo)
-        t, logp, a, b = _best_threshold(pos_scan.best, _scan(neg, lo).best)
+        pos_scan = scan(pos, lo)
+        t, logp, a, b = _best_threshold(pos_scan.best, scan(neg, lo).best)
         if best is not None and not logp < best.log_pvalue:
             break
         best = _Candidate(seed, pwm, lo, t, logp, a, b, it + 1)
         if a == 0 or it == max_iter - 1:
             break
-        pwm = _pwm_from_sites(_sites(pos, pos_scan, t, seed.width), background)
+        pwm = _pwm_from_sites(site_codes(pos, pos_scan, t, seed.width), background)
     return best
 
 
-def _mask(sset: _SeqSet, lo: np.ndarray, threshold: float) -> int:
-    """Replace each sequence's best site scoring ≥ threshold by N (in place); returns how many."""
-    scan = _scan(sset, lo)
-    sel = np.flatnonzero(scan.best >= threshold)
-    idx = (sset.starts[sel] + scan.start[sel])[:, None] + np.arange(lo.shape[0])
-    sset.codes[idx.ravel()] = N_CODE
-    return int(sel.size)
-
-
 # ---------------------------------------------------------------------------------------------- the API
-def _check_int(value, name: str, minimum: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}; {fix}")
-    return int(value)
-
-
 def _encode_all(seqs, name: str, min_width: int) -> list[np.ndarray]:
     if isinstance(seqs, str):
         raise ValueError(f"{name}: expected a sequence of DNA strings, got a single string; wrap it in a list")
@@ -496,17 +267,17 @@ def _encode_all(seqs, name: str, min_width: int) -> list[np.ndarray]:
     return [encode(s) for s in seqs]
 
 
-def _split(seqs: list[np.ndarray], fraction: float, rng: np.random.Generator) -> tuple[_SeqSet, _SeqSet]:
+def _split(seqs: list[np.ndarray], fraction: float, rng: np.random.Generator) -> tuple[SeqSet, SeqSet]:
     """(training, hold-out) sets; the hold-out is a random ``fraction`` of the sequences, at least one."""
     n = len(seqs)
     n_hold = min(max(1, int(round(fraction * n))), n - 1)
     hold = np.zeros(n, dtype=bool)
     hold[rng.permutation(n)[:n_hold]] = True
-    return (_SeqSet.from_codes([s for s, h in zip(seqs, hold) if not h]),
-            _SeqSet.from_codes([s for s, h in zip(seqs, hold) if h]))
+    return (SeqSet.from_codes([s for s, h in zip(seqs, hold) if not h]),
+            SeqSet.from_codes([s for s, h in zip(seqs, hold) if h]))
 
 
-def _background(pos: _SeqSet, neg: _SeqSet) -> np.ndarray:
+def _background(pos: SeqSet, neg: SeqSet) -> np.ndarray:
     """Strand-symmetric 0-order ACGT frequencies of two sets (one pseudocount per base)."""
     counts = np.ones(4)
     for sset in (pos, neg):
@@ -536,7 +307,7 @@ def discover_streme(
             each at least ``min_width`` long; at least 2.
         control: control DNA strings (same rules), or None for one dinucleotide shuffle of each primary
             sequence.
-        min_width, max_width: motif widths searched, 3 ≤ min_width ≤ max_width ≤ 30 (bases).
+        min_width, max_width: motif widths searched, 3 ≤ min_width ≤ max_width ≤ 31 (bases).
         n_motifs: stop after this many significant motifs (≥ 1).
         holdout_fraction: fraction of primary and of control sequences held out for the test, in (0, 0.5].
         seeds_per_width: exact-word seeds refined per width (≥ 1).
@@ -554,18 +325,18 @@ def discover_streme(
     """
     started = time.perf_counter()
     for name, value in (("min_width", min_width), ("max_width", max_width)):
-        _check_int(value, name, MIN_WIDTH_LIMIT, f"widths must lie in [{MIN_WIDTH_LIMIT}, {MAX_WIDTH_LIMIT}]")
+        check_int(name, value, MIN_WIDTH_LIMIT)
     if max_width > MAX_WIDTH_LIMIT:
         raise ValueError(f"max_width: expected <= {MAX_WIDTH_LIMIT} (words are packed 2 bits per base into an "
                          f"int64), got {max_width}; lower max_width")
     if min_width > max_width:
         raise ValueError(f"min_width: {min_width} is larger than max_width={max_width}; "
                          f"choose min_width <= max_width")
-    n_motifs = _check_int(n_motifs, "n_motifs", 1, "ask for at least one motif")
-    seeds_per_width = _check_int(seeds_per_width, "seeds_per_width", 1, "refine at least one seed per width")
-    max_refine_iterations = _check_int(max_refine_iterations, "max_refine_iterations", 1,
-                                       "allow at least one scan per seed")
-    patience = _check_int(patience, "patience", 1, "allow at least one non-significant motif")
+    min_width, max_width = int(min_width), int(max_width)
+    n_motifs = check_int("n_motifs", n_motifs, 1)
+    seeds_per_width = check_int("seeds_per_width", seeds_per_width, 1)
+    max_refine_iterations = check_int("max_refine_iterations", max_refine_iterations, 1)
+    patience = check_int("patience", patience, 1)
     if (isinstance(holdout_fraction, bool) or not isinstance(holdout_fraction, numbers.Real)
             or not 0.0 < holdout_fraction <= 0.5):
         raise ValueError(f"holdout_fraction: expected a number in (0, 0.5], got {holdout_fraction!r}; "
@@ -609,8 +380,8 @@ def discover_streme(
             break
         candidates = [_refine(s, pos_train, neg_train, background, max_refine_iterations) for s in seeds]
         best = min(enumerate(candidates), key=lambda ic: (ic[1].log_pvalue, ic[1].seed.width, ic[0]))[1]
-        hold_a = int(np.sum(_scan(pos_hold, best.log_odds).best >= best.threshold))
-        hold_b = int(np.sum(_scan(neg_hold, best.log_odds).best >= best.threshold))
+        hold_a = int(np.sum(scan(pos_hold, best.log_odds).best >= best.threshold))
+        hold_b = int(np.sum(scan(neg_hold, best.log_odds).best >= best.threshold))
         hold_logp = fisher_log_pvalue(hold_a, pos_hold.n, hold_b, neg_hold.n)
         consensus = "".join(ALPHABET[i] for i in best.pwm.argmax(axis=1))
         significant = hold_logp <= math.log(pvalue_threshold)
@@ -625,7 +396,7 @@ def discover_streme(
         else:
             failures += 1
         for sset in (pos_train, neg_train, pos_hold, neg_hold):
-            _mask(sset, best.log_odds, best.threshold)
+            mask_best_sites(sset, best.log_odds, best.threshold)
 
     found.sort(key=lambda f: (f["hold_logp"], f["candidate"].log_pvalue, f["round"]))
     motifs = []

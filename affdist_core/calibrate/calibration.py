@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from affdist_core.common.checks import check_int
+from affdist_core.common.metrics import pearson, spearman
 from affdist_core.common.rng import RandomState, resolve_rng
 
 logger = logging.getLogger(__name__)
@@ -172,9 +174,8 @@ def choose_calibration_sample(
         return CalibrationSample(ids=tuple(chosen), seed=None, rule="explicit", n_total=total)
 
     if n is not None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise ValueError(f"n: expected an int, got {n!r}")
-        size, rule = int(n), f"n {int(n)}"
+        n = check_int("n", n, 0)
+        size, rule = n, f"n {n}"
     elif fraction is not None:
         if not isinstance(fraction, (int, float, np.floating)) or not 0 < float(fraction) < 1:
             raise ValueError(f"fraction: expected a number in (0, 1), got {fraction!r}")
@@ -213,8 +214,8 @@ class CalibrationFit:
         n_calibration: calibration rows used in the fit (finite score).
         n_heldout: held-out rows used for the metrics (finite score).
         n_nan_calibration, n_nan_heldout: rows dropped because their score is NaN.
-        pearson, spearman: correlation of predictions and measured values on the held-out rows (nan if fewer
-            than 2 rows or a constant side).
+        pearson, spearman: correlation of predictions and measured values on the held-out rows, under the
+            package's rule (:mod:`affdist_core.common.metrics`: nan if fewer than 3 rows or a constant side).
         rmse: root-mean-square error on the held-out rows, in the library's units.
         sample: the calibration sample used.
     """
@@ -261,22 +262,6 @@ def _aligned(values, ids: pd.Index, what: str) -> np.ndarray:
     if arr.shape != (len(ids),):
         raise ValueError(f"{what}: expected shape ({len(ids)},) to match ids, got {arr.shape}")
     return arr
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    if len(x) < 2:
-        return float("nan")
-    xc, yc = x - x.mean(), y - y.mean()
-    denom = math.sqrt(float(xc @ xc) * float(yc @ yc))
-    return float(xc @ yc / denom) if denom > 0 else float("nan")
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of the ranks (ties get their average rank, as scipy.stats.spearmanr)."""
-    if len(x) < 2:
-        return float("nan")
-    rank = lambda v: pd.Series(v).rank(method="average").to_numpy(dtype=np.float64)  # noqa: E731
-    return _pearson(rank(x), rank(y))
 
 
 def calibrate(
@@ -372,7 +357,7 @@ def _fit(scores, index: pd.Index, y: np.ndarray, in_sample: np.ndarray, sample: 
     fit = CalibrationFit(
         method=method, slope=slope, intercept=intercept, r2=r2, n_calibration=int(fit_rows.sum()),
         n_heldout=n_held, n_nan_calibration=n_nan_cal, n_nan_heldout=n_nan_held,
-        pearson=_pearson(ph, yh), spearman=_spearman(ph, yh), rmse=rmse, sample=sample,
+        pearson=pearson(ph, yh), spearman=spearman(ph, yh), rmse=rmse, sample=sample,
     )
     logger.info("calibrate %s: slope %.4g intercept %.4g r2 %.3f (n=%d); held-out n=%d pearson %.3f "
                 "spearman %.3f rmse %.4g", method, slope, intercept, r2, fit.n_calibration, n_held,

@@ -4,12 +4,14 @@ A run's ``scores`` table holds, per scored library row, the uncalibrated score e
 (Affinity Distillation: the marginalization mean; each motif method: its top motif with the scoring chosen in
 the comparison, sum or max). This module
 
-* loads them as one wide table (:func:`load_scored_table`: one row per scored library row, one column per
-  method, plus the sequence and the measured value), with the stored calibration sample
-  (:func:`load_stored_sample`) and the stored fit of each reported column (:func:`load_stored_fits`);
+* pivots them into one wide table (:func:`scored_table`: one row per scored library row, one column per
+  method, plus the sequence and the measured value; the catalog reads it with
+  :func:`affdist_core.catalog.queries.scored_rows`, the stored sample and fits with
+  :func:`~affdist_core.catalog.queries.stored_sample` and :func:`~affdist_core.catalog.queries.stored_fits`);
 * chooses a new calibration subset from selection rules (:class:`SubsetRule`, :func:`choose_subset`): a
   sequence pattern (IUPAC code string or regex), a range of measured values, an uploaded id list, then a
-  seeded random sample of the rows that pass;
+  seeded random sample of the rows that pass (an uploaded id list is read by
+  :func:`affdist_core.io.user_text.parse_id_list`);
 * refits every method on that subset with :func:`affdist_core.calibrate.calibration.calibrate` (:func:`refit`) and
   sets the new held-out metrics beside the stored ones (:func:`compare_with_stored`);
 * aggregates large scatter data for plotting (:func:`binned_density`, :func:`sample_points`).
@@ -22,8 +24,6 @@ Errors in a selection raise :class:`SubsetError` (a ``ValueError``) whose messag
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import re
@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.calibrate.calibration import MIN_CALIBRATION_ROWS, CalibrationSample, calibrate, choose_calibration_sample
+from affdist_core.common.names import AD_METHOD
+from affdist_core.io.user_text import UserInputError
 
 log = logging.getLogger(__name__)
 
-AD_METHOD = "affinity_distillation"  # as affdist_core.compare.compare.AD_METHOD (not imported: keeps this module light)
 MIN_HELDOUT_ROWS = 3
 METRICS = ("pearson", "spearman", "rmse")
 IUPAC = {
@@ -46,18 +47,12 @@ IUPAC = {
 }
 FIT_FIELDS = ("slope", "intercept", "r2", "n_calibration", "n_heldout", "pearson", "spearman", "rmse")
 
-_SCORES_SQL = """
-SELECT s.id, s.method, s.motif_id, s.scoring, s.score, m.sequence, m.value AS measured
-FROM scores s JOIN measurements m ON m.library = s.library AND m.id = s.id
-WHERE s.run_id = ? AND s.library = ?
-"""
 
-
-class SubsetError(ValueError):
+class SubsetError(UserInputError):
     """A calibration-subset selection that cannot be used; the message says what is wrong and how to fix it."""
 
 
-# ------------------------------------------------------------------------------------------------ loading
+# ------------------------------------------------------------------------------------------------ the scored table
 
 
 @dataclass(frozen=True)
@@ -118,46 +113,6 @@ def scored_table(long: pd.DataFrame) -> ScoredTable:
     return ScoredTable(rows[["sequence", "measured", *methods["column"]]], methods)
 
 
-def load_scored_table(con, run_id: str, library: str) -> ScoredTable:
-    """The :class:`ScoredTable` of ``run_id`` on ``library`` (``con``: a DuckDB connection or cursor)."""
-    return scored_table(con.execute(_SCORES_SQL, [run_id, library]).df())
-
-
-def load_stored_sample(con, run_id: str, library: str, n_total: int) -> CalibrationSample | None:
-    """The calibration sample the run's stored fits used (None if the run stored none); ``n_total``: the number
-    of scored rows it was drawn from."""
-    frame = con.execute(
-        "SELECT rule, seed, ids FROM calibration_samples WHERE sample_id IN "
-        "(SELECT DISTINCT sample_id FROM calibrations WHERE run_id = ? AND library = ?) LIMIT 1",
-        [run_id, library]).df()
-    if frame.empty:
-        return None
-    row = frame.iloc[0]
-    seed = None if pd.isna(row["seed"]) else int(row["seed"])
-    return CalibrationSample(ids=tuple(sorted(str(i) for i in row["ids"])), seed=seed, rule=str(row["rule"]),
-                             n_total=int(n_total))
-
-
-def load_stored_fits(con, run_id: str, library: str) -> pd.DataFrame:
-    """The stored calibration of each reported (method, motif, scoring): columns ``method, motif_id, scoring``
-    and :data:`FIT_FIELDS`, one row per reported method."""
-    return con.execute(
-        "SELECT c.method, c.motif_id, c.scoring, " + ", ".join(f"c.{f}" for f in FIT_FIELDS) + " "
-        "FROM calibrations c JOIN (SELECT DISTINCT method, motif_id, scoring FROM scores "
-        "WHERE run_id = ? AND library = ?) s ON c.method = s.method AND c.scoring = s.scoring "
-        "AND c.motif_id IS NOT DISTINCT FROM s.motif_id WHERE c.run_id = ? AND c.library = ? ORDER BY c.method",
-        [run_id, library, run_id, library]).df()
-
-
-def library_ids_present(con, library: str, ids: list[str]) -> set[str]:
-    """The subset of ``ids`` that are rows of ``library`` in the ``measurements`` table."""
-    if not ids:
-        return set()
-    frame = con.execute("SELECT id FROM measurements WHERE library = ? AND id IN (SELECT unnest(?::VARCHAR[]))",
-                        [library, list(ids)]).df()
-    return set(frame["id"].astype(str))
-
-
 # ------------------------------------------------------------------------------------------------ selection
 
 
@@ -204,45 +159,6 @@ def pattern_mask(sequences: pd.Series, pattern: str, kind: str = "iupac") -> np.
     return seqs.str.contains(regex, regex=True, flags=re.IGNORECASE).to_numpy(dtype=bool)
 
 
-def csv_delimiter(text: str, filename: str = "") -> str:
-    """The delimiter of a CSV/TSV text, from its header line: tab (also for a ``.tsv`` name), ``;`` or ``,``
-    (a single-column file gets ``,``). Sniffing is not used: it guesses letters for one-column files."""
-    header = text.lstrip().split("\n", 1)[0]
-    if filename.lower().endswith(".tsv") or "\t" in header:
-        return "\t"
-    if ";" in header and "," not in header:
-        return ";"
-    return ","
-
-
-def parse_id_list(data: bytes | str, filename: str = "ids.txt") -> list[str]:
-    """Ids from an uploaded file: a CSV/TSV with an ``id`` column (else its first column), or text with one id
-    per line (commas, tabs and spaces also separate). Blank entries are dropped, order and repeats are kept
-    (:func:`choose_subset` reports repeats). Raises :class:`SubsetError` for an unreadable or empty file."""
-    try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else str(data)
-    except UnicodeDecodeError:
-        raise SubsetError(f"{filename}: not UTF-8 text; upload a .txt with one id per line or a CSV with an 'id' "
-                          f"column") from None
-    name = filename.lower()
-    if name.endswith((".csv", ".tsv")):
-        try:
-            frame = pd.read_csv(io.StringIO(text), sep=csv_delimiter(text, filename), dtype=str)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-            raise SubsetError(f"{filename}: cannot read it as CSV ({exc}); upload a CSV with an 'id' column or a "
-                              f".txt with one id per line") from None
-        columns = {c.strip().lower(): c for c in frame.columns}
-        column = columns.get("id", frame.columns[0] if len(frame.columns) else None)
-        ids = [] if column is None else frame[column].dropna().astype(str).str.strip().tolist()
-    else:
-        ids = re.split(r"[\s,;]+", text)
-    ids = [i for i in ids if i]
-    if not ids:
-        raise SubsetError(f"{filename}: holds no ids; upload a .txt with one library id per line or a CSV with an "
-                          f"'id' column")
-    return ids
-
-
 @dataclass(frozen=True)
 class SubsetRule:
     """How to choose the calibration subset from the scored rows.
@@ -284,7 +200,7 @@ def select_pool(rows: pd.DataFrame, rule: SubsetRule, library_ids: set[str] | No
     filter of ``rule``, in ``rows``' order.
 
     ``library_ids``: for an id list, the listed ids that are rows of the library (from
-    :func:`library_ids_present`); ids outside it are reported as not in the library, listed library ids that
+    :func:`affdist_core.catalog.queries.library_ids_present`); ids outside it are reported as not in the library, listed library ids that
     were not scored as unscored. Without it every listed id that was not scored is reported as not scored.
 
     Raises :class:`SubsetError`: a pattern matching no row, a range with low > high or keeping fewer than 3
@@ -404,7 +320,7 @@ def refit(table: ScoredTable, sample: CalibrationSample) -> tuple[pd.DataFrame, 
 def compare_with_stored(fits: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     """Per method: the stored and the refitted held-out metrics side by side.
 
-    ``fits`` from :func:`refit`; ``stored`` from :func:`load_stored_fits`. Returns columns ``method, motif_id,
+    ``fits`` from :func:`refit`; ``stored`` from :func:`affdist_core.catalog.queries.stored_fits`. Returns columns ``method, motif_id,
     scoring``, then for each of ``slope, r2, pearson, spearman, rmse``: ``{m}_stored``, ``{m}_new``, and
     ``{m}_change`` (new − stored) for the three held-out metrics; plus ``n_calibration_new``, ``note``.
     """

@@ -1,6 +1,8 @@
 """The results catalog: one DuckDB file (plus Parquet files it references) holding every result.
 
-Schema (created by :func:`open_catalog`; ``SCHEMA_VERSION`` is stored in ``catalog_meta``):
+Schema (created by :func:`open_catalog`; ``SCHEMA_VERSION`` is stored in ``catalog_meta``; an older catalog
+opened for writing is migrated in one transaction, one opened read-only raises :class:`SchemaVersionError`
+saying how to rebuild it):
 
 ``runs``               one row per pipeline run: id, command, resolved config, seeds, package versions,
                        per-stage timings, status, start/finish times.
@@ -23,7 +25,10 @@ Schema (created by :func:`open_catalog`; ``SCHEMA_VERSION`` is stored in ``catal
                        or a Parquet path for large tables.
 ``artifacts``          references to large arrays on disk (SHAP tracks, deltas): kind, path, description.
 
-Every write goes through :meth:`Catalog.transaction`: a run either lands whole or not at all.
+Every write goes through :meth:`Catalog.transaction`: a run either lands whole or not at all. Every read query
+is in :mod:`affdist_core.catalog.queries`.
+
+Versions: 1 — the first schema; 2 — ``model_members`` added (ensembles).
 """
 
 from __future__ import annotations
@@ -42,7 +47,10 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+_MODEL_MEMBERS = """CREATE TABLE IF NOT EXISTS model_members (
+        model_id TEXT, member INTEGER, seed BIGINT, model_dir TEXT, training JSON)"""
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS catalog_meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -57,8 +65,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS models (
         model_id TEXT PRIMARY KEY, tf TEXT, run_id TEXT, model_dir TEXT, params JSON, data_spec JSON,
         training JSON)""",
-    """CREATE TABLE IF NOT EXISTS model_members (
-        model_id TEXT, member INTEGER, seed BIGINT, model_dir TEXT, training JSON)""",
+    _MODEL_MEMBERS,
     "CREATE TABLE IF NOT EXISTS model_metrics (model_id TEXT, split TEXT, metric TEXT, value DOUBLE)",
     """CREATE TABLE IF NOT EXISTS model_counts (
         model_id TEXT, split TEXT, chrom TEXT, centre BIGINT, name TEXT, observed_log_counts DOUBLE,
@@ -84,6 +91,54 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS artifacts (run_id TEXT, kind TEXT, path TEXT, description TEXT)",
 ]
 
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [_MODEL_MEMBERS],  # 1 → 2
+}
+"""Statements that bring a catalog of version ``v`` to ``v + 1`` (run in one transaction, version updated)."""
+
+
+class SchemaVersionError(ValueError):
+    """A catalog whose schema version this code cannot read; the message says how to rebuild it."""
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version stored in the catalog's ``catalog_meta``; None for an empty file (no table, no row)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'catalog_meta'").fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def check_schema_version(con: duckdb.DuckDBPyConnection, path: str | os.PathLike) -> None:
+    """Raise :class:`SchemaVersionError` unless the catalog at ``path`` (open as ``con``) has
+    :data:`SCHEMA_VERSION`."""
+    version = schema_version(con)
+    if version == SCHEMA_VERSION:
+        return
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaVersionError(f"catalog {path} has schema version {version}, this code reads {SCHEMA_VERSION}: "
+                                 f"update affdist, or rebuild it with `affdist demo --force` (or delete {path})")
+    raise SchemaVersionError(f"catalog {path} has schema version {'none' if version is None else version}, this "
+                             f"code reads {SCHEMA_VERSION}: rebuild it with `affdist demo --force` (or delete {path})")
+
+
+def connect_read_only(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the catalog at ``path``, its schema version checked (the app's way in).
+
+    Raises ValueError when the file does not exist, :class:`SchemaVersionError` when it was written by another
+    schema version (the message says how to rebuild it)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"catalog: {path} does not exist; build it with `affdist demo`")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        check_schema_version(con, path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
 
 class Catalog:
     """A DuckDB catalog file. Use :func:`open_catalog`; writes only inside :meth:`transaction`."""
@@ -91,14 +146,21 @@ class Catalog:
     def __init__(self, path: str | os.PathLike, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise ValueError(f"catalog: {self.path} does not exist; build it with `affdist demo`")
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            self._create_schema()
-        self._check_version()
+        if read_only:
+            self.connection = connect_read_only(self.path)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = duckdb.connect(str(self.path))
+        try:
+            version = schema_version(self.connection)
+            if version is None:
+                self._create_schema()
+            elif version < SCHEMA_VERSION:
+                self._migrate(version)
+            check_schema_version(self.connection, self.path)
+        except BaseException:
+            self.connection.close()
+            raise
 
     def _create_schema(self) -> None:
         with self.transaction() as con:
@@ -106,13 +168,16 @@ class Catalog:
                 con.execute(statement)
             con.execute("INSERT OR IGNORE INTO catalog_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
-    def _check_version(self) -> None:
-        row = self.connection.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            raise ValueError(
-                f"catalog: {self.path} has schema version {row[0] if row else 'none'}, this code reads "
-                f"{SCHEMA_VERSION}; rebuild it with `affdist demo --force`"
-            )
+    def _migrate(self, version: int) -> None:
+        """Bring a version-``version`` catalog to :data:`SCHEMA_VERSION` in one transaction (all steps or none)."""
+        if any(v not in _MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+            check_schema_version(self.connection, self.path)  # no path from that version: the rebuild message
+        with self.transaction() as con:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step]:
+                    con.execute(statement)
+            con.execute("UPDATE catalog_meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        log.info("catalog %s: schema migrated from version %d to %d", self.path, version, SCHEMA_VERSION)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.catalog.schema import Catalog, insert_frame, record_run
+from affdist_core.common import names
+from affdist_core.common.names import AD_METHOD, ModelDir, RunDir
 from affdist_core.io.library import InVitroLibrary
 from affdist_core.seq.motif import load_motifs
 
@@ -38,8 +40,10 @@ def write_demo_run(
     """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts and,
     when the method stages ran (``report.json`` exists), backgrounds, scores, the calibration sample, every
     calibration fit and the analyses."""
-    model_dir = run_dir / "model"
-    simulation = json.loads((run_dir / "data" / "simulation.json").read_text())
+    run = RunDir.at(run_dir)
+    model_dir = run.model
+    model = ModelDir.at(model_dir)
+    simulation = json.loads((run.data / names.SIMULATION_FILE).read_text())
     model_id = f"{run_id}:bpnet"
     with catalog.transaction() as con:
         for table in _RUN_TABLES:
@@ -52,28 +56,29 @@ def write_demo_run(
         _write_library(con, library, tf)
         con.execute(
             "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [model_id, tf, run_id, str(model_dir), (model_dir / "params.json").read_text(),
-             (model_dir / "data.json").read_text(), (model_dir / "training.json").read_text()],
+            [model_id, tf, run_id, str(model_dir), model.params.read_text(), model.data_spec.read_text(),
+             model.training.read_text()],
         )
         _write_members(con, model_id, model_dir)
-        metrics = json.loads((model_dir / "metrics.json").read_text())
+        metrics = json.loads(model.metrics.read_text())
         insert_frame(con, "model_metrics", pd.DataFrame(
             [(model_id, split, name, float(value)) for split, values in metrics.items()
              for name, value in values.items()],
             columns=["model_id", "split", "metric", "value"]))
-        counts = pd.read_parquet(model_dir / "counts.parquet")
+        counts = pd.read_parquet(model.counts)
         insert_frame(con, "model_counts", counts.assign(model_id=model_id)[
             ["model_id", "split", "chrom", "centre", "name", "observed_log_counts", "predicted_log_counts"]])
-        baselines = run_dir / "baselines" / "motifs.parquet"
-        _write_motifs(con, run_id, tf, baselines if baselines.exists() else model_dir / "interpret" / "motifs.parquet")
-        if (run_dir / "report.json").exists():
+        baselines = run.baselines / names.MOTIFS_FILE
+        _write_motifs(con, run_id, tf, baselines if baselines.exists() else model.interpret / names.MOTIFS_FILE)
+        if run.report.exists():
             _write_methods(con, run_id, run_dir, library.name, model_id)
         insert_frame(con, "artifacts", pd.DataFrame({
             "run_id": run_id,
             "kind": ["contributions", "genome", "plus_bigwig", "minus_bigwig", "peaks", "sites"],
-            "path": [str(model_dir / "interpret" / "contributions.npz")] + [
-                str(run_dir / "data" / name) for name in
-                ("genome.fa", "plus.bw", "minus.bw", "peaks.narrowPeak", "sites.parquet")],
+            "path": [str(model.interpret / names.CONTRIBUTIONS_FILE)] + [
+                str(run.data / name) for name in
+                (names.GENOME_FASTA_FILE, names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE, names.PEAKS_FILE,
+                 names.SITES_FILE)],
             "description": ["DeepSHAP hypothetical contributions of held-out peaks", "genome FASTA",
                             "+ strand 5′ counts", "− strand 5′ counts", "called peaks", "simulation truth"],
         }))
@@ -89,7 +94,7 @@ def _write_members(con, model_id: str, model_dir: Path) -> None:
     from affdist_core.model.ensemble import member_dirs, training_seed
 
     rows = [{"model_id": model_id, "member": index, "seed": training_seed(directory), "model_dir": str(directory),
-             "training": (directory / "training.json").read_text()}
+             "training": ModelDir.at(directory).training.read_text()}
             for index, directory in enumerate(member_dirs(model_dir))]
     insert_frame(con, "model_members", pd.DataFrame(rows))
 
@@ -129,37 +134,38 @@ def _write_motifs(con, run_id: str, tf: str, path: Path) -> None:
 
 def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str) -> None:
     """Backgrounds, scores, calibration sample and fits, analyses and their files, from the method stages."""
-    distill = json.loads((run_dir / "distill" / "distill.json").read_text())
+    run = RunDir.at(run_dir)
+    distill = json.loads((run.distill / names.DISTILL_SUMMARY_FILE).read_text())
     settings = distill["settings"]
     for background_id, n in ((distill["background_id"], distill["n_backgrounds"]),
                              (distill["pool_background_id"], distill["background_pool"])):
         con.execute("INSERT OR REPLACE INTO background_sets VALUES (?, ?, ?, ?, ?)",
-                    [background_id, model_id, n, settings["seed"], str(run_dir / "distill" / "backgrounds.parquet")])
-    reported = pd.read_parquet(run_dir / "compare" / "scores.parquet")
-    ad = pd.read_parquet(run_dir / "distill" / "scores.parquet")[["id", "sd", "n_backgrounds", "background_id"]]
+                    [background_id, model_id, n, settings["seed"], str(run.distill / names.BACKGROUNDS_FILE)])
+    reported = pd.read_parquet(run.compare / names.SCORES_FILE)
+    ad = pd.read_parquet(run.distill / names.SCORES_FILE)[["id", "sd", "n_backgrounds", "background_id"]]
     reported = reported.merge(ad, on="id", how="left")
-    is_ad = reported["method"] == "affinity_distillation"
+    is_ad = reported["method"] == AD_METHOD
     for column in ("sd", "n_backgrounds", "background_id"):
         reported.loc[~is_ad, column] = None
     insert_frame(con, "scores", reported.assign(run_id=run_id, library=library))
-    sample = json.loads((run_dir / "compare" / "sample.json").read_text())
+    sample = json.loads((run.compare / names.SAMPLE_FILE).read_text())
     sample_id = f"{run_id}:calibration"
     con.execute("DELETE FROM calibration_samples WHERE sample_id = ?", [sample_id])
     con.execute("INSERT INTO calibration_samples VALUES (?, ?, ?, ?, ?)",
                 [sample_id, library, sample["rule"], sample["seed"], sample["ids"]])
-    fits = pd.read_parquet(run_dir / "compare" / "fits.parquet")
+    fits = pd.read_parquet(run.compare / names.FITS_FILE)
     insert_frame(con, "calibrations", fits.assign(run_id=run_id, library=library, sample_id=sample_id)[
         ["run_id", "library", "method", "motif_id", "scoring", "sample_id", "slope", "intercept", "r2",
          "n_calibration", "n_heldout", "pearson", "spearman", "rmse"]])
-    report = json.loads((run_dir / "report.json").read_text())
+    report = json.loads(run.report.read_text())
     analyses = [("report", report, None), ("comparison", report["methods"], None),
                 ("backgrounds_curve", report["backgrounds_curve"], None),
                 ("calibration_resampling", report.get("calibration_resampling"), None),
-                ("dynamic_range", report["dynamic_range"], run_dir / "analyses" / "dynamic_range.parquet"),
-                ("genomic_matches", report["genomic_matches"], run_dir / "analyses" / "genomic_matches.parquet"),
+                ("dynamic_range", report["dynamic_range"], run.analyses / names.DYNAMIC_RANGE_FILE),
+                ("genomic_matches", report["genomic_matches"], run.analyses / names.GENOMIC_MATCHES_FILE),
                 ("counts_by_split", report["counts_by_split"], None),
                 ("ensemble_members", report.get("ensemble_members"), None),
-                ("predictions", {"n_scored": report["n_scored"]}, run_dir / "compare" / "predictions.parquet")]
+                ("predictions", {"n_scored": report["n_scored"]}, run.compare / names.PREDICTIONS_FILE)]
     analyses = [a for a in analyses if a[1] is not None]  # runs from before an analysis existed lack it
     insert_frame(con, "analyses", pd.DataFrame({
         "run_id": run_id, "library": library, "name": [a[0] for a in analyses],
@@ -167,8 +173,8 @@ def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str)
         "table_path": [None if a[2] is None else str(a[2]) for a in analyses]}))
     insert_frame(con, "artifacts", pd.DataFrame({
         "run_id": run_id, "kind": ["ad_scores", "curve_deltas", "report"],
-        "path": [str(run_dir / "distill" / "scores.parquet"), str(run_dir / "distill" / "curve_deltas.npy"),
-                 str(run_dir / "report.json")],
+        "path": [str(run.distill / names.SCORES_FILE), str(run.distill / names.CURVE_DELTAS_FILE),
+                 str(run.report)],
         "description": ["AD score, sd and N of every scored library row",
                         "per-background Δ log counts of the backgrounds-curve rows (rows × pool) float32",
                         "the run's report.json"]}))

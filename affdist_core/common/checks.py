@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import numbers
@@ -34,3 +35,24 @@ def read_json_object(path: str | os.PathLike, key: str, what: str) -> dict[str, 
     if not isinstance(given, dict):
         raise ValueError(f"{key}: {path} must hold a JSON object, got {type(given).__name__}")
     return given
+
+
+def replace_fields(record: Any, changes: dict[str, Any], what: str) -> Any:
+    """``dataclasses.replace(record, **changes)`` after checking every key is a field of ``record``;
+    ValueError naming the unknown keys, ``what`` ("BPNet parameter", "data spec key") and the valid keys."""
+    valid = [f.name for f in dataclasses.fields(record)]
+    unknown = sorted(set(changes) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {unknown}; valid keys: {valid}")
+    return dataclasses.replace(record, **changes)
+
+
+def existing_file(path: str | os.PathLike, what: str, fix: str = "") -> Path:
+    """``path`` as a Path if it is an existing regular file; FileNotFoundError (``"PATH: no such WHAT"``) or
+    ValueError (``"PATH: not a file; FIX"``) otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such {what}")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file" + (f"; {fix}" if fix else ""))
+    return path

@@ -41,6 +41,8 @@ ANALYSES_DIR = "analyses"
 REPORT_FILE = "report.json"
 STAGE_TIMES_FILE = "stage_times.json"
 STAGES_FILE = "stages.json"             # fingerprints of the finished stages (pipeline.stage)
+DISTILL_MANIFEST_FILE = "manifest.json"  # distill/: what is being scored (resumption key)
+CHUNKS_DIR = "chunks"                   # distill/: one parquet per finished chunk while scoring
 
 
 @dataclass(frozen=True)
@@ -147,3 +149,34 @@ class RunDir:
     @property
     def stages(self) -> Path:
         return self.root / STAGES_FILE
+
+
+# --- names stored in the catalog ---------------------------------------------------------------------------
+AD_METHOD = "affinity_distillation"     # the ``method`` of Affinity Distillation's scores, fits and comparison
+
+# --- simulation directory (what ``affdist simulate`` writes: the run's data directory) ----------------------
+GENOME_FASTA_FILE = "genome.fa"
+CHROM_SIZES_FILE = "chrom.sizes"
+ANNOTATION_FILE = "annotation.parquet"
+PLUS_BIGWIG_FILE = "plus.bw"            # read 5' ends per base, + strand
+MINUS_BIGWIG_FILE = "minus.bw"
+CONTROL_PLUS_BIGWIG_FILE = "control_plus.bw"    # the control (accessibility assay) track, + strand
+CONTROL_MINUS_BIGWIG_FILE = "control_minus.bw"
+PEAKS_FILE = "peaks.narrowPeak"
+SITES_FILE = "sites.parquet"
+SIMULATION_FILE = "simulation.json"     # the simulation's summary, written last (marks a finished simulation)
+
+# --- files of the method stages inside a run directory (pipeline.*_step) ------------------------------------
+DISTILL_SUMMARY_FILE = "distill.json"   # distill/: what was scored, with which backgrounds and models
+SCORES_FILE = "scores.parquet"          # distill/: AD score per scored row; compare/: each method's raw score
+CURVE_FILE = "curve.parquet"            # distill/: the backgrounds-curve rows scored on the whole pool
+CURVE_DELTAS_FILE = "curve_deltas.npy"  # distill/: their per-background deltas (rows × pool)
+BACKGROUNDS_FILE = "backgrounds.parquet"  # distill/: where each background came from
+BASELINES_SUMMARY_FILE = "baselines.json"  # baselines/ (its motifs: MOTIFS_FILE)
+FITS_FILE = "fits.parquet"              # compare/: every score column calibrated
+PREDICTIONS_FILE = "predictions.parquet"  # compare/: each method's calibrated predictions
+SAMPLE_FILE = "sample.json"             # compare/: the one calibration sample
+COMPARISON_FILE = "comparison.json"     # compare/: per-method summary
+DYNAMIC_RANGE_FILE = "dynamic_range.parquet"  # analyses/
+GENOMIC_MATCHES_FILE = "genomic_matches.parquet"  # analyses/
+ANALYSES_FILE = "analyses.json"         # analyses/: backgrounds curve, sd ratios, counts by split, matches

@@ -16,22 +16,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from affdist_core.calibrate.calibration import CalibrationSample, calibrate, choose_calibration_sample
 from affdist_core.compare.compare import sd_ratio, uninformative
-from affdist_core.marginalize.marginalizer import MarginalizationResult
 from affdist_core.common.metrics import correlations
+from affdist_core.common.names import ModelDir
+from affdist_core.marginalize.results import MarginalizationResult
+from affdist_core.seq.alphabet import encode, reverse_complement_codes
+from affdist_core.seq.kmers import MAX_K, pack, pack_windows
 
 log = logging.getLogger(__name__)
 
 CURVE_BACKGROUNDS = (1, 2, 5, 10, 20, 50, 100)
 #: Calibration samples drawn by :func:`calibration_resampling` (seeds 0 … n − 1).
 RESAMPLED_CALIBRATIONS = 50
-MAX_PACKED_LENGTH = 31  # 2 bits per base in an int64
 
 
 def dynamic_range(predictions: pd.DataFrame, measured: pd.Series, heldout: pd.Series, n_bins: int = 40
@@ -124,31 +127,12 @@ def sample_on_rows(sample: CalibrationSample, ids: Sequence[str]) -> Calibration
 # genomic matches
 
 
-def _pack(codes: np.ndarray, k: int) -> np.ndarray:
-    """(m, k) uint8 codes 0..3 → (m,) int64 words, first base most significant."""
-    weights = (4 ** np.arange(k - 1, -1, -1)).astype(np.int64)
-    return codes.astype(np.int64) @ weights
-
-
-def _genome_words(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Packed k-mers of a chromosome's codes and their start positions (windows containing N dropped)."""
-    n = len(codes) - k + 1
-    if n <= 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    valid = np.convolve((codes > 3).astype(np.int32), np.ones(k, np.int32), mode="valid") == 0
-    words = np.zeros(n, dtype=np.int64)
-    for j in range(k):
-        words = words * 4 + np.minimum(codes[j : j + n], 3).astype(np.int64)
-    starts = np.flatnonzero(valid)
-    return words[starts], starts
-
-
 def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Library sequences that occur in the genome on either strand.
 
     Args:
-        library: rows with ``id``, ``sequence``; sequences of one common length k ≤ 31 (other libraries give an
-            empty result, logged).
+        library: rows with ``id``, ``sequence``; sequences of one common length k ≤ 31 (the packer's
+            :data:`~affdist_core.seq.kmers.MAX_K`; other libraries give an empty result, logged).
         genome_codes: {chrom: (L,) uint8 codes}.
 
     Returns:
@@ -156,23 +140,21 @@ def find_genomic_matches(library: pd.DataFrame, genome_codes: Mapping[str, np.nd
         k // 2); one row per genomic position (the + strand reading wins when both strands match).
     """
     lengths = library["sequence"].str.len()
-    if len(library) == 0 or lengths.min() != lengths.max() or lengths.iloc[0] > MAX_PACKED_LENGTH:
-        log.info("genomic matches: library sequences are not of one length <= %d; skipped", MAX_PACKED_LENGTH)
+    if len(library) == 0 or lengths.min() != lengths.max() or lengths.iloc[0] > MAX_K:
+        log.info("genomic matches: library sequences are not of one length <= %d; skipped", MAX_K)
         return pd.DataFrame(columns=["id", "chrom", "start", "strand", "centre"])
-    from affdist_core.seq.alphabet import encode, reverse_complement_codes
-
     k = int(lengths.iloc[0])
     codes = encode("".join(library["sequence"])).reshape(len(library), k)
     ok = (codes <= 3).all(axis=1)
     ids = library["id"].to_numpy()[ok]
-    fwd = _pack(codes[ok], k)
-    rev = _pack(reverse_complement_codes(codes[ok]), k)
+    fwd = pack(codes[ok])
+    rev = pack(reverse_complement_codes(codes[ok]))
     frames = []
     for strand, words in (("+", fwd), ("-", rev)):
         order = np.argsort(words, kind="stable")
         sorted_words = words[order]
         for chrom, chrom_codes in genome_codes.items():
-            gw, starts = _genome_words(np.asarray(chrom_codes), k)
+            gw, starts = pack_windows(np.asarray(chrom_codes), k)
             pos = np.searchsorted(sorted_words, gw)
             pos[pos == len(sorted_words)] = 0
             hit = sorted_words[pos] == gw
@@ -196,30 +178,31 @@ def counts_by_split(counts: pd.DataFrame) -> dict[str, dict[str, float]]:
             for split, rows in counts.groupby("split", sort=False)}
 
 
-def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFrame:
+def genomic_matches(model_dir: str | os.PathLike, library: pd.DataFrame,
+                    predict_log_counts: Callable[..., np.ndarray]) -> pd.DataFrame:
     """In-vivo counts and model predictions at the genomic occurrences of library sequences.
 
-    Reads the model directory's ``params.json`` / ``data.json`` (genome, bigWigs, peaks, splits) and
-    ``model.keras`` (unless ``model`` is given). For each match (see :func:`find_genomic_matches`):
-    ``observed_log_counts`` = log(1 + reads on both strands over the ``out_pred_len`` bp centred on it),
-    ``predicted_log_counts`` = the model's prediction for the ``seq_len`` window centred on it (RC-averaged;
-    with the window's control track when the model was trained with one),
-    ``split`` of its chromosome, ``in_peak`` (a called peak's interval contains it), ``value`` = the in-vitro
-    measurement. Matches whose window runs past a chromosome end are dropped.
-    """
-    from pathlib import Path
+    Reads the model directory's ``params.json`` / ``data.json`` (genome, bigWigs, peaks, splits). For each
+    match (see :func:`find_genomic_matches`): ``observed_log_counts`` = log(1 + reads on both strands over the
+    ``out_pred_len`` bp centred on it), ``predicted_log_counts`` = the model's prediction for the ``seq_len``
+    window centred on it, ``split`` of its chromosome, ``in_peak`` (a called peak's interval contains it),
+    ``value`` = the in-vitro measurement. Matches whose window runs past a chromosome end are dropped.
 
+    ``predict_log_counts(onehot, **control)``: the trained model's predicted total log counts, (n,) float, of
+    the (n, seq_len, 4) windows, given the windows' control inputs (``control_profile``, ``control_logcounts``;
+    none when the model was trained without control) — RC-averaged. It is called once, only when there are
+    matches. The caller (the pipeline) supplies it, so this package never loads Keras.
+    """
     from affdist_core.io.bigwig import strand_windows
-    from affdist_core.model.bpnet import load_model, predict_outputs
     from affdist_core.model.params import load_params
-    from affdist_core.model.evaluate import total_log_counts
     from affdist_core.io.fasta import GenomeReader
     from affdist_core.io.peaks import read_peaks
-    from affdist_core.model.training_data import control_model_inputs, load_data_spec, split_chromosomes
+    from affdist_core.model.data_spec import load_data_spec, split_chromosomes
+    from affdist_core.model.inputs import control_model_inputs
 
-    model_dir = Path(model_dir)
-    params = load_params(model_dir / "params.json")
-    spec = load_data_spec(model_dir / "data.json")
+    model_dir = ModelDir.at(model_dir)
+    params = load_params(model_dir.params)
+    spec = load_data_spec(model_dir.data_spec)
     genome = GenomeReader(spec.genome_fasta)
     try:
         codes = {c: genome.fetch_codes(c) for c in genome.chroms}
@@ -235,12 +218,11 @@ def genomic_matches(model_dir, library: pd.DataFrame, model=None) -> pd.DataFram
                                         params.seq_len)
     finally:
         genome.close()
-    model = model if model is not None else load_model(model_dir / "model.keras")
     chroms, starts = matches["chrom"].to_numpy(), (matches["centre"] - half_out).to_numpy()
     control = (control_model_inputs(strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, chroms,
                                                    starts, params.out_pred_len))
                if spec.has_control else {})
-    predicted = total_log_counts(predict_outputs(model, onehot, **control)["logcounts"])
+    predicted = np.asarray(predict_log_counts(onehot, **control), dtype=np.float64)
     observed = strand_windows(spec.plus_bigwig, spec.minus_bigwig, chroms, starts,
                               params.out_pred_len).sum(axis=(1, 2), dtype=np.float64)
     splits = split_chromosomes(spec, sizes)

@@ -29,13 +29,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from affdist_core.common.names import AD_METHOD
 from affdist_core.calibrate.calibration import FIT_COLUMNS, CalibrationSample, calibrate, calibrate_methods
 from affdist_core.seq.motif import Motif
 from affdist_core.baselines.pwm_scoring import score_table
 
 log = logging.getLogger(__name__)
 
-AD_METHOD = "affinity_distillation"
 REDUCES = ("sum", "max")
 DEFAULT_TOP_K = 10
 
@@ -247,45 +247,3 @@ def _find(motifs_by_method, method: str, motif_id: str) -> Motif | None:
         if motif.motif_id == motif_id:
             return motif
     return None
-
-
-def format_comparison(summary: Mapping[str, dict], units: str = "") -> str:
-    """A fixed-width text table of the per-method summary, AD first, then by held-out RMSE."""
-    unit = f" ({units})" if units else ""
-    lines = [f"{'method':<22} {'top motif':<18} {'scoring':<9} {'Pearson':>8} {'Spearman':>9} "
-             f"{'RMSE' + unit:>12} {'sd ratio':>9} {'top-k RMSE':>16}"]
-    order = sorted(summary, key=lambda m: (m != AD_METHOD, summary[m]["rmse"]))
-    for method in order:
-        e = summary[method]
-        topk = (f"{e['top_k_rmse_mean']:.4f}±{e['top_k_rmse_sd']:.4f} (k={e['k']})"
-                if "top_k_rmse_mean" in e else "")
-        lines.append(f"{method:<22} {str(e.get('consensus') or '-')[:18]:<18} {e['scoring'][:9]:<9} "
-                     f"{e['pearson']:>8.3f} {e['spearman']:>9.3f} {e['rmse']:>12.4f} {e['sd_ratio']:>9.3f} "
-                     f"{topk:>16}")
-    return "\n".join(lines)
-
-
-def format_resampling(resampling: Mapping) -> str:
-    """A text table of :func:`affdist_core.compare.analyses.calibration_resampling`: per method, held-out RMSE and sd
-    ratio as mean ± sd over the calibration samples and how often the method was best; AD first."""
-    methods = resampling["methods"]
-    lines = [f"Over {resampling['n_samples']} calibration samples of {resampling['sample_size']:,} rows "
-             f"(mean ± sd; share of samples where the method is best):",
-             f"{'method':<22} {'RMSE':>17} {'lowest':>7} {'sd ratio':>13} {'highest':>8}"]
-    order = sorted(methods, key=lambda m: (m != AD_METHOD, methods[m]["rmse_mean"]))
-    for method in order:
-        e = methods[method]
-        lines.append(f"{method:<22} {e['rmse_mean']:>8.4f}±{e['rmse_sd']:<8.4f} {e['lowest_rmse_fraction']:>7.0%} "
-                     f"{e['sd_ratio_mean']:>6.3f}±{e['sd_ratio_sd']:<6.3f} {e['highest_sd_ratio_fraction']:>8.0%}")
-    return "\n".join(lines)
-
-
-def format_members(members: Sequence[Mapping], ensemble: Mapping) -> str:
-    """Text table: each ensemble member's own held-out metrics, then the ensemble's (AD's reported row)."""
-    lines = [f"{'AD model':<22} {'Pearson':>8} {'Spearman':>9} {'RMSE':>8} {'sd ratio':>9}"]
-    for m in members:
-        name = f"member {m['member']}" + (f" (seed {m['seed']})" if m.get("seed") is not None else "")
-        lines.append(f"{name:<22} {m['pearson']:>8.3f} {m['spearman']:>9.3f} {m['rmse']:>8.4f} {m['sd_ratio']:>9.3f}")
-    lines.append(f"{'ensemble mean':<22} {ensemble['pearson']:>8.3f} {ensemble['spearman']:>9.3f} "
-                 f"{ensemble['rmse']:>8.4f} {ensemble['sd_ratio']:>9.3f}")
-    return "\n".join(lines)

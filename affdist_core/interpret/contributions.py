@@ -30,10 +30,7 @@ depend on ``batch_size`` beyond float round-off. References are drawn sequence b
 generator, so they are identical to ``shuffle_batch_one_hot(onehot, n_shuffles, random_state)`` whatever the
 ``batch_size``: same seed → same references → same scores.
 
-Speed (2-core CPU VM shared with other jobs, ``YEAST_COMPACT_PARAMS``, L = 546, random weights, 20
-shuffles): ~13–16 s per 100 sequences once the graph is traced, ~25 s for a first call in a fresh process
-(graph tracing + shuffle JIT); fastest around ``batch_size=10`` (200 input/reference pairs per call; 5, 20
-and 25 were slower). The forward pass for ``delta`` is ~10% of that.
+Speed and the choice of the default ``batch_size``: docs/experiments.md, "DeepSHAP speed".
 
 Memory: one call holds about ``2 · batch_size · S · L · filters · 4 bytes`` per layer activation (≈28 MB at
 the default on the compact model), times the number of layers kept for the backward pass.
@@ -57,7 +54,9 @@ from typing import Any
 import numpy as np
 
 from affdist_core.common.atomic import atomic_path
+from affdist_core.common.checks import check_int
 from affdist_core.common.rng import RandomState, resolve_rng
+from affdist_core.seq.alphabet import validate_onehot
 from affdist_core.seq.shuffle import shuffle_batch_one_hot
 
 __all__ = [
@@ -113,8 +112,7 @@ class ContributionScores:
 
     def __post_init__(self) -> None:
         n = len(self.onehot)
-        if self.onehot.ndim != 3 or self.onehot.shape[2] != 4:
-            raise ValueError(f"onehot: expected shape (n, L, 4), got {self.onehot.shape}")
+        validate_onehot(self.onehot, "onehot")
         for name in ("hypothetical", "contrib"):
             if getattr(self, name).shape != self.onehot.shape:
                 raise ValueError(f"{name}: expected shape {self.onehot.shape}, got {getattr(self, name).shape}")
@@ -183,12 +181,6 @@ def _explainer(explained):
     return tf_deep
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-    return int(value)
-
-
 def _check_tol(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
@@ -240,8 +232,8 @@ def deepshap_counts(
         raise ValueError(f"onehot: expected shape (n, {length}, 4) or ({length}, 4), got {np.shape(onehot)}")
     if not np.all((x == 0) | (x == 1)) or np.any(x.sum(axis=2) > 1):
         raise ValueError("onehot: expected 0/1 entries with at most one 1 per position (all-zero row = N)")
-    n_shuffles = _check_positive_int("n_shuffles", n_shuffles)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    n_shuffles = check_int("n_shuffles", n_shuffles, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     rtol = _check_tol("completeness_rtol", completeness_rtol)
     atol = _check_tol("completeness_atol", completeness_atol)
     if regions is not None and len(regions) != len(x):

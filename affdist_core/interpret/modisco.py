@@ -20,7 +20,9 @@ import time
 
 import numpy as np
 
+from affdist_core.seq.alphabet import validate_onehot
 from affdist_core.seq.motif import Motif
+from affdist_core.common.checks import check_int
 from affdist_core.common.rng import RandomState, resolve_rng
 
 logger = logging.getLogger(__name__)
@@ -48,9 +50,9 @@ def trim_bounds(cwm: np.ndarray, *, threshold: float = 0.3, pad: int = 4,
     if cwm.ndim != 2 or cwm.shape[1] != 4 or cwm.shape[0] < 1:
         raise ValueError(f"cwm: expected shape (w, 4) with w >= 1, got {cwm.shape}")
     _check_fraction(threshold, "threshold")
-    _check_int(pad, "pad", minimum=0)
+    pad = check_int("pad", pad, 0)
     if max_length is not None:
-        _check_int(max_length, "max_length", minimum=1)
+        max_length = check_int("max_length", max_length, 1)
     importance = np.abs(cwm).sum(axis=1)
     keep = np.flatnonzero(importance >= threshold * importance.max())
     start = max(int(keep[0]) - pad, 0)
@@ -111,20 +113,20 @@ def discover_motifs(onehot: np.ndarray, hypothetical: np.ndarray, *,
 
     onehot, hypothetical = _validate_inputs(onehot, hypothetical)
     n, length, _ = onehot.shape
-    _check_int(max_seqlets_per_metacluster, "max_seqlets_per_metacluster", minimum=1)
-    _check_int(sliding_window_size, "sliding_window_size", minimum=1)
-    _check_int(flank_size, "flank_size", minimum=0)
-    _check_int(n_leiden_runs, "n_leiden_runs", minimum=1)
+    max_seqlets_per_metacluster = check_int("max_seqlets_per_metacluster", max_seqlets_per_metacluster, 1)
+    sliding_window_size = check_int("sliding_window_size", sliding_window_size, 1)
+    flank_size = check_int("flank_size", flank_size, 0)
+    n_leiden_runs = check_int("n_leiden_runs", n_leiden_runs, 1)
     if not (isinstance(target_seqlet_fdr, numbers.Real) and 0 < target_seqlet_fdr < 1):
         raise ValueError(f"target_seqlet_fdr: expected a number in (0, 1), got {target_seqlet_fdr!r}")
     _check_fraction(trim_threshold, "trim_threshold")
-    _check_int(trim_pad, "trim_pad", minimum=0)
+    trim_pad = check_int("trim_pad", trim_pad, 0)
     if max_length is not None:
-        _check_int(max_length, "max_length", minimum=1)
+        max_length = check_int("max_length", max_length, 1)
     if window is None:
         offset, used = 0, length
     else:
-        _check_int(window, "window", minimum=1)
+        window = check_int("window", window, 1)
         if window > length:
             raise ValueError(f"window: must be <= the sequence length {length}, got {window}")
         offset, used = (length - window) // 2, window
@@ -217,14 +219,13 @@ def _pattern_to_motif(pattern, motif_id: str, sign: str, index: int, order: np.n
 def _validate_inputs(onehot, hypothetical) -> tuple[np.ndarray, np.ndarray]:
     onehot = np.asarray(onehot)
     hypothetical = np.asarray(hypothetical)
-    if onehot.ndim != 3 or onehot.shape[2] != 4:
-        raise ValueError(f"onehot: expected shape (n, L, 4), got {onehot.shape}")
-    if onehot.shape[0] < 1 or onehot.shape[1] < 1:
+    if not np.issubdtype(onehot.dtype, np.number) or not np.issubdtype(hypothetical.dtype, np.number):
+        raise ValueError(f"onehot, hypothetical: expected numeric arrays, got {onehot.dtype} and {hypothetical.dtype}")
+    validate_onehot(onehot, "onehot")
+    if onehot.shape[0] < 1:
         raise ValueError(f"onehot: expected at least one sequence of length >= 1, got shape {onehot.shape}")
     if hypothetical.shape != onehot.shape:
         raise ValueError(f"hypothetical: expected the shape of onehot {onehot.shape}, got {hypothetical.shape}")
-    if not np.issubdtype(onehot.dtype, np.number) or not np.issubdtype(hypothetical.dtype, np.number):
-        raise ValueError(f"onehot, hypothetical: expected numeric arrays, got {onehot.dtype} and {hypothetical.dtype}")
     binary = (onehot == 0) | (onehot == 1)
     row_sums = onehot.sum(axis=2)
     bad = ~binary.all(axis=2) | (row_sums > 1)
@@ -259,11 +260,6 @@ def _has_signal(x: np.ndarray, h: np.ndarray, sliding_window_size: int) -> bool:
             f"positive and {n_neg} negative windows. DeepSHAP scores have both; synthetic scores need some noise."
         )
     return True
-
-
-def _check_int(value, name: str, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
 
 
 def _check_fraction(value, name: str) -> None:

@@ -13,17 +13,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from affdist_core.common.atomic import write_json
+from affdist_core.common.names import CONTRIBUTIONS_FILE, INTERPRET_FILE, MOTIFS_FILE, ModelDir
 from affdist_core.model.bpnet import load_model
 from affdist_core.model.params import load_params
 from affdist_core.interpret.contributions import deepshap_counts, save_contributions
 from affdist_core.interpret.modisco import discover_motifs
 from affdist_core.seq.motif import motifs_to_frame, save_motifs
-from affdist_core.model.training_data import extract_windows, fixed_arrays, load_data_spec
+from affdist_core.model.data_spec import load_data_spec
+from affdist_core.model.inputs import fixed_arrays
+from affdist_core.model.windows import extract_windows
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,12 @@ def interpret_model_dir(
     """DeepSHAP + TF-MoDISco on the peaks of ``splits`` (default: the held-out test and validation
     chromosomes, never seen in training). ``max_peaks`` keeps the strongest peaks by observed counts.
     Returns the summary also written to ``interpret.json``."""
-    model_dir = Path(model_dir)
-    out = model_dir / "interpret"
+    paths = ModelDir.at(model_dir)
+    out = paths.interpret
     out.mkdir(parents=True, exist_ok=True)
-    params = load_params(model_dir / "params.json")
-    spec = load_data_spec(model_dir / "data.json")
-    model = load_model(model_dir / "model.keras")
+    params = load_params(paths.params)
+    spec = load_data_spec(paths.data_spec)
+    model = load_model(paths.model)
 
     onehots, regions = [], []
     for split in splits:
@@ -66,13 +68,13 @@ def interpret_model_dir(
     started = time.perf_counter()
     scores = deepshap_counts(model, onehot, n_shuffles=n_shuffles, random_state=random_state, regions=regions)
     shap_s = time.perf_counter() - started
-    save_contributions(scores, out / "contributions.npz")
+    save_contributions(scores, out / CONTRIBUTIONS_FILE)
 
     started = time.perf_counter()
     window = modisco_window if modisco_window and modisco_window < onehot.shape[1] else None
     motifs = discover_motifs(scores.onehot, scores.hypothetical, window=window, random_state=random_state)
     modisco_s = time.perf_counter() - started
-    save_motifs(motifs, out / "motifs.parquet")
+    save_motifs(motifs, out / MOTIFS_FILE)
 
     table = motifs_to_frame(motifs)
     summary = {
@@ -84,7 +86,7 @@ def interpret_model_dir(
         "modisco_s": round(modisco_s, 1),
         "motifs": table.to_dict(orient="records"),
     }
-    write_json(out / "interpret.json", summary)
+    write_json(out / INTERPRET_FILE, summary)
     log.info("DeepSHAP on %d held-out peaks in %.0f s (max completeness error %.2g); MoDISco %d motifs in %.0f s",
              len(onehot), shap_s, scores.max_completeness_error, len(motifs), modisco_s)
     return summary

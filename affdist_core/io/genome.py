@@ -29,10 +29,8 @@ Every file is written atomically (:mod:`affdist_core.common.atomic`), and the ma
 starts, so an interrupted build is never mistaken for a finished one.
 
 Parsing uses a small GenBank reader written for these files (checked against Biopython in the tests, and
-identical to it on all 16 chromosomes): Biopython's ``SeqIO`` takes ~1.0 s just to parse the 16 chromosomes,
-the reader here ~0.3 s. Measured (2-core dev machine): full build (parse, FASTA, index, sizes,
-annotation Parquet, manifest) ~0.4 s; a cached call (manifest matches) ~0.01 s, most of it hashing the 11 MB
-zip; ``chroms=["chrI", "chrIII"]`` ~0.05 s.
+identical to it on all 16 chromosomes), faster than Biopython's ``SeqIO``; a cached call (manifest matches)
+only hashes the zip. Timings: docs/experiments.md, "genome build".
 """
 
 from __future__ import annotations
@@ -52,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from affdist_core.common import names
 from affdist_core.common.atomic import write_json, write_parquet, write_text
 from affdist_core.io.fasta import write_fasta
 
@@ -79,10 +78,10 @@ _SPAN = re.compile(r"<?(\d+)(?:\.\.>?(\d+))?")
 _LOCATION_OK = re.compile(r"^[0-9.,<>()a-z]+$")
 
 _FILE_NAMES = {
-    "fasta": "genome.fa",
-    "fai": "genome.fa.fai",
-    "sizes": "chrom.sizes",
-    "annotation": "annotation.parquet",
+    "fasta": names.GENOME_FASTA_FILE,
+    "fai": names.GENOME_FASTA_FILE + ".fai",
+    "sizes": names.CHROM_SIZES_FILE,
+    "annotation": names.ANNOTATION_FILE,
 }
 MANIFEST_NAME = "manifest.json"
 

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from affdist_core.common.checks import existing_file
+
 logger = logging.getLogger(__name__)
 
 #: Columns of :attr:`InVitroLibrary.frame`, in order.
@@ -164,10 +166,7 @@ def load_library(
     path = Path(path)
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate: expected one of {list(ON_DUPLICATE)}, got {on_duplicate!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if not path.is_file():
-        raise ValueError(f"{path}: not a file; give the path of a CSV, TSV or Parquet table")
+    existing_file(path, "file", "give the path of a CSV, TSV or Parquet table")
     fmt = _format_of(path)
 
     options = {"sequence_col": sequence_col, "value_col": value_col}

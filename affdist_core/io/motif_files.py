@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from affdist_core.common.checks import existing_file
 from affdist_core.seq.motif import METHODS, Motif
 
 logger = logging.getLogger(__name__)
@@ -448,10 +449,7 @@ def read_motifs(path: str | os.PathLike, format: str = "auto", *, method: str = 
         raise ValueError(f"format: expected one of {FORMATS}, got {format!r}")
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such motif file")
-    if not path.is_file():
-        raise ValueError(f"{path}: not a file")
+    existing_file(path, "motif file")
     src = _Lines(path)
     fmt = _sniff(src) if format == "auto" else format
     if fmt == "meme":

@@ -1,15 +1,15 @@
 """Distilling a library: Affinity Distillation scores of many library rows from one trained model, resumable.
 
-:func:`distill_library` scores library rows with a :class:`~affdist_core.marginalize.marginalizer.Marginalizer` in chunks
-of ``chunk_rows`` rows. Each finished chunk is written atomically to ``out_dir/chunks/``; a manifest records
-what is being scored (row ids, background set, model), so an interrupted run resumes at the first missing
-chunk and a run with different inputs refuses to mix its chunks with the old ones. When every chunk is there
+:func:`distill_library` scores library rows with a :class:`~affdist_core.marginalize.marginalizer.Marginalizer`
+in chunks of ``chunk_rows`` rows. Each finished chunk is written atomically to ``out_dir/chunks/``; a manifest
+records what is being scored (row ids, background set, model), so an interrupted run resumes at the first
+missing chunk and a run with different inputs refuses to mix its chunks with the old ones. When every chunk is there
 they are merged into ``out_dir/scores.parquet`` (columns: ``id, sequence, score, sd, n_backgrounds,
 background_id``, plus ``score_member_0 .. score_member_{K-1}``, each model's own score, when the Marginalizer
 scores with an ensemble of K models) and the chunk files are removed.
 
 :func:`library_subset` picks the fixed random subset of a large library that the default run scores (the full
-BET-seq library is 1,048,576 rows: ~4 h on 2 cores at 20 backgrounds; ``affdist demo --full`` does it).
+BET-seq library is 1,048,576 rows; ``affdist demo --full`` scores all of them).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.common.atomic import write_json, write_parquet
-from affdist_core.marginalize.marginalizer import Marginalizer
+from affdist_core.common.checks import check_int
+from affdist_core.common.names import CHUNKS_DIR, DISTILL_MANIFEST_FILE, SCORES_FILE
 from affdist_core.common.rng import RandomState, resolve_rng
+from affdist_core.marginalize.marginalizer import Marginalizer
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,6 @@ def library_subset(frame: pd.DataFrame, n: int | None, random_state: RandomState
         raise ValueError(f"n: expected a positive number of library rows (or None for all), got {n!r}")
     rows = np.sort(resolve_rng(random_state).choice(len(frame), size=int(n), replace=False))
     return frame.iloc[rows].reset_index(drop=True)
-
-
-def model_tag(model_dir: str | os.PathLike) -> str:
-    """Identifies a trained model for a distillation manifest: ``model.keras``'s resolved path and mtime, so a
-    retrained model never reuses old chunks."""
-    path = Path(model_dir) / "model.keras"
-    return f"{path.resolve()}@{path.stat().st_mtime_ns}"
 
 
 def _ids_digest(ids: pd.Series) -> str:
@@ -98,22 +93,21 @@ def distill_library(
         frame: library rows to score, n rows; sequences are validated chunk by chunk before prediction.
         out_dir: directory for the manifest, the chunk files and the merged scores.
         chunk_rows: rows per chunk (the unit of resumption).
-        model_tag: identifies the model in the manifest (:func:`model_tag`), so a retrained model never
-            reuses old chunks.
+        model_tag: identifies the model in the manifest (:func:`affdist_core.model.ensemble.model_tag` or
+            :func:`~affdist_core.model.ensemble.ensemble_tag`), so a retrained model never reuses old chunks.
         progress: show a progress bar per chunk.
 
     Returns:
         The (n, 6 [+ K]) scores frame (:data:`SCORE_COLUMNS` [+ member scores]), rows in the order of ``frame``. If
         ``out_dir/scores.parquet`` already holds exactly this request it is returned without any prediction.
     """
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
-        raise ValueError(f"chunk_rows: expected a positive integer, got {chunk_rows!r}")
+    chunk_rows = check_int("chunk_rows", chunk_rows, 1)
     missing = {"id", "sequence"} - set(frame.columns)
     if missing:
         raise ValueError(f"frame: missing column(s) {sorted(missing)}; expected library rows with id and sequence")
     out_dir = Path(out_dir)
-    manifest = _manifest(frame, marginalizer, int(chunk_rows), model_tag)
-    manifest_path, scores_path, chunk_dir = out_dir / "manifest.json", out_dir / "scores.parquet", out_dir / "chunks"
+    manifest = _manifest(frame, marginalizer, chunk_rows, model_tag)
+    manifest_path, scores_path, chunk_dir = out_dir / DISTILL_MANIFEST_FILE, out_dir / SCORES_FILE, out_dir / CHUNKS_DIR
     previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     if previous != manifest:
         if previous is not None:

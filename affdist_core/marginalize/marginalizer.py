@@ -1,301 +1,59 @@
 """In-silico marginalization (Affinity Distillation, step 3): the model's Δ log counts of a query sequence.
 
 For a query ``s`` (a BET-seq 16-mer, a longer gcPBM-style probe, a variant, ...) and a set of ``N`` background
-sequences ``b_1 … b_N`` of the model's input length::
+sequences ``b_1 … b_N`` of the model's input length (:mod:`affdist_core.marginalize.backgrounds`)::
 
     Δ_j(s)  = f(insert(b_j, s)) - f(b_j)
     score(s) = mean_j Δ_j(s),   sd(s) = sd_j Δ_j(s) (ddof = 1),   n = N
 
 where ``f`` is the counts head's total log counts (:func:`affdist_core.model.bpnet.counts_model`: logsumexp of the
 two strands' log counts, RC-averaged by default) and ``insert`` overwrites the centre of the background with
-``s`` from ``start = (seq_len - len(s)) // 2`` (the seed's rule: for odd ``seq_len - len(s)`` the extra base
-goes to the right flank). Scores are uncalibrated (see the calibration step).
-
-Backgrounds (:func:`make_backgrounds`, :func:`backgrounds_from_model_dir`): one dinucleotide shuffle
-(:func:`affdist_core.seq.shuffle.dinucleotide_shuffle_one_hot`) per background of held-out peak windows — the
-test-chromosome peaks of the model's data spec, never seen in training or model selection. Peaks are taken
-in a random (seeded) order and cycled through: background ``j`` comes from the ``j mod n_peaks``-th peak of
-that order and is its shuffle number ``j // n_peaks``, so the first ``m`` backgrounds come from ``m``
-different peaks whenever ``m <= n_peaks``, and with fewer peaks than backgrounds every peak is reused with
-new, independent shuffles (a warning says so). A :class:`BackgroundSet` carries a content hash
-(``background_id``) so that a catalog can say which backgrounds a score was computed on.
+``s`` (:func:`affdist_core.seq.insert.centre_start`: ``start = (seq_len - len(s)) // 2``; for odd
+``seq_len - len(s)`` the extra base goes to the right flank). Scores are uncalibrated (see the calibration step).
 
 Computation (:class:`Marginalizer`): the ``N`` background predictions are computed once per Marginalizer and
 reused for every query. Queries are validated up front, grouped by length, and the inserted sequences are
 built batch by batch (``batch_size`` rows of ``(seq_len, 4)`` at a time, query-major: all ``N`` backgrounds
 of a query, then the next query), so memory stays ``O(batch_size × seq_len)`` plus ``O(n)`` results (and
 ``n × N`` float32 when ``keep_deltas=True``) — the ``n × N × seq_len`` inserted library is never held.
-The model is called with ``predict_on_batch``, which ran about 1.4× faster than calling the Keras model
-eagerly on the same numpy batches (``benchmarks/bench_marginalize.py``).
+The model is called with ``predict_on_batch`` (faster than calling the Keras model eagerly on the same numpy
+batches; ``benchmarks/bench_marginalize.py`` measures it).
 
-Scoring model: a BPNet from :func:`affdist_core.model.bpnet.build_bpnet` (the sequence part of its counts head:
-:func:`affdist_core.model.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g. an
-analytic test model). With ``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside one
-Keras graph. A list of models is an ensemble (:mod:`affdist_core.model.ensemble`): ``f`` is the mean of the members'
-``f``, evaluated in the same graph.
+Scoring graph: a BPNet from :func:`affdist_core.model.bpnet.build_bpnet` (the sequence part of its counts head:
+:func:`affdist_core.model.bpnet.counts_model`) or any single-input Keras model ``(n, seq_len, 4) → (n, 1)`` (e.g.
+an analytic test model). With ``rc_average=True`` the score uses ``(f(x) + f(revcomp x)) / 2`` computed inside
+one Keras graph. A list of models is an ensemble (:mod:`affdist_core.model.ensemble`): :func:`scoring_ensemble`
+puts every member in the same graph, so one ``predict`` call evaluates them all; ``f`` is the mean of the
+members' ``f`` (Δ log counts is linear in the log counts, so the ensemble score is exactly the mean of the
+members' scores on the same backgrounds), and each member's own score is kept too.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
-import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
+from affdist_core.common.checks import check_int
+from affdist_core.marginalize.backgrounds import BackgroundSet
+from affdist_core.marginalize.results import MarginalizationResult, mean_sd
 from affdist_core.model.bpnet import ReverseComplement, counts_model
-from affdist_core.model.ensemble import scoring_ensemble
-from affdist_core.common.rng import RandomState, resolve_rng
 from affdist_core.seq.alphabet import N_CODE, ONE_HOT_TABLE, encode, validate_onehot
 from affdist_core.seq.insert import centre_start
-from affdist_core.seq.shuffle import dinucleotide_shuffle_one_hot
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "BackgroundSet",
-    "MarginalizationResult",
-    "Marginalizer",
-    "backgrounds_from_model_dir",
-    "make_backgrounds",
-]
+__all__ = ["Marginalizer", "scoring_ensemble"]
 
 _MAX_REPORTED = 5
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Backgrounds
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _default_source(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "background": np.arange(n, dtype=np.int64),
-            "peak_index": np.arange(n, dtype=np.int64),
-            "shuffle": np.full(n, -1, dtype=np.int64),
-        }
-    )
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class BackgroundSet:
-    """Background sequences for marginalization.
-
-    Attributes
-    ----------
-    onehot : (N, seq_len, 4) float32 one-hot (``ACGT``; all-zero row = N), read-only.
-    source : DataFrame, one row per background in order: ``background`` (0..N-1), ``peak_index`` (row of the
-        peak window array it was shuffled from), ``shuffle`` (0 for the first shuffle of that peak, 1, 2, ...
-        when peaks are reused; -1 = not a shuffle, e.g. user-given backgrounds) and, when known, the peak's
-        ``chrom``, ``centre`` (summit, 0-based) and ``name``. Default (None): ``peak_index = background``,
-        ``shuffle = -1``.
-    random_state : the int seed the set was drawn with (None when unseeded or drawn from a Generator).
-    background_id : ``"bg-" + sha1`` of the shape and the one-hot bytes (computed; identical content →
-        identical id), for catalogs.
-    """
-
-    onehot: np.ndarray
-    source: pd.DataFrame | None = None
-    random_state: int | None = None
-    background_id: str = dataclasses.field(init=False)
-
-    def __post_init__(self) -> None:
-        arr = np.array(validate_onehot(self.onehot, "onehot"), dtype=np.float32, copy=True)
-        if len(arr) == 0:
-            raise ValueError("onehot: expected at least one background, got 0")
-        arr.setflags(write=False)
-        object.__setattr__(self, "onehot", arr)
-        source = _default_source(len(arr)) if self.source is None else self.source.reset_index(drop=True)
-        if not isinstance(source, pd.DataFrame) or len(source) != len(arr):
-            raise ValueError(f"source: expected a DataFrame with {len(arr)} rows (one per background), got "
-                             f"{type(source).__name__} with {len(source) if hasattr(source, '__len__') else '?'}")
-        object.__setattr__(self, "source", source)
-        digest = hashlib.sha1(np.asarray(arr.shape, dtype=np.int64).tobytes() + arr.tobytes()).hexdigest()
-        object.__setattr__(self, "background_id", f"bg-{digest}")
-
-    def __len__(self) -> int:
-        return int(self.onehot.shape[0])
-
-    def __repr__(self) -> str:
-        return (f"BackgroundSet({len(self)} backgrounds × {self.seq_len} bp, random_state={self.random_state}, "
-                f"background_id={self.background_id[:15]}…)")
-
-    @property
-    def seq_len(self) -> int:
-        """Length of every background (the model input length)."""
-        return int(self.onehot.shape[1])
-
-    def subset(self, n: int) -> BackgroundSet:
-        """The first ``n`` backgrounds as a new set (new id)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(self):
-            raise ValueError(f"n: expected an integer in 1..{len(self)}, got {n!r}")
-        return BackgroundSet(self.onehot[:n], self.source.iloc[:n].copy(), self.random_state)
-
-
-def make_backgrounds(
-    peak_onehot: np.ndarray,
-    n_backgrounds: int = 100,
-    random_state: RandomState = 0,
-    peak_meta: pd.DataFrame | None = None,
-) -> BackgroundSet:
-    """Dinucleotide-shuffled peak windows as marginalization backgrounds.
-
-    Args:
-        peak_onehot: (n_peaks, seq_len, 4) one-hot peak windows (e.g. the test-split peaks,
-            ``fixed_arrays(extract_windows(spec, params, "test", include_background=False), params)``).
-        n_backgrounds: N >= 1, default 100.
-        random_state: seed (default 0), Generator or None. Same seed → same backgrounds.
-        peak_meta: optional DataFrame with one row per peak; its ``chrom``, ``centre`` and ``name`` columns
-            (those present) are copied into ``source``.
-
-    Returns:
-        :class:`BackgroundSet` of ``n_backgrounds`` sequences: peaks are visited in a seeded random order and
-        cycled through; background ``j`` is shuffle ``j // n_peaks`` of peak ``order[j % n_peaks]``. When
-        ``n_peaks < n_backgrounds`` a warning is logged (peaks are reused, each time with a new shuffle).
-    """
-    peaks = validate_onehot(peak_onehot, "peak_onehot")
-    if isinstance(n_backgrounds, bool) or not isinstance(n_backgrounds, (int, np.integer)) or n_backgrounds < 1:
-        raise ValueError(f"n_backgrounds: expected an integer >= 1, got {n_backgrounds!r}")
-    n_backgrounds = int(n_backgrounds)
-    n_peaks = len(peaks)
-    if n_peaks == 0:
-        raise ValueError("peak_onehot: no peak windows given; backgrounds are shuffles of held-out peak windows")
-    if peak_meta is not None and len(peak_meta) != n_peaks:
-        raise ValueError(f"peak_meta: expected {n_peaks} rows (one per peak window), got {len(peak_meta)}")
-    seed = int(random_state) if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) \
-        else None
-    rng = resolve_rng(random_state)
-    if n_peaks < n_backgrounds:
-        log.warning(
-            "make_backgrounds: only %d peak windows for %d backgrounds; reusing peaks with different dinucleotide "
-            "shuffles (up to %d shuffles per peak)", n_peaks, n_backgrounds, math.ceil(n_backgrounds / n_peaks)
-        )
-    order = rng.permutation(n_peaks)
-    used = order[: min(n_peaks, n_backgrounds)]
-    out = np.empty((n_backgrounds, peaks.shape[1], 4), dtype=np.float32)
-    for pos, peak in enumerate(used):
-        n_shuffles = len(range(pos, n_backgrounds, n_peaks))  # backgrounds pos, pos + n_peaks, ...
-        out[pos::n_peaks] = dinucleotide_shuffle_one_hot(peaks[peak], n_shuffles, rng)
-    j = np.arange(n_backgrounds)
-    peak_index = order[j % n_peaks]
-    source = pd.DataFrame({"background": j, "peak_index": peak_index.astype(np.int64), "shuffle": j // n_peaks})
-    if peak_meta is not None:
-        meta = peak_meta.reset_index(drop=True)
-        for column in ("chrom", "centre", "name"):
-            if column in meta.columns:
-                source[column] = meta[column].to_numpy()[peak_index]
-    return BackgroundSet(out, source, seed)
-
-
-def backgrounds_from_model_dir(
-    model_dir: str | os.PathLike,
-    n_backgrounds: int = 100,
-    random_state: RandomState = 0,
-) -> BackgroundSet:
-    """Backgrounds from the held-out (test-split) peak windows of a model directory written by
-    :func:`affdist_core.model.train.train_bpnet`: reads its ``params.json`` and ``data.json``, extracts the centred
-    test-chromosome peak windows (no GC-matched background windows) and calls :func:`make_backgrounds`.
-    """
-    from affdist_core.model.params import load_params
-    from affdist_core.model.training_data import extract_windows, fixed_arrays, load_data_spec
-
-    model_dir = Path(model_dir)
-    for name in ("params.json", "data.json"):
-        if not (model_dir / name).is_file():
-            raise ValueError(f"model_dir: {str(model_dir)!r} has no {name} (expected a directory written by "
-                             f"affdist train)")
-    params = load_params(model_dir / "params.json")
-    spec = load_data_spec(model_dir / "data.json")
-    if not spec.test_chroms:
-        raise ValueError(f"model_dir: the data spec in {str(model_dir)!r} has no test_chroms; backgrounds are "
-                         f"shuffles of held-out test-chromosome peaks")
-    windows = extract_windows(spec, params, "test", include_background=False)
-    onehot = fixed_arrays(windows, params)[0]["sequence"]
-    log.info("backgrounds: %d test-split peak windows on %s", len(windows), ", ".join(spec.test_chroms))
-    return make_backgrounds(onehot, n_backgrounds, random_state, peak_meta=windows.meta)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class MarginalizationResult:
-    """Marginalization scores of ``n`` query sequences.
-
-    Attributes
-    ----------
-    sequences : list of the n query strings, as given.
-    mean : (n,) float64, mean over backgrounds of Δ total log counts (the uncalibrated AD score).
-    sd : (n,) float64, sample sd (ddof = 1) of Δ over backgrounds; nan when ``n_backgrounds == 1``.
-    n_backgrounds : N.
-    background_id : :attr:`BackgroundSet.background_id` of the backgrounds used.
-    deltas : (n, N) float32 Δ per background (column j = background j) when scored with ``keep_deltas=True``,
-        else None.
-    member_means : (n, K) float64, each ensemble member's own score (column k = member k) when the
-        Marginalizer scores with K > 1 models, else None; ``mean`` is their row mean.
-    """
-
-    sequences: list[str]
-    mean: np.ndarray
-    sd: np.ndarray
-    n_backgrounds: int
-    background_id: str
-    deltas: np.ndarray | None = None
-    member_means: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    @property
-    def sem(self) -> np.ndarray:
-        """(n,) standard error of the mean, ``sd / sqrt(N)``."""
-        return self.sd / math.sqrt(self.n_backgrounds)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per query: ``sequence``, ``mean``, ``sd``, ``n_backgrounds``, ``background_id``."""
-        return pd.DataFrame(
-            {
-                "sequence": pd.Series(self.sequences, dtype=object),
-                "mean": np.asarray(self.mean, dtype=np.float64),
-                "sd": np.asarray(self.sd, dtype=np.float64),
-                "n_backgrounds": np.full(len(self), self.n_backgrounds, dtype=np.int64),
-                "background_id": pd.Series([self.background_id] * len(self), dtype=object),
-            }
-        )
-
-    def first_backgrounds(self, m: int) -> MarginalizationResult:
-        """Scores recomputed from the first ``m`` backgrounds only (needs ``deltas``): for the analysis of
-        AD's sd / RMSE against the number of backgrounds. ``background_id`` gets the suffix ``":first{m}"``."""
-        if self.deltas is None:
-            raise ValueError("m: per-background deltas were not kept; score with keep_deltas=True")
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 1 <= m <= self.n_backgrounds:
-            raise ValueError(f"m: expected an integer in 1..{self.n_backgrounds}, got {m!r}")
-        d = self.deltas[:, : int(m)]
-        mean, sd = _mean_sd(d)
-        return MarginalizationResult(list(self.sequences), mean, sd, int(m), f"{self.background_id}:first{m}",
-                                     d.copy())
-
-
-def _mean_sd(deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d = np.asarray(deltas, dtype=np.float64)
-    mean = d.mean(axis=1) if d.shape[1] else np.full(len(d), np.nan)
-    sd = d.std(axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
-    return mean, sd
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Marginalizer
+# The scoring graph
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -331,10 +89,27 @@ def _scoring_model(model: Any, rc_average: bool, task: int | None) -> keras.Mode
     return _rc_averaged(model) if rc_average else model
 
 
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
-    return int(batch_size)
+def scoring_ensemble(scoring_models: list[keras.Model]) -> keras.Model:
+    """One Keras model ``(n, L, 4) → (n, K)``: column k = member k's output (each member (n, L, 4) → (n, 1),
+    same L), so one call evaluates every member. A single model is returned unchanged ((n, 1))."""
+    if len(scoring_models) == 1:
+        return scoring_models[0]
+    shape = tuple(scoring_models[0].input_shape[1:])
+    wrapped = []
+    for k, model in enumerate(scoring_models):
+        if tuple(model.input_shape[1:]) != shape:
+            raise ValueError(f"models: ensemble member {k} takes input {model.input_shape[1:]}, member 0 takes "
+                             f"{shape}; members must share the input length")
+        inp = keras.Input(shape, name="sequence")
+        wrapped.append(keras.Model(inp, model(inp), name=f"member_{k}"))  # unique names inside the ensemble
+    inp = keras.Input(shape, name="sequence")
+    output = keras.layers.Concatenate(axis=-1, name="members")([member(inp) for member in wrapped])
+    return keras.Model(inp, output, name=f"ensemble_of_{len(scoring_models)}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Marginalizer
+# --------------------------------------------------------------------------------------------------------------
 
 
 def _rows(items: list) -> str:
@@ -350,7 +125,8 @@ class Marginalizer:
             single-input Keras model ``(n, seq_len, 4) → (n, 1)`` that returns the log counts directly; or a
             list of such models (an ensemble, :mod:`affdist_core.model.ensemble`): the score is then the mean of the
             members' log counts, i.e. the mean of their scores on the same backgrounds.
-        backgrounds: a :class:`BackgroundSet` or an (N, seq_len, 4) one-hot array; ``seq_len`` must equal the
+        backgrounds: a :class:`~affdist_core.marginalize.backgrounds.BackgroundSet` or an (N, seq_len, 4) one-hot
+            array; ``seq_len`` must equal the
             model's input length.
         batch_size: rows (sequences of seq_len) per model call, default 512.
         rc_average: score with ``(f(x) + f(revcomp x)) / 2`` (default True).
@@ -371,7 +147,7 @@ class Marginalizer:
         if not isinstance(backgrounds, BackgroundSet):
             backgrounds = BackgroundSet(validate_onehot(backgrounds, "backgrounds"))
         self.backgrounds = backgrounds
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_int("batch_size", batch_size, 1)
         self.rc_average = bool(rc_average)
         members = list(model) if isinstance(model, (list, tuple)) else [model]
         if not members:
@@ -503,7 +279,7 @@ class Marginalizer:
                     d_members = pred.reshape(len(q_codes), n_bg, n_models).astype(np.float64) - bg_pred
                     d = d_members.mean(axis=2)  # the ensemble's Δ per background
                     out_rows = rows[q0 : q0 + queries_per_block]
-                    mean[out_rows], sd[out_rows] = _mean_sd(d)
+                    mean[out_rows], sd[out_rows] = mean_sd(d)
                     if members is not None:
                         members[out_rows] = d_members.mean(axis=1)
                     if deltas is not None:

@@ -21,7 +21,7 @@ Control (``use_control=True``, the bpnet-lite / chrombpnet way): two extra input
 (out_pred_len, 2) — the control track of the same window, + and − strand (recommended transform:
 ``log(1 + counts)``; the trainer fixes it) — and ``control_logcounts`` (4,) = ``log(1 + control reads)``
 per strand over the whole output window and within ``LOCAL_CONTROL_WIDTH`` (150) bp of the summit
-(:func:`affdist_core.model.training_data.control_model_inputs`). The profile head adds the control linearly; the
+(:func:`affdist_core.model.inputs.control_model_inputs`). The profile head adds the control linearly; the
 counts head (``counts_control="mixture"``, the default) models the reads as **bound + background**::
 
     profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
@@ -42,11 +42,10 @@ with Poisson noise, and the site's A/T and poly(dA:dT) content predicts) times w
 rest of the window's reads (unbound background, GC-biased) do not depend on the site at all. Because the
 nuisance side already sees the composition around the site, the sequence part has no reason to learn
 "A/T next to the site = more reads" (accessibility) as if it were affinity; marginalization keeps the
-nuisance fixed, so a query's A/T content changes its score only through binding. On the default run AD's
-held-out Pearson went 0.45 (seed's linear form) → 0.75 (mixture, control and GC only) → 0.87 (with the
-standardised composition features; ``benchmarks/diagnose_ad.py`` shows the same step in a linear model).
-With the seed's linear form (``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no
-bias)(control_logcounts)``, name ``"control_logcounts_dense"``) the counts head can express neither.
+nuisance fixed, so a query's A/T content changes its score only through binding (what each step did to
+AD's held-out Pearson: docs/experiments.md, "counts head"). With the seed's linear form
+(``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no bias)(control_logcounts)``, name
+``"control_logcounts_dense"``) the counts head can express neither.
 :func:`counts_model` (DeepSHAP, marginalization) returns ``logcounts_seq``, the sequence part of the bound
 reads, for both forms. With ``use_control=False`` the model has the ``sequence`` input only and
 ``logcounts = logcounts_seq``.
@@ -54,6 +53,9 @@ reads, for both forms. With ``use_control=False`` the model has the ``sequence``
 Inputs and outputs are dicts: inputs ``"sequence"`` (+ ``"control_profile"``, ``"control_logcounts"``),
 outputs ``"profile"`` (n, out_pred_len, 2 * n_tasks) logits and ``"logcounts"`` (n, 2 * n_tasks). Every
 output ends in a Keras Layer; the custom layers are registered as ``affdist>...`` so ``.keras`` files reload.
+Input names and shapes and every layer name come from :mod:`affdist_core.model.inputs` (``LAYERS``), the
+model's contract: :func:`save_model` stores it as ``inputs.json`` beside the model and :func:`load_model`
+refuses a model whose stored contract differs from the code's.
 
 Reverse complement: **RC augmentation in training + RC-averaged prediction** (``rc_mode="augment"``). The
 network is not constrained to be RC-symmetric; the trainer feeds random reverse complements (profile
@@ -87,10 +89,21 @@ import keras
 import numpy as np
 
 from affdist_core.common.atomic import atomic_path
+from affdist_core.common.checks import check_int
+from affdist_core.common.names import ModelDir
+from affdist_core.model.inputs import (
+    CONTROL_LOGCOUNTS,
+    CONTROL_PROFILE,
+    LAYERS,
+    LOGCOUNTS,
+    PROFILE,
+    SEQUENCE,
+    check_contract,
+    input_shapes,
+    read_contract,
+    write_contract,
+)
 from affdist_core.model.params import BPNetParams, body_length, dilations, output_length
-
-#: Length of the ``control_logcounts`` input: ``[total +, total −, local +, local −]``.
-CONTROL_LOGCOUNTS_WIDTH = 4
 
 __all__ = [
     "CentralCrop1D",
@@ -103,7 +116,9 @@ __all__ = [
     "predict_logcounts",
     "predict_outputs",
     "predict_profile_probs",
+    "profile_head",
     "save_model",
+    "sequence_counts_head",
 ]
 
 RC_MODES = ("augment", "none")
@@ -259,8 +274,7 @@ def build_bpnet(
     """
     if not isinstance(params, BPNetParams):
         raise ValueError(f"params: expected BPNetParams (see load_params), got {type(params).__name__}")
-    if isinstance(n_tasks, bool) or not isinstance(n_tasks, int) or n_tasks < 1:
-        raise ValueError(f"n_tasks: expected an integer >= 1, got {n_tasks!r}")
+    n_tasks = check_int("n_tasks", n_tasks, 1)
     if rc_mode not in RC_MODES:
         raise ValueError(f"rc_mode: expected one of {list(RC_MODES)}, got {rc_mode!r}")
     if counts_control not in COUNTS_CONTROL_MODES:
@@ -268,57 +282,62 @@ def build_bpnet(
     n_out = 2 * n_tasks
     layers = keras.layers
 
-    sequence = keras.Input((params.seq_len, 4), name="sequence")
-    x = layers.Conv1D(params.filters, params.conv1_kernel_size, padding="valid", activation="relu", name="conv1")(
-        sequence
-    )
+    shapes = input_shapes(params.seq_len, params.out_pred_len, use_control)
+    sequence = keras.Input(shapes[SEQUENCE], name=LAYERS.sequence)
+    x = layers.Conv1D(
+        params.filters, params.conv1_kernel_size, padding="valid", activation="relu", name=LAYERS.conv1
+    )(sequence)
     length = params.seq_len - (params.conv1_kernel_size - 1)
     for i, rate in enumerate(dilations(params), start=1):
+        conv_name, crop_name, residual_name = LAYERS.dilated(i)
         conv = layers.Conv1D(
             params.filters,
             params.dil_kernel_size,
             dilation_rate=rate,
             padding="valid",
             activation="relu",
-            name=f"dil_conv{i}",
+            name=conv_name,
         )(x)
         length -= rate * (params.dil_kernel_size - 1)
-        x = layers.Add(name=f"residual{i}")([CentralCrop1D(length, name=f"crop{i}")(x), conv])
+        x = layers.Add(name=residual_name)([CentralCrop1D(length, name=crop_name)(x), conv])
     assert length == body_length(params)
     body = x
 
     control = use_control
-    pooled = layers.GlobalAveragePooling1D(name="pool")(body)
-    logcounts = layers.Dense(n_out, name="logcounts_seq" if control else "logcounts")(pooled)
+    pooled = layers.GlobalAveragePooling1D(name=LAYERS.pool)(body)
+    logcounts = layers.Dense(n_out, name=LAYERS.logcounts_seq if control else LAYERS.logcounts)(pooled)
 
     profile_in = body
     if output_length(params) > params.out_pred_len:
-        profile_in = CentralCrop1D(params.out_pred_len + params.outconv_kernel_size - 1, name="profile_crop")(body)
+        profile_in = CentralCrop1D(params.out_pred_len + params.outconv_kernel_size - 1,
+                                   name=LAYERS.profile_crop)(body)
     profile = layers.Conv1D(
-        n_out, params.outconv_kernel_size, padding="valid", name="profile_seq" if control else "profile"
+        n_out, params.outconv_kernel_size, padding="valid", name=LAYERS.profile_seq if control else LAYERS.profile
     )(profile_in)
 
-    inputs = {"sequence": sequence}
+    inputs = {SEQUENCE: sequence}
     if control:
-        control_profile = keras.Input((params.out_pred_len, 2), name="control_profile")
-        control_logcounts = keras.Input((CONTROL_LOGCOUNTS_WIDTH,), name="control_logcounts")
-        inputs.update(control_profile=control_profile, control_logcounts=control_logcounts)
-        profile = layers.Add(name="profile")(
-            [profile, layers.Conv1D(n_out, 1, use_bias=False, name="control_profile_conv")(control_profile)]
+        control_profile = keras.Input(shapes[CONTROL_PROFILE], name=LAYERS.control_profile)
+        control_logcounts = keras.Input(shapes[CONTROL_LOGCOUNTS], name=LAYERS.control_logcounts)
+        inputs.update({CONTROL_PROFILE: control_profile, CONTROL_LOGCOUNTS: control_logcounts})
+        profile = layers.Add(name=LAYERS.profile)(
+            [profile, layers.Conv1D(n_out, 1, use_bias=False, name=LAYERS.control_profile_conv)(control_profile)]
         )
         if counts_control == "mixture":
-            nuisance = layers.Normalization(name="nuisance_norm")(layers.Concatenate(name="nuisance_features")(
-                [control_logcounts, CompositionFeatures(name="composition_features")(sequence)]))
-            access = layers.Dense(n_out, name="bound_nuisance")(
-                layers.Dense(NUISANCE_UNITS, activation="relu", name="bound_hidden")(nuisance))
-            bound = layers.Add(name="bound_logcounts")([logcounts, access])
-            background = layers.Dense(n_out, name="background_logcounts")(
-                layers.Dense(NUISANCE_UNITS, activation="relu", name="background_hidden")(nuisance))
-            logcounts = LogAddExp(name="logcounts")([bound, background])
+            nuisance = layers.Normalization(name=LAYERS.nuisance_norm)(
+                layers.Concatenate(name=LAYERS.nuisance_features)(
+                    [control_logcounts, CompositionFeatures(name=LAYERS.composition_features)(sequence)]))
+            access = layers.Dense(n_out, name=LAYERS.bound_nuisance)(
+                layers.Dense(NUISANCE_UNITS, activation="relu", name=LAYERS.bound_hidden)(nuisance))
+            bound = layers.Add(name=LAYERS.bound_logcounts)([logcounts, access])
+            background = layers.Dense(n_out, name=LAYERS.background_logcounts)(
+                layers.Dense(NUISANCE_UNITS, activation="relu", name=LAYERS.background_hidden)(nuisance))
+            logcounts = LogAddExp(name=LAYERS.logcounts)([bound, background])
         else:
-            control_counts = layers.Dense(n_out, use_bias=False, name="control_logcounts_dense")(control_logcounts)
-            logcounts = layers.Add(name="logcounts")([logcounts, control_counts])
-    return keras.Model(inputs=inputs, outputs={"profile": profile, "logcounts": logcounts}, name=f"bpnet_rc_{rc_mode}")
+            control_counts = layers.Dense(n_out, use_bias=False, name=LAYERS.control_logcounts_dense)(
+                control_logcounts)
+            logcounts = layers.Add(name=LAYERS.logcounts)([logcounts, control_counts])
+    return keras.Model(inputs=inputs, outputs={PROFILE: profile, LOGCOUNTS: logcounts}, name=f"bpnet_rc_{rc_mode}")
 
 
 # ----------------------------------------------------------------------------------------------- introspection
@@ -328,36 +347,46 @@ def _layer_names(model: keras.Model) -> set[str]:
     return {layer.name for layer in model.layers}
 
 
-def _n_tasks(model: keras.Model) -> int:
+def sequence_counts_head(model: keras.Model) -> keras.layers.Layer:
+    """The Dense layer of the counts head's sequence part (``logcounts_seq``, or ``logcounts`` without control)."""
     names = _layer_names(model)
-    dense = model.get_layer("logcounts_seq" if "logcounts_seq" in names else "logcounts")
-    return int(dense.units) // 2
+    return model.get_layer(LAYERS.logcounts_seq if LAYERS.logcounts_seq in names else LAYERS.logcounts)
+
+
+def profile_head(model: keras.Model) -> keras.layers.Layer:
+    """The profile head's sequence conv (``profile_seq``, or ``profile`` without control)."""
+    names = _layer_names(model)
+    return model.get_layer(LAYERS.profile_seq if LAYERS.profile_seq in names else LAYERS.profile)
+
+
+def _n_tasks(model: keras.Model) -> int:
+    return int(sequence_counts_head(model).units) // 2
 
 
 def _has_control(model: keras.Model) -> bool:
-    return "control_profile" in _layer_names(model)
+    return LAYERS.control_profile in _layer_names(model)
 
 
 def _seq_len(model: keras.Model) -> int:
-    return int(model.get_layer("sequence").output.shape[1])
+    return int(model.get_layer(LAYERS.sequence).output.shape[1])
 
 
 def _out_pred_len(model: keras.Model) -> int:
-    names = _layer_names(model)
-    return int(model.get_layer("profile_seq" if "profile_seq" in names else "profile").output.shape[1])
+    return int(profile_head(model).output.shape[1])
 
 
 def _apply_sequence_counts(model: keras.Model, x):
     """Re-apply the model's body and sequence counts head (same layer objects) to tensor ``x``."""
     names = _layer_names(model)
-    x = model.get_layer("conv1")(x)
+    x = model.get_layer(LAYERS.conv1)(x)
     i = 1
-    while f"dil_conv{i}" in names:
-        conv = model.get_layer(f"dil_conv{i}")(x)
-        x = model.get_layer(f"residual{i}")([model.get_layer(f"crop{i}")(x), conv])
+    while LAYERS.dilated(i)[0] in names:
+        conv_name, crop_name, residual_name = LAYERS.dilated(i)
+        conv = model.get_layer(conv_name)(x)
+        x = model.get_layer(residual_name)([model.get_layer(crop_name)(x), conv])
         i += 1
-    pooled = model.get_layer("pool")(x)
-    return model.get_layer("logcounts_seq" if "logcounts_seq" in names else "logcounts")(pooled)
+    pooled = model.get_layer(LAYERS.pool)(x)
+    return sequence_counts_head(model)(pooled)
 
 
 _COUNTS_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -368,8 +397,8 @@ def counts_model(model: keras.Model, task: int | None = None, rc_average: bool =
 
     Shares the layers (weights) of ``model``; the counts head's sequence part only (no control or background
     term). Output = logsumexp of the task's two strand log counts (see the module docstring). ``task``: which
-    task (``None`` allowed only for single-task models). ``rc_average``: output the mean of the forward and reverse-complement
-    predictions (inside the graph, via :class:`ReverseComplement` and ``Average``). The model ends in a
+    task (``None`` allowed only for single-task models). ``rc_average``: output the mean of the forward and
+    reverse-complement predictions (inside the graph, via :class:`ReverseComplement` and ``Average``). The model ends in a
     Keras Layer (what SHAP's DeepExplainer needs). Models are cached per (model, task, rc_average).
     """
     n_tasks = _n_tasks(model)
@@ -385,12 +414,12 @@ def counts_model(model: keras.Model, task: int | None = None, rc_average: bool =
         return cache[key]
 
     channels = [2 * int(task), 2 * int(task) + 1]
-    sequence = keras.Input((_seq_len(model), 4), name="sequence")
-    lse = LogSumExpChannels(channels, name="total_logcounts")
+    sequence = keras.Input((_seq_len(model), 4), name=LAYERS.sequence)
+    lse = LogSumExpChannels(channels, name=LAYERS.total_logcounts)
     forward = lse(_apply_sequence_counts(model, sequence))
     if rc_average:
-        reverse = lse(_apply_sequence_counts(model, ReverseComplement(name="reverse_complement")(sequence)))
-        output = keras.layers.Average(name="rc_average")([forward, reverse])
+        reverse = lse(_apply_sequence_counts(model, ReverseComplement(name=LAYERS.reverse_complement)(sequence)))
+        output = keras.layers.Average(name=LAYERS.rc_average)([forward, reverse])
     else:
         output = forward
     result = keras.Model(sequence, output, name=f"{model.name}_counts_task{task}" + ("_rcavg" if rc_average else ""))
@@ -412,9 +441,7 @@ def _as_onehot(model: keras.Model, onehot: Any) -> np.ndarray:
 
 
 def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
-    return int(batch_size)
+    return check_int("batch_size", batch_size, 1)
 
 
 def predict_logcounts(
@@ -462,11 +489,11 @@ def predict_outputs(
     x = _as_onehot(model, onehot)
     batch_size = _check_batch_size(batch_size)
     n, out_len = len(x), _out_pred_len(model)
-    inputs: dict[str, np.ndarray] = {"sequence": x}
+    inputs: dict[str, np.ndarray] = {SEQUENCE: x}
     if _has_control(model):
         if control_profile is None:
             control_profile = np.zeros((n, out_len, 2), dtype=np.float32)
-        n_control = int(model.get_layer("control_logcounts").output.shape[1])
+        n_control = int(model.get_layer(LAYERS.control_logcounts).output.shape[1])
         if control_logcounts is None:
             control_logcounts = np.zeros((n, n_control), dtype=np.float32)
         control_profile = np.asarray(control_profile, dtype=np.float32)
@@ -476,29 +503,29 @@ def predict_outputs(
         if control_logcounts.shape != (n, n_control):
             raise ValueError(f"control_logcounts: expected shape {(n, n_control)} (control_model_inputs), got "
                              f"{control_logcounts.shape}")
-        inputs.update(control_profile=control_profile, control_logcounts=control_logcounts)
+        inputs.update({CONTROL_PROFILE: control_profile, CONTROL_LOGCOUNTS: control_logcounts})
     elif control_profile is not None or control_logcounts is not None:
         raise ValueError("control_profile, control_logcounts: this model was built without control inputs")
 
     def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if n == 0:
             n_out = 2 * _n_tasks(model)
-            return {"profile": np.zeros((0, out_len, n_out), np.float32), "logcounts": np.zeros((0, n_out), np.float32)}
+            return {PROFILE: np.zeros((0, out_len, n_out), np.float32), LOGCOUNTS: np.zeros((0, n_out), np.float32)}
         out = model.predict(feed, batch_size=batch_size, verbose=0)
-        return {k: np.asarray(out[k], dtype=np.float32) for k in ("profile", "logcounts")}
+        return {k: np.asarray(out[k], dtype=np.float32) for k in (PROFILE, LOGCOUNTS)}
 
     forward = run(inputs)
     if not rc_average:
         return forward
-    rc_inputs = {"sequence": np.ascontiguousarray(x[:, ::-1, ::-1])}
-    if "control_profile" in inputs:
-        rc_inputs["control_profile"] = np.ascontiguousarray(inputs["control_profile"][:, ::-1, ::-1])
-        rc_inputs["control_logcounts"] = np.ascontiguousarray(inputs["control_logcounts"][:, _strand_swap(n_control)])
+    rc_inputs = {SEQUENCE: np.ascontiguousarray(x[:, ::-1, ::-1])}
+    if CONTROL_PROFILE in inputs:
+        rc_inputs[CONTROL_PROFILE] = np.ascontiguousarray(inputs[CONTROL_PROFILE][:, ::-1, ::-1])
+        rc_inputs[CONTROL_LOGCOUNTS] = np.ascontiguousarray(inputs[CONTROL_LOGCOUNTS][:, _strand_swap(n_control)])
     reverse = run(rc_inputs)
-    swap = _strand_swap(forward["logcounts"].shape[1])
+    swap = _strand_swap(forward[LOGCOUNTS].shape[1])
     return {
-        "profile": 0.5 * (forward["profile"] + reverse["profile"][:, ::-1, swap]),
-        "logcounts": 0.5 * (forward["logcounts"] + reverse["logcounts"][:, swap]),
+        PROFILE: 0.5 * (forward[PROFILE] + reverse[PROFILE][:, ::-1, swap]),
+        LOGCOUNTS: 0.5 * (forward[LOGCOUNTS] + reverse[LOGCOUNTS][:, swap]),
     }
 
 
@@ -513,7 +540,7 @@ def predict_profile_probs(
     """Profile probabilities (n, out_pred_len, 2 * n_tasks) float32: softmax over positions (axis 1) of the
     (RC-averaged) logits of :func:`predict_outputs`, separately per strand/task channel; sums to 1 on axis 1.
     """
-    logits = predict_outputs(model, onehot, control_profile, control_logcounts, batch_size, rc_average)["profile"]
+    logits = predict_outputs(model, onehot, control_profile, control_logcounts, batch_size, rc_average)[PROFILE]
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -523,18 +550,31 @@ def predict_profile_probs(
 
 
 def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Atomically save ``model`` to a ``.keras`` file (weights + architecture, no optimizer needed)."""
+    """Atomically save ``model`` to a ``.keras`` file (weights + architecture, no optimizer needed), and its
+    input contract (:func:`affdist_core.model.inputs.model_contract`) as ``inputs.json`` beside it."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"path: expected a file name ending in .keras, got {str(path)!r}")
+    write_contract(model, path)
     with atomic_path(path) as tmp:
         model.save(tmp, overwrite=True)
     return path
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a model saved by :func:`save_model` (uncompiled; the custom layers are registered here)."""
+    """Load a model saved by :func:`save_model` (uncompiled; the custom layers are registered here).
+
+    ``path``: the ``.keras`` file or its model directory (then ``model.keras`` in it). The model is checked
+    against this code's input contract and the ``inputs.json`` beside it
+    (:func:`affdist_core.model.inputs.check_contract`); a mismatch raises ``ModelContractError`` (a
+    ``ValueError``) saying which key differs and to retrain; a model without ``inputs.json`` loads with a
+    warning after the checks its graph allows.
+    """
     path = Path(path)
+    if path.is_dir():
+        path = ModelDir.at(path).model
     if not path.is_file():
         raise ValueError(f"path: model file {str(path)!r} does not exist")
-    return keras.saving.load_model(path, compile=False)
+    model = keras.saving.load_model(path, compile=False)
+    check_contract(model, read_contract(path), str(path))
+    return model

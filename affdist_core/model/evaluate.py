@@ -18,16 +18,18 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from affdist_core.common.atomic import write_json, write_parquet
+from affdist_core.common.names import MODEL_FILE, ModelDir
 from affdist_core.model.bpnet import load_model, predict_outputs
 from affdist_core.model.params import load_params
 from affdist_core.common.metrics import correlations, jensen_shannon_distance, multinomial_nll
-from affdist_core.model.training_data import DataSpec, extract_windows, fixed_arrays, load_data_spec
+from affdist_core.model.data_spec import DataSpec, load_data_spec
+from affdist_core.model.inputs import fixed_arrays
+from affdist_core.model.windows import extract_windows
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,12 @@ def evaluate_model_dir(
 ) -> Evaluation:
     """Evaluate ``model_dir/model.keras`` on the data spec saved with it (or ``spec``); writes
     ``metrics.json`` and ``counts.parquet`` into the model directory."""
-    model_dir = Path(model_dir)
-    if not (model_dir / "model.keras").exists():
-        raise ValueError(f"model_dir: {model_dir} has no model.keras; train a model first (affdist train)")
-    params = load_params(model_dir / "params.json")
-    spec = spec or load_data_spec(model_dir / "data.json")
-    model = load_model(model_dir / "model.keras")
+    paths = ModelDir.at(model_dir)
+    if not paths.model.exists():
+        raise ValueError(f"model_dir: {paths.root} has no {MODEL_FILE}; train a model first (affdist train)")
+    params = load_params(paths.params)
+    spec = spec or load_data_spec(paths.data_spec)
+    model = load_model(paths.model)
     metrics, tables = {}, []
     for split in splits:
         windows = extract_windows(spec, params, split, include_background=False)
@@ -76,8 +78,8 @@ def evaluate_model_dir(
                  split_metrics["counts_pearson"], split_metrics["counts_spearman"], split_metrics["profile_jsd"],
                  split_metrics["profile_jsd_uniform"])
     counts_table = pd.concat(tables, ignore_index=True)
-    write_json(model_dir / "metrics.json", metrics)
-    write_parquet(model_dir / "counts.parquet", counts_table)
+    write_json(paths.metrics, metrics)
+    write_parquet(paths.counts, counts_table)
     return Evaluation(metrics, counts_table)
 
 

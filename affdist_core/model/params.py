@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from affdist_core.common.atomic import write_json
-from affdist_core.common.checks import check_int, read_json_object
+from affdist_core.common.checks import check_int, read_json_object, replace_fields
 
 __all__ = [
     "BPNetParams",
@@ -119,10 +119,7 @@ class BPNetParams:
 
     def replace(self, **changes: Any) -> BPNetParams:
         """A copy with ``changes`` applied (validated again)."""
-        unknown = sorted(set(changes) - set(PARAM_KEYS))
-        if unknown:
-            raise ValueError(f"unknown BPNet parameter(s) {unknown}; valid keys: {list(PARAM_KEYS)}")
-        return dataclasses.replace(self, **changes)
+        return replace_fields(self, changes, "BPNet parameter")
 
 
 PARAM_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BPNetParams))
@@ -278,8 +275,8 @@ lr 0.004 as in the BPNet paper (Avsec et al. 2021): a yeast dataset has only ~1,
 epoch), and the counts head needs many steps to learn from globally pooled features. c_task_weight 5000, ten times
 the BPNet paper's rule (half the mean total counts per peak window): Affinity Distillation reads the counts head,
 whose flank effects are small next to the profile loss (~3,000 per window); with 500 the shared body learned the
-profile's features and the flanks' counts effects came out 4× too weak (AD held-out Pearson 0.49 → 0.61 at 5000 on
-the default run; 30,000 made training collapse to a composition-only counts head)."""
+profile's features and the flanks' counts effects came out too weak, and much larger weights made training collapse
+to a composition-only counts head (docs/experiments.md, "c_task_weight")."""
 
 PARAM_PRESETS: dict[str, BPNetParams] = {"seed-max": SEED_MAX_PARAMS, "yeast-compact": YEAST_COMPACT_PARAMS}
 """Built-in parameter sets by name (``affdist train --params yeast-compact``)."""

@@ -2,21 +2,26 @@
 
 Loss = multinomial NLL of each strand's profile + ``c_task_weight`` × MSE of log(1 + strand total)
 (:mod:`affdist_core.model.losses`), Adam(``lr``), RC augmentation and jitter from
-:class:`affdist_core.model.training_data.BatchGenerator`. Early stopping on the validation loss (``patience``
+:class:`affdist_core.model.batches.BatchGenerator`. Early stopping on the validation loss (``patience``
 epochs), best weights restored; the learning rate halves after 5 epochs without improvement; a wall-time
 budget stops training cleanly too.
 
-The model directory (``--out``) holds::
+The model directory (``--out``, :class:`affdist_core.common.names.ModelDir`) holds::
 
     model.keras        the trained model (best validation loss)
     params.json        the resolved BPNet parameters (the seed's keys)
     data.json          the data spec used (genome, bigWigs, peaks, split)
-    training.json      training settings, the chromosome split, window counts, stop reason, wall time
+    training.json      training settings, fingerprint, chromosome split, window counts, stop reason, wall time
     history.json       per-epoch losses
     checkpoint/        last-epoch model + best weights + state: an interrupted run resumes from here
 
 Resuming: run the same command again; training continues after the last finished epoch with the same early
-stopping state. ``model.keras`` is written (atomically) only when training has finished.
+stopping state. ``model.keras`` is written (atomically) only when training has finished. The checkpoint
+records the training's fingerprint (:func:`training_fingerprint`: parameters, data spec and the identities of
+its files, the settings that shape the trajectory — seed included —, and the training code's version); a run
+with another fingerprint does not resume it: it logs a warning, deletes the checkpoint (and a finished model's
+``model.keras``/``training.json``) and starts afresh. The stopping rules (``max_epochs``, ``patience``,
+``max_minutes``) are not part of it: raising them continues a training.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -35,17 +41,15 @@ import keras
 import numpy as np
 
 from affdist_core.common.atomic import atomic_path, write_json
+from affdist_core.common.fingerprint import code_version, digest, file_identity
+from affdist_core.common.names import CHECKPOINT_STATE_FILE, LAST_CHECKPOINT_FILE, ModelDir
 from affdist_core.model.bpnet import build_bpnet, save_model
 from affdist_core.model.params import BPNetParams, save_params
 from affdist_core.model.losses import MultinomialNLL
-from affdist_core.model.training_data import (
-    BatchGenerator,
-    DataSpec,
-    extract_windows,
-    fixed_arrays,
-    save_data_spec,
-    split_chromosomes,
-)
+from affdist_core.model.batches import BatchGenerator
+from affdist_core.model.data_spec import DataSpec, save_data_spec, split_chromosomes
+from affdist_core.model.inputs import LAYERS, fixed_arrays
+from affdist_core.model.windows import extract_windows
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,7 @@ class TrainingSettings:
     """Training hyperparameters beyond the seed's params JSON.
 
     batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
-    improvement before stopping (8; 15 trains the same default models 7 epochs longer). max_minutes : wall-time budget; training stops after the epoch that
+    improvement before stopping (8). max_minutes : wall-time budget; training stops after the epoch that
     crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
     weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
     ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
@@ -94,6 +98,40 @@ class TrainResult:
     wall_s: float
 
 
+#: Settings that only say when to stop; a checkpoint resumes under other values of these (train longer).
+STOPPING_FIELDS = ("max_epochs", "patience", "max_minutes")
+
+#: Best weights inside the checkpoint directory.
+BEST_WEIGHTS_FILE = "best.weights.h5"
+
+
+def fingerprint_parts(params: BPNetParams, spec: DataSpec, settings: TrainingSettings) -> dict[str, str]:
+    """Digests of what a training's result depends on: ``params``, ``data`` (the spec and its files' size and
+    mtime), ``settings`` (all but :data:`STOPPING_FIELDS`), ``code`` (this module and what it imports)."""
+    spec_dict = spec.to_dict()
+    files = {k: file_identity(v) for k, v in sorted(spec_dict.items()) if isinstance(v, str) and v}
+    trajectory = {k: v for k, v in dataclasses.asdict(settings).items() if k not in STOPPING_FIELDS}
+    return {"params": digest(dataclasses.asdict(params)), "data": digest({"spec": spec_dict, "files": files}),
+            "settings": digest(trajectory), "code": digest(code_version([__name__]))}
+
+
+def training_fingerprint(params: BPNetParams, spec: DataSpec, settings: TrainingSettings) -> str:
+    """One digest of :func:`fingerprint_parts`: equal fingerprints train the same model."""
+    return digest(fingerprint_parts(params, spec, settings))
+
+
+def finished_training(model_dir: str | os.PathLike, params: BPNetParams, spec: DataSpec,
+                      settings: TrainingSettings) -> bool:
+    """True when ``model_dir`` holds a finished model of exactly this training (same fingerprint and the same
+    stopping rules), so it need not be trained again."""
+    paths = ModelDir.at(model_dir)
+    if not (paths.training.is_file() and paths.model.is_file()):
+        return False
+    record = json.loads(paths.training.read_text())
+    return (record.get("fingerprint") == training_fingerprint(params, spec, settings)
+            and record.get("settings") == dataclasses.asdict(settings))
+
+
 def compile_bpnet(model: keras.Model, params: BPNetParams, jit_compile: bool = True) -> keras.Model:
     """Compile with Adam(lr), multinomial NLL on "profile" and c_task_weight × MSE on "logcounts"."""
     model.compile(
@@ -121,7 +159,7 @@ class _EarlyStoppingCheckpoint(keras.callbacks.Callback):
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
         if val_loss < self.state["best_val_loss"]:
             self.state.update(best_val_loss=val_loss, best_epoch=epoch + 1, wait=0)
-            with atomic_path(self.directory / "best.weights.h5") as tmp:
+            with atomic_path(self.directory / BEST_WEIGHTS_FILE) as tmp:
                 self.model.save_weights(tmp)
         else:
             self.state["wait"] += 1
@@ -132,9 +170,9 @@ class _EarlyStoppingCheckpoint(keras.callbacks.Callback):
         elif self.deadline is not None and time.time() > self.deadline:
             self.state["stop_reason"] = "wall-time budget reached"
             self.model.stop_training = True
-        with atomic_path(self.directory / "last.keras") as tmp:
+        with atomic_path(self.directory / LAST_CHECKPOINT_FILE) as tmp:
             self.model.save(tmp)
-        write_json(self.directory / "state.json", self.state)
+        write_json(self.directory / CHECKPOINT_STATE_FILE, self.state)
         log.info("epoch %d: loss %.2f val_loss %.2f (best %.2f at epoch %d)", epoch + 1, logs.get("loss", np.nan),
                  val_loss, self.state["best_val_loss"], self.state["best_epoch"])
 
@@ -148,10 +186,14 @@ def train_bpnet(
     """Train a BPNet on ``spec``'s data and write the model directory (see the module docstring)."""
     started = time.time()
     out = Path(out_dir)
-    checkpoint = out / "checkpoint"
+    paths = ModelDir(out)
+    checkpoint = paths.checkpoint
+    parts = fingerprint_parts(params, spec, settings)
+    fingerprint = digest(parts)
+    _discard_other_training(paths, parts, fingerprint)
     checkpoint.mkdir(parents=True, exist_ok=True)
-    save_params(params, out / "params.json")
-    save_data_spec(spec, out / "data.json")
+    save_params(params, paths.params)
+    save_data_spec(spec, paths.data_spec)
 
     keras.utils.set_random_seed(settings.seed)
     train = extract_windows(spec, params, "train")
@@ -163,13 +205,13 @@ def train_bpnet(
     valid_batches = BatchGenerator(valid, params, settings.batch_size, training=False, use_control=use_control)
 
     state = _load_state(checkpoint)
-    if state is not None and (checkpoint / "last.keras").exists():
-        model = keras.saving.load_model(checkpoint / "last.keras")  # compiled: optimizer state comes back
+    if state is not None and (checkpoint / LAST_CHECKPOINT_FILE).exists():
+        model = keras.saving.load_model(checkpoint / LAST_CHECKPOINT_FILE)  # compiled: optimizer state comes back
         log.info("resuming after epoch %d (best val_loss %.3f at epoch %d)", state["epochs_done"],
                  state["best_val_loss"], state["best_epoch"])
     else:
         state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
-                 "stop_reason": "max_epochs reached"}
+                 "stop_reason": "max_epochs reached", "fingerprint": fingerprint, "fingerprint_parts": parts}
         model = build_bpnet(params, use_control=use_control)
         _standardise_nuisance(model, train, params)
         _initialise_counts_bias(model, train)
@@ -192,13 +234,14 @@ def train_bpnet(
             ],
             verbose=1 if sys.stderr.isatty() else 2,
         )
-    model.load_weights(checkpoint / "best.weights.h5")
-    save_model(model, out / "model.keras")
+    model.load_weights(checkpoint / BEST_WEIGHTS_FILE)
+    save_model(model, paths.model)
     wall = time.time() - started
     split = split_chromosomes(spec, _chrom_sizes(spec))
-    write_json(out / "history.json", state["history"])
-    write_json(out / "training.json", {
+    write_json(paths.history, state["history"])
+    write_json(paths.training, {
         "settings": dataclasses.asdict(settings),
+        "fingerprint": fingerprint,
         "split": split,
         "n_windows": {"train": len(train), "train_peaks": int(train.meta["is_peak"].sum()), "valid": len(valid)},
         "epochs_run": state["epochs_done"],
@@ -226,13 +269,13 @@ def _standardise_nuisance(model: keras.Model, windows, params: BPNetParams) -> N
     """Set the mixture counts head's ``nuisance_norm`` layer to the mean and variance of its input features
     (control log counts, GC and composition, :func:`affdist_core.model.bpnet.build_bpnet`) over up to
     :data:`NUISANCE_SAMPLE` evenly spaced centred training windows; no-op for models without it."""
-    if "nuisance_norm" not in {layer.name for layer in model.layers}:
+    if LAYERS.nuisance_norm not in {layer.name for layer in model.layers}:
         return
     sample = windows.subset(np.arange(0, len(windows), max(1, -(-len(windows) // NUISANCE_SAMPLE))))
     inputs = fixed_arrays(sample, params, use_control=True)[0]
-    features = keras.Model(model.inputs, model.get_layer("nuisance_features").output).predict(
+    features = keras.Model(model.inputs, model.get_layer(LAYERS.nuisance_features).output).predict(
         inputs, batch_size=256, verbose=0)
-    model.get_layer("nuisance_norm").adapt(features)
+    model.get_layer(LAYERS.nuisance_norm).adapt(features)
     log.info("nuisance features (control ×4, gc, gc², at, poly_at) over %d windows: mean [%s], sd [%s]", len(sample),
              ", ".join(f"{v:.3g}" for v in features.mean(axis=0)), ", ".join(f"{v:.3g}" for v in features.std(axis=0)))
 
@@ -250,11 +293,11 @@ def _initialise_counts_bias(model: keras.Model, windows) -> None:
     counts = windows.counts[:, windows.max_jitter : windows.counts.shape[1] - windows.max_jitter]
     mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2,) per strand
     names = {layer.name for layer in model.layers}
-    dense = model.get_layer("logcounts_seq" if "logcounts_seq" in names else "logcounts")
+    dense = model.get_layer(LAYERS.logcounts_seq if LAYERS.logcounts_seq in names else LAYERS.logcounts)
     kernel, bias = dense.get_weights()
     dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
-    if "background_logcounts" in names:
-        bound, background = model.get_layer("bound_nuisance"), model.get_layer("background_logcounts")
+    if LAYERS.background_logcounts in names:
+        bound, background = model.get_layer(LAYERS.bound_nuisance), model.get_layer(LAYERS.background_logcounts)
         bound.set_weights([np.zeros_like(w) for w in bound.get_weights()])
         kernel, bias = background.get_weights()
         background.set_weights([np.zeros_like(kernel),
@@ -262,8 +305,26 @@ def _initialise_counts_bias(model: keras.Model, windows) -> None:
 
 
 def _load_state(checkpoint: Path) -> dict[str, Any] | None:
-    path = checkpoint / "state.json"
+    path = checkpoint / CHECKPOINT_STATE_FILE
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def _discard_other_training(paths: ModelDir, parts: dict[str, str], fingerprint: str) -> None:
+    """Delete a checkpoint (and a finished model) written by a training with another fingerprint, saying which
+    parts differ, so this training starts afresh instead of resuming someone else's weights."""
+    state = _load_state(paths.checkpoint)
+    if state is not None and state.get("fingerprint") != fingerprint:
+        before = state.get("fingerprint_parts") or {}
+        differ = [k for k in parts if before.get(k) != parts[k]] or ["fingerprint (none recorded)"]
+        log.warning("%s: the checkpoint was written by another training (%s differ); starting afresh",
+                    paths.root, ", ".join(differ))
+        shutil.rmtree(paths.checkpoint)
+    elif state is not None or not paths.training.is_file():
+        return
+    elif json.loads(paths.training.read_text()).get("fingerprint") == fingerprint:
+        return
+    for stale in (paths.model, paths.training):  # a finished model of another training is not this one
+        stale.unlink(missing_ok=True)
 
 
 def _chrom_sizes(spec: DataSpec) -> dict[str, int]:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.common.atomic import atomic_path
+from affdist_core.common.checks import check_int
 from affdist_core.seq.alphabet import ALPHABET
 
 METHODS = ("modisco", "streme", "weeder", "jaspar", "external")
@@ -112,10 +113,7 @@ class Motif:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _matrix(value, name, width))
-        n_sites = self.n_sites
-        if isinstance(n_sites, (bool, np.bool_)) or not isinstance(n_sites, (int, np.integer)) or n_sites < 0:
-            raise ValueError(f"n_sites: expected a non-negative int, got {n_sites!r}")
-        object.__setattr__(self, "n_sites", int(n_sites))
+        object.__setattr__(self, "n_sites", check_int("n_sites", self.n_sites, 0))
         try:
             score = float(self.score)
         except (TypeError, ValueError):

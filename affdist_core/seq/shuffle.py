@@ -1,9 +1,7 @@
 """Exact, uniform dinucleotide shuffle (Altschul & Erickson 1985; Kandel et al. 1996).
 
-Speed (numba kernel, one core, measured with ``time.perf_counter`` over 20,000 shuffles of a random
-1,346-bp ACGT sequence after JIT warm-up): about 21,000 shuffles/s
-(~47 µs each; one-hot in and out ~16,000/s). The first call in a fresh environment also pays ~5 s of
-numba compilation, cached on disk afterwards (``cache=True``).
+A numba kernel (measured speed: docs/experiments.md, "dinucleotide shuffle"); the first call in a fresh
+environment also pays the numba compilation, cached on disk afterwards (``cache=True``).
 
 Method. Write the sequence ``s_0 … s_{L-1}`` as a directed multigraph on its symbols with one *labelled*
 edge ``s_i → s_{i+1}`` per adjacent pair (L-1 edges). Every sequence with the same dinucleotide counts and
@@ -36,8 +34,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from affdist_core.common.checks import check_int
 from affdist_core.common.rng import RandomState, resolve_rng
-from affdist_core.seq.alphabet import N_CODE, one_hot
+from affdist_core.seq.alphabet import N_CODE, one_hot, validate_onehot
 
 __all__ = [
     "dinucleotide_shuffle",
@@ -141,9 +140,7 @@ def _shuffle_kernel(codes: np.ndarray, n_shuffles: int, gen: np.random.Generator
 
 
 def _check_n_shuffles(n_shuffles: int) -> int:
-    if isinstance(n_shuffles, bool) or not isinstance(n_shuffles, (int, np.integer)) or n_shuffles < 1:
-        raise ValueError(f"n_shuffles: expected an int >= 1, got {n_shuffles!r}")
-    return int(n_shuffles)
+    return check_int("n_shuffles", n_shuffles, 1)
 
 
 def _as_codes(codes: np.ndarray) -> np.ndarray:
@@ -202,8 +199,7 @@ def dinucleotide_shuffle(seq: str, n_shuffles: int = 1, random_state: RandomStat
 def _codes_from_one_hot(x: np.ndarray, what: str) -> np.ndarray:
     """(L, 4) one-hot with all-zero rows for N → (L,) uint8 codes (N = 4)."""
     arr = np.asarray(x)
-    if arr.ndim != 2 or arr.shape[1] != 4:
-        raise ValueError(f"{what}: expected a one-hot array of shape (L, 4), got shape {arr.shape}")
+    validate_onehot(arr, what, ndim=2)
     if not np.all((arr == 0) | (arr == 1)) or np.any(arr.sum(axis=1) > 1):
         raise ValueError(f"{what}: expected 0/1 entries with at most one 1 per row (all-zero row = N)")
     return np.where(arr.any(axis=1), arr.argmax(axis=1), N_CODE).astype(np.uint8)
@@ -237,8 +233,7 @@ def shuffle_batch_one_hot(x: np.ndarray, n_shuffles: int, random_state: RandomSt
     """
     n_shuffles = _check_n_shuffles(n_shuffles)
     arr = np.asarray(x)
-    if arr.ndim != 3 or arr.shape[2] != 4:
-        raise ValueError(f"x: expected a one-hot batch of shape (n, L, 4), got shape {arr.shape}")
+    validate_onehot(arr, "x")
     rng = resolve_rng(random_state)
     out = np.empty((arr.shape[0], n_shuffles, arr.shape[1], 4), dtype=np.float32)
     for i in range(arr.shape[0]):

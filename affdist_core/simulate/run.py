@@ -32,6 +32,18 @@ from affdist_core.simulate.accessibility import (
     nucleosome_disfavouring_score,
     region_classes,
 )
+from affdist_core.common.names import (
+    ANNOTATION_FILE,
+    CHROM_SIZES_FILE,
+    CONTROL_MINUS_BIGWIG_FILE,
+    CONTROL_PLUS_BIGWIG_FILE,
+    GENOME_FASTA_FILE,
+    MINUS_BIGWIG_FILE,
+    PEAKS_FILE,
+    PLUS_BIGWIG_FILE,
+    SIMULATION_FILE,
+    SITES_FILE,
+)
 from affdist_core.common.atomic import write_json, write_parquet
 from affdist_core.io.bigwig import write_bigwig
 from affdist_core.simulate.reads import (
@@ -73,9 +85,10 @@ class SimulationOutputs:
     def in_directory(cls, out_dir: str | os.PathLike) -> "SimulationOutputs":
         """Standard file names inside ``out_dir`` (nothing is checked)."""
         out = Path(out_dir)
-        return cls(out, out / "genome.fa", out / "chrom.sizes", out / "annotation.parquet", out / "plus.bw",
-                   out / "minus.bw", out / "peaks.narrowPeak", out / "sites.parquet", out / "simulation.json",
-                   out / "control_plus.bw", out / "control_minus.bw")
+        return cls(out, out / GENOME_FASTA_FILE, out / CHROM_SIZES_FILE, out / ANNOTATION_FILE,
+                   out / PLUS_BIGWIG_FILE, out / MINUS_BIGWIG_FILE, out / PEAKS_FILE,
+                   out / SITES_FILE, out / SIMULATION_FILE, out / CONTROL_PLUS_BIGWIG_FILE,
+                   out / CONTROL_MINUS_BIGWIG_FILE)
 
     def has_control(self) -> bool:
         """True when the simulation wrote a control (accessibility assay) track."""

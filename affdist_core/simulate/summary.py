@@ -1,4 +1,5 @@
-"""Summary statistics that show whether a simulated (or real) ChIP-nexus experiment looks like one."""
+"""Summary statistics that show whether a simulated (or real) ChIP-nexus experiment looks like one, and their
+human-readable headline (:func:`format_summary`)."""
 
 from __future__ import annotations
 
@@ -164,3 +165,30 @@ def _invivo_invitro_correlation(canonical: pd.DataFrame, in_peaks: pd.DataFrame)
             stats.spearmanr(observed[accessible], affinity[accessible]).statistic)
         out["n_accessible_sites"] = int(accessible.sum())
     return {"invivo_vs_invitro": out}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """Human-readable headline of a simulation summary (:func:`summarize_simulation`), a few lines."""
+    corr = summary.get("invivo_vs_invitro") or {}
+    profile = summary.get("footprint_profile") or {}
+    lines = [
+        f"genome: {summary['genome_bp']:,} bp in {len(summary['chromosomes'])} chromosomes; "
+        f"{summary['total_reads']:,} reads",
+        f"peaks called: {summary['peaks']:,} (median width {summary['peak_width_median_bp']:.0f} bp); "
+        f"FRiP {summary['frip']:.3f}",
+        f"peaks with a canonical core within 50 bp of the summit: {summary['fraction_peaks_with_core']:.1%} "
+        f"(with ≤ 1 core substitution: {summary['fraction_peaks_with_core_1_substitution']:.1%}; "
+        f"top 100 peaks: {summary['fraction_top100_peaks_with_core']:.0%})",
+        f"canonical core sites: {summary['canonical_core_sites']} "
+        f"({summary['canonical_sites_occupancy_gt_0.1']} with occupancy > 0.1)",
+    ]
+    if profile:
+        lines.append(f"footprint: + strand 5′ ends peak at {profile['plus_peak_offset']:+d} bp, − strand at "
+                     f"{profile['minus_peak_offset']:+d} bp from the site centre ({profile['n_sites']} sites)")
+    if corr:
+        lines.append(f"in vivo reads vs in vitro affinity at canonical sites: Spearman {corr['observed_spearman']:.2f} "
+                     f"(all {corr['n_sites']}), {corr.get('observed_spearman_sites_in_peaks', float('nan')):.2f} "
+                     f"(in peaks, {corr.get('n_sites_in_peaks', 0)}), "
+                     f"{corr.get('observed_spearman_accessible_sites', float('nan')):.2f} "
+                     f"(accessibility > 0.3, {corr.get('n_accessible_sites', 0)})")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -45,23 +46,28 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None
 
 @contextlib.contextmanager
 def streamlit_server(catalog: Path, timeout_s: float = 60.0) -> Iterator[str]:
-    """Serve ``app/main.py`` on the given catalog; yields the base URL and stops the server afterwards."""
+    """Serve ``app/main.py`` on the given catalog as ``affdist app`` does (from the repository root, so Streamlit
+    reads ``.streamlit/config.toml``); yields the base URL and stops the server afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "main.py"),
                "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--", "--catalog", str(catalog)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, timeout_s)
-        yield url
-    finally:
-        process.terminate()
+               "--", "--catalog", str(catalog)]
+    with tempfile.TemporaryFile(mode="w+") as output:  # a file, not a pipe: a full pipe would stall the server
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            try:
+                _wait_healthy(url, process, timeout_s)
+            except (RuntimeError, TimeoutError) as exc:
+                output.seek(0)
+                raise RuntimeError(f"{exc}; its output:\n{output.read()[-4000:]}") from None
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def wait_for_app(page, timeout_ms: float = 60_000) -> None:

@@ -14,14 +14,13 @@ PHO4_RUN, PHO4_LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 def pho4_stored(app_catalog) -> SimpleNamespace:
     """The quick Pho4 run as stored in the catalog: ``table`` (scored rows), ``stored`` (calibration sample),
     ``fits`` (stored calibrations, one row per method), ``spec`` (its model spec)."""
-    from affdist_core.calibrate import subsets as rc
-    from affdist_core.marginalize import variants as vr
+    from affdist_core.catalog import queries
 
     con = duckdb.connect(str(app_catalog), read_only=True)
     try:
-        table = rc.load_scored_table(con, PHO4_RUN, PHO4_LIBRARY)
-        return SimpleNamespace(table=table, stored=rc.load_stored_sample(con, PHO4_RUN, PHO4_LIBRARY, len(table)),
-                               fits=rc.load_stored_fits(con, PHO4_RUN, PHO4_LIBRARY),
-                               spec=vr.load_model_spec(con, PHO4_RUN))
+        table = queries.scored_rows(con, PHO4_RUN, PHO4_LIBRARY)
+        return SimpleNamespace(table=table, stored=queries.stored_sample(con, PHO4_RUN, PHO4_LIBRARY, len(table)),
+                               fits=queries.stored_fits(con, PHO4_RUN, PHO4_LIBRARY),
+                               spec=queries.model_spec(con, PHO4_RUN))
     finally:
         con.close()

@@ -1,5 +1,5 @@
 """AppTests of the read-only browse pages (Methods, Motifs, Dynamic range, Genomic matches, Paralogs) on the
-app test catalog, the explore queries on that catalog, and the logo helper.
+app test catalog, the catalog queries and explore helpers on that catalog, and the logo helper.
 
 Figures are read back from the page (the Plotly JSON Streamlit ships to the browser) and compared with what the
 catalog holds. The TF is chosen through the URL's query parameters (AppTest keeps the entry script's sidebar
@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core.catalog import explore
+from affdist_core.catalog import explore, queries
+from affdist_core.common.names import AD_METHOD
 from app.logos import logo_frame, logo_png
-from app import APP_DIR
+from app.testing import open_page
 from plotly_json import plotly_array
 
 PHO4_RUN, CBF1_RUN = "pho4-betseq_pho4-quick", "cbf1-cbf1_like-quick"
@@ -33,10 +34,7 @@ PHO4_LIB, CBF1_LIB = "betseq_pho4", "cbf1_like"
 
 def _open(monkeypatch, catalog, page: str, **params) -> AppTest:
     monkeypatch.setenv("AFFDIST_CATALOG", str(catalog))
-    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.switch_page(f"pages/{page}.py").run()  # straight to the page (no custom url_path, so the file name works)
+    at = open_page(page, timeout=60, **params)  # straight to the page, as a shared link would
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -71,12 +69,12 @@ def rich_catalog(app_catalog, tmp_path_factory):
                 "(SELECT id FROM scores WHERE run_id = ?)", [PHO4_LIB, PHO4_RUN])
     picked = con.execute("SELECT m.id, m.sequence, m.value, s.score FROM scores s JOIN measurements m "
                          "ON m.library = s.library AND m.id = s.id WHERE s.run_id = ? AND s.method = ? "
-                         "ORDER BY m.id LIMIT 20", [PHO4_RUN, explore.AD_METHOD]).df()
+                         "ORDER BY m.id LIMIT 20", [PHO4_RUN, AD_METHOD]).df()
     extra = pd.DataFrame({"library": CBF1_LIB, "id": [f"extra_{i}" for i in range(len(picked))],
                           "sequence": picked["sequence"], "value": picked["value"] + 0.1, "category": None})
     con.register("extra", extra)
     con.execute("INSERT INTO measurements SELECT * FROM extra")
-    scores = pd.DataFrame({"run_id": CBF1_RUN, "library": CBF1_LIB, "method": explore.AD_METHOD, "motif_id": None,
+    scores = pd.DataFrame({"run_id": CBF1_RUN, "library": CBF1_LIB, "method": AD_METHOD, "motif_id": None,
                            "scoring": "marginalization", "id": extra["id"], "score": picked["score"] * 0.5,
                            "sd": 0.0, "n_backgrounds": 3, "background_id": "bg"})
     con.register("extra_scores", scores)
@@ -112,8 +110,8 @@ def lonely_catalog(app_catalog, tmp_path_factory):
 def test_explore_on_the_app_catalog_matches_the_run_report(app_catalog):
     with _connect(app_catalog) as con:
         for run, library in ((PHO4_RUN, PHO4_LIB), (CBF1_RUN, CBF1_LIB)):
-            fits = explore.calibration_fits(con, run, library)
-            comparison = explore.analysis(con, run, library, "comparison").payload
+            fits = queries.calibration_fits(con, run, library)
+            comparison = queries.analysis(con, run, library, "comparison").payload
             metrics = explore.method_metrics(fits, explore.reported_choices(fits, comparison)).set_index("method")
             assert set(metrics.index) == set(comparison)
             for method, entry in comparison.items():
@@ -124,21 +122,21 @@ def test_explore_on_the_app_catalog_matches_the_run_report(app_catalog):
                     assert metrics.loc[method, "rmse_mean"] == pytest.approx(entry["top_k_rmse_mean"])
                     assert metrics.loc[method, "rmse_sd"] == pytest.approx(entry["top_k_rmse_sd"])
             # the stored fit re-applied to the stored scores gives the stored held-out metrics
-            overall = explore.metrics_by_category(explore.calibrated_predictions(con, run, library))
+            overall = explore.metrics_by_category(queries.calibrated_predictions(con, run, library))
             overall = overall.set_index("method")
             for method, entry in comparison.items():
                 assert overall.loc[method, "rmse"] == pytest.approx(entry["rmse"])
                 assert overall.loc[method, "n"] == entry["n_heldout"]
                 if not np.isnan(entry["spearman"]):
                     assert overall.loc[method, "spearman"] == pytest.approx(entry["spearman"])
-        matches = explore.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
+        matches = queries.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
         for name, rows in (("all", matches.table), ("in_peaks", matches.table[matches.table["in_peak"]])):
             assert explore.genomic_match_correlations(rows) == pytest.approx(matches.payload[name])
         shared = con.execute("SELECT count(*) FROM measurements a JOIN measurements b USING (sequence) "
                              "WHERE a.library = ? AND b.library = ?", [PHO4_LIB, CBF1_LIB]).fetchone()[0]
         assert shared == 2000
-        assert explore.shared_density(con, PHO4_LIB, CBF1_LIB, 60)["count"].sum() == shared
-        assert explore.paralog_libraries(con, PHO4_LIB)["n_shared"].tolist() == [shared]
+        assert queries.shared_density(con, PHO4_LIB, CBF1_LIB, 60)["count"].sum() == shared
+        assert queries.paralog_libraries(con, PHO4_LIB)["n_shared"].tolist() == [shared]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -170,8 +168,8 @@ def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, mon
     at = _open(monkeypatch, app_env, "methods", tf="Pho4")
     assert _texts(at, "title") == ["Methods"]
     with _connect(app_env) as con:
-        fits = explore.calibration_fits(con, PHO4_RUN, PHO4_LIB)
-        choices = explore.reported_choices(fits, explore.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload)
+        fits = queries.calibration_fits(con, PHO4_RUN, PHO4_LIB)
+        choices = explore.reported_choices(fits, queries.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload)
     expected = explore.method_metrics(fits, choices, 10)
     (fig,) = _figures(at)
     assert [t["type"] for t in fig["data"]] == ["bar"] * 6
@@ -201,7 +199,7 @@ def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, mon
 def test_methods_page_shows_the_calibration_resampling(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "methods", tf="Pho4")
     with _connect(app_env) as con:
-        payload = explore.analysis(con, PHO4_RUN, PHO4_LIB, "calibration_resampling").payload
+        payload = queries.analysis(con, PHO4_RUN, PHO4_LIB, "calibration_resampling").payload
     expected = explore.calibration_resampling_frame(payload)
     assert payload["n_samples"] == 50 and set(expected["method"]) == set(payload["methods"])
     assert expected["method"].iloc[0] == "affinity_distillation"
@@ -217,8 +215,8 @@ def test_methods_page_shows_the_ensemble_members(app_env, monkeypatch):
     # the Cbf1 run scores with the mean of two models; the Pho4 run with one
     at = _open(monkeypatch, app_env, "methods", tf="Cbf1")
     with _connect(app_env) as con:
-        members = explore.analysis(con, CBF1_RUN, CBF1_LIB, "ensemble_members").payload
-        ad = explore.analysis(con, CBF1_RUN, CBF1_LIB, "comparison").payload["affinity_distillation"]
+        members = queries.analysis(con, CBF1_RUN, CBF1_LIB, "ensemble_members").payload
+        ad = queries.analysis(con, CBF1_RUN, CBF1_LIB, "comparison").payload["affinity_distillation"]
     assert [m["member"] for m in members] == [0, 1] and [m["seed"] for m in members] == [0, 1]
     (table,) = [d.value for d in at.dataframe if "sd_ratio" in d.value.columns and "model" in d.value.columns]
     assert table["model"].tolist() == ["member 0 (primary)", "member 1", "ensemble mean (AD)"]
@@ -232,7 +230,7 @@ def test_methods_page_shows_the_ensemble_members(app_env, monkeypatch):
 def test_methods_page_per_category(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "methods", tf="Pho4")
     with _connect(rich_catalog) as con:
-        expected = explore.metrics_by_category(explore.calibrated_predictions(con, PHO4_RUN, PHO4_LIB))
+        expected = explore.metrics_by_category(queries.calibrated_predictions(con, PHO4_RUN, PHO4_LIB))
     assert set(expected["category"]) == {explore.ALL_ROWS, "half_site", "spacer"}
     _, categories = _figures(at)
     assert len(categories["data"]) == expected["method"].nunique() == 5
@@ -267,8 +265,8 @@ def test_motifs_page_logos_scores_and_matrix_kind(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "motifs", tf="Pho4")
     assert _texts(at, "subheader")[:4] == ["MoDISco", "STREME", "Weeder", "JASPAR"]
     with _connect(app_env) as con:
-        comparison = explore.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload
-        weeder_2 = explore.motif_calibrations(con, PHO4_RUN, "weeder_2")
+        comparison = queries.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload
+        weeder_2 = queries.motif_calibrations(con, PHO4_RUN, "weeder_2")
     for method in ("modisco", "streme", "weeder", "jaspar"):  # each shows the motif the comparison reports
         assert at.selectbox(key=f"motifs_pick_{method}").value == comparison[method]["motif_id"]
     tables = [d.value for d in at.dataframe if "reported" in d.value.columns]
@@ -317,8 +315,8 @@ def test_motifs_page_empty_states(lonely_catalog, monkeypatch):
 def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "dynamic_range", tf="Pho4")
     with _connect(app_env) as con:
-        dynamic = explore.analysis(con, PHO4_RUN, PHO4_LIB, "dynamic_range")
-        curve = explore.backgrounds_curve_frame(explore.analysis(con, PHO4_RUN, PHO4_LIB, "backgrounds_curve").payload)
+        dynamic = queries.analysis(con, PHO4_RUN, PHO4_LIB, "dynamic_range")
+        curve = explore.backgrounds_curve_frame(queries.analysis(con, PHO4_RUN, PHO4_LIB, "backgrounds_curve").payload)
     table = dynamic.table
     methods = [s for s in table["series"].unique() if s != "measured"]
     histograms, curve_fig = _figures(at)
@@ -355,7 +353,7 @@ def _points(fig: dict) -> int:
 def test_genomic_matches_page_subsets_and_correlations(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "genomic_matches", tf="Pho4")
     with _connect(app_env) as con:
-        result = explore.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
+        result = queries.analysis(con, PHO4_RUN, PHO4_LIB, "genomic_matches")
     summary = result.payload
     invivo, predicted = _figures(at)
     assert _points(invivo) == _points(predicted) == summary["all"]["n"] == len(result.table)
@@ -389,7 +387,7 @@ def test_paralogs_page_points_and_density(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "paralogs", tf="Pho4")
     assert at.selectbox(key="paralog_library").value == CBF1_LIB
     with _connect(app_env) as con:
-        corr = explore.shared_correlation(con, PHO4_LIB, CBF1_LIB)
+        corr = queries.shared_correlation(con, PHO4_LIB, CBF1_LIB)
     (points,) = _figures(at)  # 2,000 shared rows: points; no shared scored row: no prediction figure
     assert points["data"][0]["type"] == "scatter" and len(plotly_array(points["data"][0]["x"])) == corr["n"] == 2000
     assert f"Pearson {corr['pearson']:.3f}" in points["layout"]["annotations"][0]["text"]
@@ -416,7 +414,7 @@ def test_paralogs_page_caps_points_and_explains_an_unscored_paralog(rich_catalog
     x = plotly_array(points["data"][0]["x"])
     assert len(x) == 5000 and any("sample of 5,000 of the 6,000" in t for t in _texts(at, "caption"))
     with _connect(rich_catalog) as con:
-        every = explore.shared_points(con, PHO4_LIB, "big_paralog")
+        every = queries.shared_points(con, PHO4_LIB, "big_paralog")
     assert set(np.round(x, 12)) <= set(np.round(every["x"], 12))
 
 
@@ -425,7 +423,7 @@ def test_paralogs_page_predictions_of_shared_scored_rows(rich_catalog, monkeypat
     at.selectbox(key="paralog_library").set_value(CBF1_LIB).run()
     assert not at.exception
     with _connect(rich_catalog) as con:
-        shared = explore.shared_predictions(con, PHO4_RUN, PHO4_LIB, CBF1_RUN, CBF1_LIB)
+        shared = queries.shared_predictions(con, PHO4_RUN, PHO4_LIB, CBF1_RUN, CBF1_LIB)
     assert len(shared) >= 20
     _, predicted = _figures(at)
     np.testing.assert_allclose(plotly_array(predicted["data"][0]["x"]), shared["predicted_a"])

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app import PAGES
+from app.navigation import PAGES
 from browser import CHROMIUM, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install chromium")
 
-PAGE_PATHS = [Path(path).stem for path, _, _ in PAGES]
-TITLES = {Path(path).stem: title for path, title, _ in PAGES}
+PAGE_PATHS = [page.url_path for page in PAGES]
+TITLES = {page.url_path: page.title for page in PAGES}
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,14 @@ def test_every_page_renders(page, app_url, screenshots, name):
     assert TITLES[name].split()[0].lower() in heading.lower(), heading
     assert page.get_by_text("Transcription factor").count() >= 1  # the global selector in the sidebar
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def test_no_deploy_button_and_no_developer_menu(page, app_url):
+    """``.streamlit/config.toml`` (toolbarMode = viewer): without it Streamlit shows Deploy on localhost."""
+    page.goto(app_url)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
 
 
 def _main_text(page) -> str:

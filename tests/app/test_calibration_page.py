@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from affdist_core.calibrate import subsets as rc
 from affdist_core.calibrate.calibration import calibrate
-from app.model_cache import USER_CALIBRATION_KEY
-from app import APP_DIR
+from affdist_core.catalog import queries
+from app.subsets import USER_CALIBRATION_KEY
+from app.testing import open_page as open_app, switch_page
 from plotly_json import plotly_array
 
 RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
@@ -26,10 +27,7 @@ def pho4(pho4_stored):
 
 
 def open_page(tf: str = "Pho4") -> AppTest:
-    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=60)
-    at.query_params["tf"] = tf
-    at.run()
-    at.switch_page("pages/calibration.py").run()
+    at = open_app("calibration", timeout=60, tf=tf)
     assert not at.exception
     return at
 
@@ -167,12 +165,12 @@ def test_the_other_tf_and_the_default_rule_reproduce_stored_fits(app_env, app_ca
     con = duckdb.connect(str(app_catalog), read_only=True)
     try:
         for run, library in ((RUN, LIBRARY), ("cbf1-cbf1_like-quick", "cbf1_like")):
-            table = rc.load_scored_table(con, run, library)
-            stored = rc.load_stored_sample(con, run, library, len(table))
+            table = queries.scored_rows(con, run, library)
+            stored = queries.stored_sample(con, run, library, len(table))
             sample = rc.choose_subset(table.rows, rc.default_rule(stored, len(table)))
             assert sample.ids == stored.ids
             fits, _ = rc.refit(table, sample)
-            comparison = rc.compare_with_stored(fits, rc.load_stored_fits(con, run, library))
+            comparison = rc.compare_with_stored(fits, queries.stored_fits(con, run, library))
             np.testing.assert_allclose(comparison["rmse_change"].dropna(), 0, atol=1e-12)
     finally:
         con.close()
@@ -186,7 +184,7 @@ def test_the_subset_survives_a_visit_to_another_page(app_env, pho4):
     at.number_input(key="cal_n").set_value(45).run()
     at.text_input(key="cal_pattern").set_value("CACGTGA").run()
     before = methods_table(at)["rmse new"].to_numpy()
-    at.switch_page("pages/variant.py").run()
-    at.switch_page("pages/calibration.py").run()
+    switch_page(at, "variant").run()
+    switch_page(at, "calibration").run()
     assert at.number_input(key="cal_n").value == 45 and at.text_input(key="cal_pattern").value == "CACGTGA"
     np.testing.assert_allclose(methods_table(at)["rmse new"].to_numpy(), before)

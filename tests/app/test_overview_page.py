@@ -1,24 +1,30 @@
 """Overview page (AppTest on the two-run test catalog): catalog tables, run provenance, model quality figures and
-metrics, example profiles at held-out peaks."""
+metrics, example profiles at held-out peaks.
+
+Every expected value comes from the catalog's rows (plain SQL on the DuckDB file) or the run's files read with
+pyBigWig, never from the query functions the page itself calls.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
+import pyBigWig
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from affdist_core.interpret import tracks
-from app import APP_DIR
+from app.testing import open_page as open_app
 from plotly_json import plotly_array
 
-PAGE = "pages/overview.py"
+PAGE = "overview"
+MODEL = "pho4-betseq_pho4-quick:bpnet"
 
 
-def chart(at: AppTest, key: str) -> dict:
+def chart(at, key: str) -> dict:
     """The plotly figure (JSON) of the chart with widget key ``key``."""
     found = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
     assert len(found) == 1, f"expected one chart {key!r}, found {len(found)}"
@@ -29,46 +35,62 @@ def traces(figure: dict) -> dict[str, dict]:
     return {trace["name"]: trace for trace in figure["data"]}
 
 
-def open_page(tf: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=120)
-    if tf is not None:
-        at.query_params["tf"] = tf
-    at.run()
-    at.switch_page(PAGE).run()
+def open_page(tf: str | None = None):
+    at = open_app(PAGE, timeout=120, **({} if tf is None else {"tf": tf}))
     assert not at.exception, [e.message for e in at.exception]
     return at
 
 
+def frame_with(at, *columns: str) -> pd.DataFrame:
+    """The one dataframe shown whose columns are exactly ``columns``."""
+    (found,) = [d.value for d in at.dataframe if tuple(d.value.columns) == columns]
+    return found
+
+
+def sql(catalog: Path, query: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        return con.execute(query, params or []).df()
+
+
 def test_overview_shows_catalog_tables_and_run_provenance(app_env):
     at = open_page()
-    con = duckdb.connect(str(app_env), read_only=True)
-    counts = tracks.catalog_counts(con)
+    counts = sql(app_env, "SELECT (SELECT count(*) FROM tfs) AS tfs, (SELECT count(*) FROM libraries) AS libraries, "
+                          "(SELECT count(*) FROM models) AS models, (SELECT count(*) FROM runs) AS runs").iloc[0]
+    assert counts["tfs"] == 2 and counts["runs"] == 2
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Transcription factors": str(counts["tfs"]), "Libraries": str(counts["libraries"]),
                        "Models": str(counts["models"]), "Runs": str(counts["runs"])}
-    frames = {tuple(d.value.columns): d.value for d in at.dataframe}
-    libraries = frames[("library", "tf", "rows", "value_name", "units", "source")]
-    expected = con.execute("SELECT library, n_rows FROM libraries ORDER BY tf, library").df()
+
+    tfs = frame_with(at, "tf", "core", "jaspar_id")
+    pd.testing.assert_frame_equal(tfs.reset_index(drop=True),
+                                  sql(app_env, "SELECT tf, core, jaspar_id FROM tfs ORDER BY tf"), check_dtype=False)
+    libraries = frame_with(at, "library", "tf", "rows", "value_name", "units", "source")
+    expected = sql(app_env, "SELECT library, n_rows, units FROM libraries ORDER BY tf, library")
     assert libraries["library"].tolist() == expected["library"].tolist()
     assert libraries["rows"].tolist() == expected["n_rows"].tolist()
-    runs = frames[("run_id", "command", "status", "started_at", "finished_at", "duration_s")]
-    assert set(runs["run_id"]) == {"pho4-betseq_pho4-quick", "cbf1-cbf1_like-quick"}
+    assert libraries["units"].tolist() == expected["units"].tolist()
+    models = next(d.value for d in at.dataframe if d.value.columns[0] == "model_id")
+    assert sorted(models["model_id"]) == sorted(sql(app_env, "SELECT model_id FROM models")["model_id"])
+
+    runs = frame_with(at, "run_id", "command", "status", "started_at", "finished_at", "duration_s")
+    stored = sql(app_env, "SELECT run_id, status, started_at, finished_at, timings FROM runs").set_index("run_id")
+    assert set(runs["run_id"]) == set(stored.index) == {"pho4-betseq_pho4-quick", "cbf1-cbf1_like-quick"}
+    for run in runs.itertuples():
+        row = stored.loc[run.run_id]
+        assert run.status == row["status"]
+        assert run.duration_s == pytest.approx((row["finished_at"] - row["started_at"]).total_seconds(), abs=1e-3)
     # one expander per run with its provenance JSON (config, seeds, versions, timings)
     assert len(at.expander) == 2 and len(at.json) == 2
     provenance = [json.loads(j.proto.body) for j in at.json]
-    stored = {r[0]: json.loads(r[1]) for r in con.execute("SELECT run_id, timings FROM runs").fetchall()}
     for run, shown in zip(runs["run_id"], provenance):
         assert set(shown) >= {"command", "config", "seeds", "versions", "timings_s", "status"}
-        assert shown["timings_s"] == pytest.approx(stored[run])
-    con.close()
+        assert shown["timings_s"] == pytest.approx(json.loads(stored.loc[run, "timings"]))
 
 
 def test_overview_model_quality_matches_the_catalog(app_env):
     at = open_page("Pho4")
-    model_id = "pho4-betseq_pho4-quick:bpnet"
-    con = duckdb.connect(str(app_env), read_only=True)
     table = next(d.value for d in at.dataframe if d.value.columns[0] == "metric")
-    raw = con.execute("SELECT split, metric, value FROM model_metrics WHERE model_id = ?", [model_id]).df()
+    raw = sql(app_env, "SELECT split, metric, value FROM model_metrics WHERE model_id = ?", [MODEL])
     assert list(table.columns) == ["metric", "train", "valid", "test"]
     assert len(table) == raw["metric"].nunique()
     for row in raw.itertuples():
@@ -79,31 +101,55 @@ def test_overview_model_quality_matches_the_catalog(app_env):
         (name,) = [n for n in figure if n.startswith(f"{split} (")]
         r = raw.query("split == @split and metric == 'counts_pearson'")["value"].item()
         assert f"r = {r:.2f}" in name
-        observed = con.execute("SELECT observed_log_counts FROM model_counts WHERE model_id = ? AND split = ? "
-                               "ORDER BY 1", [model_id, split]).df()["observed_log_counts"].to_numpy()
-        np.testing.assert_allclose(np.sort(plotly_array(figure[name]["x"])), observed)
+        counts = sql(app_env, "SELECT observed_log_counts, predicted_log_counts FROM model_counts "
+                              "WHERE model_id = ? AND split = ?", [MODEL, split])
+        assert f"n = {len(counts):,}" in name
+        np.testing.assert_allclose(np.sort(plotly_array(figure[name]["x"])), np.sort(counts["observed_log_counts"]))
+        np.testing.assert_allclose(np.sort(plotly_array(figure[name]["y"])), np.sort(counts["predicted_log_counts"]))
     assert "y = x" in figure
-    con.close()
+
+
+def _held_out_peaks(catalog: Path) -> tuple[pd.DataFrame, dict[str, Path], int]:
+    """Test-split peak windows on the model's test chromosomes (strongest first), the run's strand bigWigs and the
+    output length, straight from the catalog's rows."""
+    model = sql(catalog, "SELECT run_id, params, data_spec FROM models WHERE model_id = ?", [MODEL]).iloc[0]
+    test_chroms = json.loads(model["data_spec"])["test_chroms"]
+    peaks = sql(catalog, "SELECT chrom, centre, name, observed_log_counts, predicted_log_counts FROM model_counts "
+                         "WHERE model_id = ? AND split = 'test' ORDER BY observed_log_counts DESC, chrom, centre",
+                [MODEL])
+    peaks = peaks[peaks["chrom"].isin(test_chroms)].reset_index(drop=True)
+    artifacts = sql(catalog, "SELECT kind, path FROM artifacts WHERE run_id = ?", [model["run_id"]])
+    paths = {kind: Path(path) for kind, path in zip(artifacts["kind"], artifacts["path"])}
+    return peaks, paths, int(json.loads(model["params"])["out_pred_len"])
+
+
+def _bigwig_window(path: Path, chrom: str, centre: int, length: int) -> np.ndarray:
+    start = centre - length // 2
+    bw = pyBigWig.open(str(path))
+    try:
+        return np.nan_to_num(np.asarray(bw.values(chrom, start, start + length), dtype=np.float64))
+    finally:
+        bw.close()
 
 
 def test_choosing_another_peak_changes_the_profile(app_env):
     at = open_page("Pho4")
-    con = duckdb.connect(str(app_env), read_only=True)
-    sources = tracks.model_sources(con, "pho4-betseq_pho4-quick:bpnet")
-    peaks = tracks.held_out_peaks(con, sources)
-    con.close()
+    peaks, paths, out_pred_len = _held_out_peaks(app_env)
+    assert len(peaks) >= 2
 
     def shown_profile() -> tuple[str, dict[str, dict]]:
         figure = chart(at, "overview_profile")
         return figure["layout"]["title"]["text"], traces(figure)
 
+    def observed(i: int, strand: str) -> np.ndarray:
+        return _bigwig_window(paths[f"{strand}_bigwig"], peaks["chrom"].iloc[i], int(peaks["centre"].iloc[i]),
+                              out_pred_len)
+
     title, first = shown_profile()
-    assert title.startswith(peaks["name"].iloc[0])
+    assert title.startswith(f"{peaks['name'].iloc[0]} {peaks['chrom'].iloc[0]}:{int(peaks['centre'].iloc[0]):,}")
     assert set(first) == {"observed +", "predicted +", "observed -", "predicted -"}
-    expected = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, peaks["chrom"].iloc[0],
-                                       int(peaks["centre"].iloc[0]), sources.out_pred_len)
-    np.testing.assert_allclose(plotly_array(first["observed +"]["y"]), expected[:, 0])
-    np.testing.assert_allclose(plotly_array(first["observed -"]["y"]), -expected[:, 1])  # drawn below the axis
+    np.testing.assert_allclose(plotly_array(first["observed +"]["y"]), observed(0, "plus"))
+    np.testing.assert_allclose(plotly_array(first["observed -"]["y"]), -observed(0, "minus"))  # drawn below 0
     predicted_total = plotly_array(first["predicted +"]["y"]).sum() - plotly_array(first["predicted -"]["y"]).sum()
     assert predicted_total == pytest.approx(np.expm1(peaks["predicted_log_counts"].iloc[0]), rel=1e-4)
 
@@ -111,9 +157,9 @@ def test_choosing_another_peak_changes_the_profile(app_env):
     assert not at.exception
     title, second = shown_profile()
     assert title.startswith(peaks["name"].iloc[1])
-    expected = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, peaks["chrom"].iloc[1],
-                                       int(peaks["centre"].iloc[1]), sources.out_pred_len)
-    np.testing.assert_allclose(plotly_array(second["observed +"]["y"]), expected[:, 0])
+    np.testing.assert_allclose(plotly_array(second["observed +"]["y"]), observed(1, "plus"))
+    predicted_total = plotly_array(second["predicted +"]["y"]).sum() - plotly_array(second["predicted -"]["y"]).sum()
+    assert predicted_total == pytest.approx(np.expm1(peaks["predicted_log_counts"].iloc[1]), rel=1e-4)
     assert not np.array_equal(plotly_array(first["predicted +"]["y"]), plotly_array(second["predicted +"]["y"]))
 
 

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from affdist_core.interpret import tracks
+from affdist_core.catalog import queries
+from affdist_core.interpret import profiles, tracks
 from affdist_core.interpret.contributions import load_contributions
-from app import APP_DIR
+from app.testing import open_page as open_app
 from plotly_json import plotly_array
 
-PAGE = "pages/shap_tracks.py"
+PAGE = "shap_tracks"
 MODEL = "pho4-betseq_pho4-quick:bpnet"
 BASES = "ACGT"
 
@@ -44,16 +45,13 @@ def logo_bases(fig: dict) -> str:
 @pytest.fixture
 def stored(app_env):
     con = duckdb.connect(str(app_env), read_only=True)
-    sources = tracks.model_sources(con, MODEL)
+    sources = queries.model_sources(con, MODEL)
     con.close()
     return sources, load_contributions(sources.contributions)
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=120)
-    at.query_params["tf"] = "Pho4"
-    at.run()
-    at.switch_page(PAGE).run()
+    at = open_app(PAGE, timeout=120, tf="Pho4")
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -76,7 +74,7 @@ def test_peak_track_matches_the_stored_scores_and_changes_with_the_peak(stored):
     names = {t["name"] for t in first["data"]}
     assert {"observed +", "observed -", "predicted +", "predicted -"} <= names
     regions = scores.regions
-    observed = tracks.observed_profile(sources.plus_bigwig, sources.minus_bigwig, regions["chrom"].iloc[0],
+    observed = profiles.observed_profile(sources.plus_bigwig, sources.minus_bigwig, regions["chrom"].iloc[0],
                                        int(regions["centre"].iloc[0]), sources.out_pred_len)
     (plus,) = [t for t in first["data"] if t["name"] == "observed +"]
     np.testing.assert_allclose(plotly_array(plus["y"]), observed[:, 0])

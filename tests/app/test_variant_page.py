@@ -11,9 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from affdist_core.calibrate import subsets as rc
-from affdist_core.marginalize import variants as vr
+from affdist_core.calibrate.bootstrap import LinearCalibration
 from affdist_core.calibrate.calibration import calibrate
-from app import APP_DIR
+from affdist_core.io.user_text import parse_pair
+from affdist_core.marginalize import variants as vr
+from affdist_core.marginalize.spec import ModelSpec
+from app.testing import open_page as open_app, switch_page
 
 RUN, LIBRARY = "pho4-betseq_pho4-quick", "betseq_pho4"
 
@@ -26,10 +29,7 @@ def pho4(pho4_stored):
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(APP_DIR / "main.py"), default_timeout=90)
-    at.query_params["tf"] = "Pho4"
-    at.run()
-    at.switch_page("pages/variant.py").run()
+    at = open_app("variant", timeout=90, tf="Pho4")
     assert not at.exception and not at.error
     return at
 
@@ -126,10 +126,10 @@ def test_calibration_made_on_the_calibration_page_is_offered(app_env, pho4):
     table, _, _, _ = pho4
     at = open_page()
     assert len(at.radio(key="var_calibration").options) == 1
-    at.switch_page("pages/calibration.py").run()
+    switch_page(at, "calibration").run()
     at.number_input(key="cal_n").set_value(80).run()
     at.number_input(key="cal_seed").set_value(3).run()
-    at.switch_page("pages/variant.py").run()
+    switch_page(at, "variant").run()
     options = at.radio(key="var_calibration").options
     assert len(options) == 2 and "n 80, seed 3" in options[1]
     at.radio(key="var_calibration").set_value(options[1]).run()
@@ -151,14 +151,41 @@ def test_rebuilt_backgrounds_match_the_run_and_one_variant_is_fast(app_env, pho4
     scorer = vr.build_marginalizer(model_dir, spec)
     assert scorer.backgrounds.background_id == spec.background_id
     assert scorer.n_backgrounds == spec.n_backgrounds
-    cal = vr.LinearCalibration.from_sample(table.rows["affinity_distillation"].to_numpy(),
-                                           table.rows["measured"].to_numpy(), table.ids, stored)
-    queries = vr.parse_pair(table.rows["sequence"].iloc[0], table.rows["sequence"].iloc[1])
+    cal = LinearCalibration.from_sample(table.rows["affinity_distillation"].to_numpy(),
+                                        table.rows["measured"].to_numpy(), table.ids, stored)
+    queries = parse_pair(table.rows["sequence"].iloc[0], table.rows["sequence"].iloc[1])
     vr.predict_ddg(scorer, queries, cal)  # first call traces the graph
     started = time.perf_counter()
     out = vr.predict_ddg(scorer, queries, cal)
     assert time.perf_counter() - started < 5.0
     assert np.isfinite(out["ddg_sd_total"]).all()
-    wrong = vr.ModelSpec(**{**spec.__dict__, "background_id": "bg-other"})
+    wrong = ModelSpec(**{**spec.__dict__, "background_id": "bg-other"})
     with pytest.raises(ValueError, match="differs from the run's bg-other"):
         vr.build_marginalizer(model_dir, wrong)
+
+
+def test_two_sessions_scoring_at_once_get_what_one_gets_alone(app_env, pho4):
+    """The Variant page's shared marginalizer (app.cache) from two threads at once: same scores as alone."""
+    import threading
+
+    from app import cache
+
+    table, _, _, spec = pho4
+    sequences = table.rows["sequence"].iloc[:6].tolist()
+    scorer = cache.marginalizer(spec)
+    assert cache.marginalizer(spec)._shared is scorer._shared  # one marginalizer for every session
+    alone = vr.score_sequences(scorer, sequences, chunk_size=2)
+    together: list = [None, None]
+
+    def work(i: int) -> None:
+        together[i] = vr.score_sequences(cache.marginalizer(spec), sequences, chunk_size=2)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for mean, deltas in together:
+        np.testing.assert_allclose(mean, alone[0], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(deltas, alone[1], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(alone[0], table.rows["affinity_distillation"].iloc[:6], atol=1e-5)

@@ -12,7 +12,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.calibrate import subsets as rc
-from app import data, model_cache
+from affdist_core.calibrate.calibration import MIN_CALIBRATION_ROWS
+from affdist_core.io.user_text import IdListError, parse_id_list
+from app import data, subsets, widgets
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,8 @@ def _subset_controls(table: rc.ScoredTable, units: str) -> tuple[rc.SubsetRule |
     ids = None
     if upload is not None:
         try:
-            ids = tuple(rc.parse_id_list(upload.getvalue(), upload.name))
-        except rc.SubsetError as exc:
+            ids = tuple(parse_id_list(upload.getvalue(), upload.name))
+        except IdListError as exc:
             return None, str(exc)
     pattern = st.session_state["cal_pattern"].strip() or None
     value_range = tuple(st.session_state["cal_range"]) if st.session_state["cal_use_range"] else None
@@ -95,7 +97,7 @@ def _subset_controls(table: rc.ScoredTable, units: str) -> tuple[rc.SubsetRule |
 
 
 def _choose(table: rc.ScoredTable, rule: rc.SubsetRule, library: str):
-    library_ids = model_cache.library_ids_present(library, rule.ids) if rule.ids is not None else None
+    library_ids = data.library_ids_present(library, rule.ids) if rule.ids is not None else None
     return rc.choose_subset(table.rows, rule, library_ids)
 
 
@@ -178,7 +180,7 @@ def _method_section(table, fits, predictions, stored, sample, units):
     note = f"every one of the {len(frame):,} rows" if len(frame) <= DENSE_ROWS else \
         f"a binned density of all {len(frame):,} rows and {MAX_POINTS:,} sampled points"
     st.caption(f"Figures show {note}.")
-    data.download_button(frame.reset_index(), f"calibration_{column}", "Download scores and predictions (CSV)")
+    widgets.download_button(frame.reset_index(), f"calibration_{column}", "Download scores and predictions (CSV)")
 
 
 def _all_methods(comparison: pd.DataFrame, sample, stored_sample) -> None:
@@ -202,21 +204,23 @@ def _all_methods(comparison: pd.DataFrame, sample, stored_sample) -> None:
                                  hovertemplate="%{x}<br>%{y:.4f}<extra>" + which + "</extra>"), row=1, col=i)
     fig.update_layout(barmode="group", height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     st.plotly_chart(fig, key="cal_fig_methods")
-    data.download_button(comparison, "calibration_methods", "Download metrics (CSV)")
+    widgets.download_button(comparison, "calibration_methods", "Download metrics (CSV)")
 
 
 def main() -> None:
-    selection = data.selection()
+    """Draw the Calibration page."""
+    selection = widgets.selection()
     st.title("Calibration")
-    run_id = data.require_scored_run(selection, ", so there is nothing to calibrate")
-    table = model_cache.scored_table(run_id, selection.library)
-    if len(table) < rc.MIN_CALIBRATION_ROWS + rc.MIN_HELDOUT_ROWS:
+    run_id = widgets.require_scored_run(selection, ", so there is nothing to calibrate")
+    if run_id is None:
+        return
+    table = data.scored_table(run_id, selection.library)
+    if len(table) < MIN_CALIBRATION_ROWS + rc.MIN_HELDOUT_ROWS:
         st.info(f"Run `{run_id}` scored only {len(table)} rows of `{selection.library}`; too few to calibrate.")
         return
-    units = str(data.query("SELECT units FROM libraries WHERE library = ?", (selection.library,))["units"].iloc[0]
-                or "")
-    stored_sample = model_cache.stored_sample(run_id, selection.library, len(table))
-    stored = model_cache.stored_fits(run_id, selection.library, len(table))
+    units = data.library_units(selection.library)
+    stored_sample = data.stored_sample(run_id, selection.library, len(table))
+    stored = data.stored_fits(run_id, selection.library)
     st.caption(f"Run `{run_id}` · library `{selection.library}` · {len(table):,} scored rows · linear fit "
                f"measured ≈ slope × score + intercept on the calibration subset, metrics on the other rows.")
     _init_state(table, stored_sample, (run_id, selection.library))
@@ -235,13 +239,10 @@ def main() -> None:
         sample = stored_sample
     is_stored = stored_sample is not None and sample.ids == stored_sample.ids
     if error is None:
-        model_cache.set_user_calibration(run_id, selection.library, None if is_stored else sample)
+        subsets.set_user_calibration(run_id, selection.library, None if is_stored else sample)
         st.caption(f"Subset: {sample.rule} → {sample.size:,} calibration rows, {len(table) - sample.size:,} held "
                    f"out" + (" (the stored calibration sample)." if is_stored else
                              ". The Variant ΔΔG page can use this calibration."))
-    fits, predictions = model_cache.refit(run_id, selection.library, sample)
+    fits, predictions = subsets.refit(run_id, selection.library, sample)
     _method_section(table, fits, predictions, stored, sample, units)
     _all_methods(rc.compare_with_stored(fits, stored), sample, stored_sample)
-
-
-main()

@@ -4,17 +4,16 @@ libraries with categories, per category."""
 
 from __future__ import annotations
 
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
-from app import data
+from affdist_core.common.names import AD_METHOD
+from app import data, widgets
+from app.figures import method_label
 
-LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",
-          "modisco": "MoDISco", "jaspar": "JASPAR", "external": "external"}
 METRIC_TITLES = {"rmse": "RMSE", "pearson": "Pearson r", "spearman": "Spearman ρ"}
 
 
@@ -22,7 +21,7 @@ def metrics_figure(metrics: pd.DataFrame, units: str) -> go.Figure:
     """Three panels (RMSE, Pearson, Spearman): per method the reported motif's value and the top-k mean ± sd."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[f"RMSE ({units})" if units else "RMSE",
                                                         METRIC_TITLES["pearson"], METRIC_TITLES["spearman"]])
-    labels = ["AD" if m == explore.AD_METHOD else LABELS.get(m, m) for m in metrics["method"]]
+    labels = ["AD" if m == AD_METHOD else method_label(m) for m in metrics["method"]]
     motif = metrics["motif_id"].where(metrics["motif_id"].notna(), "—")
     consensus = metrics["consensus"].where(metrics["consensus"].notna(), "—")
     custom = list(zip(motif, consensus, metrics["scoring"], metrics["k"]))
@@ -46,68 +45,86 @@ def category_figure(by_category: pd.DataFrame, metric: str, units: str) -> go.Fi
     """Grouped bars: one group per category, one bar per method."""
     fig = go.Figure()
     for method, rows in by_category.groupby("method", sort=False):
-        fig.add_trace(go.Bar(x=rows["category"], y=rows[metric], name=LABELS.get(method, method),
+        fig.add_trace(go.Bar(x=rows["category"], y=rows[metric], name=method_label(method),
                              customdata=rows["n"],
                              hovertemplate="%{x}<br>" + f"{METRIC_TITLES[metric]} " + "%{y:.4f}<br>n = %{customdata}"
-                                           f"<extra>{LABELS.get(method, method)}</extra>"))
+                                           f"<extra>{method_label(method)}</extra>"))
     title = METRIC_TITLES[metric] + (f" ({units})" if metric == "rmse" and units else "")
     fig.update_layout(barmode="group", height=400, yaxis_title=title, xaxis_title="category",
                       margin=dict(t=30, b=40))
     return fig
 
 
-st.title("Methods")
-selection = data.selection()
-run_id = data.require_scored_run(selection, ", so there is no method comparison")
-fits = data.explore("calibration_fits", run_id, selection.library)
-if fits.empty:
-    st.info(f"Run `{run_id}` stored no calibration fits for `{selection.library}`.")
-    st.stop()
-units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
-                       (selection.library,))["u"].iloc[0])
-comparison = data.explore("analysis", run_id, selection.library, "comparison")
-choices = explore.reported_choices(fits, comparison.payload if comparison is not None else None)
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(method=[method_label(m) for m in frame["method"]])
 
-st.caption(f"Run `{run_id}` · library `{selection.library}` · metrics on the held-out rows "
-           f"(n = {int(fits['n_heldout'].max())}), every method calibrated on the same sample. The reported motif "
-           "is the one the run's comparison names (rank 1, with the reduction that fits the calibration rows "
-           "better).")
-top_k = st.slider("Top k motifs per method (mean ± sd)", min_value=1, max_value=explore.MAX_TOP_K,
-                  value=explore.MAX_TOP_K, key="methods_top_k")
-metrics = explore.method_metrics(fits, choices, top_k)
-st.plotly_chart(metrics_figure(metrics, units), key="methods_bars")
-shown = metrics.assign(method=[LABELS.get(m, m) for m in metrics["method"]])
-st.dataframe(shown, hide_index=True, key="methods_table",
-             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
-                            if c.startswith(("rmse", "pearson", "spearman"))})
-data.download_button(metrics, f"methods_{selection.library}_top{top_k}")
 
-st.subheader("Robustness to the calibration sample")
-resampling = data.analysis_payload(run_id, selection.library, "calibration_resampling")
-robustness = explore.calibration_resampling_frame(resampling)
-if robustness.empty:
-    st.caption(f"Run `{run_id}` predates this analysis; rerun `affdist demo` to add it.")
-else:
+def main() -> None:
+    """Draw the Methods page."""
+    st.title("Methods")
+    selection = widgets.selection()
+    run_id = widgets.require_scored_run(selection, ", so there is no method comparison")
+    if run_id is None:
+        return
+    library = selection.library
+    fits = data.calibration_fits(run_id, library)
+    if fits.empty:
+        st.info(f"Run `{run_id}` stored no calibration fits for `{library}`.")
+        return
+    units = data.library_units(library)
+    comparison = data.analysis(run_id, library, "comparison")
+    comparison_payload = comparison.payload if comparison is not None else None
+    choices = explore.reported_choices(fits, comparison_payload)
+
+    st.caption(f"Run `{run_id}` · library `{library}` · metrics on the held-out rows "
+               f"(n = {int(fits['n_heldout'].max())}), every method calibrated on the same sample. The reported "
+               "motif is the one the run's comparison names (rank 1, with the reduction that fits the calibration "
+               "rows better).")
+    top_k = st.slider("Top k motifs per method (mean ± sd)", min_value=1, max_value=explore.MAX_TOP_K,
+                      value=explore.MAX_TOP_K, key="methods_top_k")
+    metrics = explore.method_metrics(fits, choices, top_k)
+    st.plotly_chart(metrics_figure(metrics, units), key="methods_bars")
+    shown = _labelled(metrics)
+    st.dataframe(shown, hide_index=True, key="methods_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
+                                if c.startswith(("rmse", "pearson", "spearman"))})
+    widgets.download_button(metrics, f"methods_{library}_top{top_k}")
+
+    robustness_section(run_id, library)
+    members_section(run_id, library, comparison_payload)
+    category_section(run_id, library, units)
+
+
+def robustness_section(run_id: str, library: str) -> None:
+    """Held-out metrics over random calibration samples (the run's ``calibration_resampling`` analysis)."""
+    st.subheader("Robustness to the calibration sample")
+    resampling = data.analysis_payload(run_id, library, "calibration_resampling")
+    robustness = explore.calibration_resampling_frame(resampling)
+    if robustness.empty:
+        st.caption(f"Run `{run_id}` predates this analysis; rerun `affdist demo` to add it.")
+        return
     st.caption(f"Every method re-calibrated on {resampling['n_samples']} random samples of "
                f"{resampling['sample_size']:,} rows (the same rows for every method in each draw; each "
                "method keeps its reported motif and scoring): held-out metrics as mean ± sd, and the share of "
                "samples in which the method had the lowest RMSE or the highest sd ratio. With a linear "
                "calibration the sd ratio is about the Pearson r on the calibration rows, so it moves with the "
                "sample.")
-    st.dataframe(robustness.assign(method=[LABELS.get(m, m) for m in robustness["method"]]), hide_index=True,
-                 key="methods_resampling_table",
+    st.dataframe(_labelled(robustness), hide_index=True, key="methods_resampling_table",
                  column_config={**{c: st.column_config.NumberColumn(format="%.4f") for c in robustness.columns
                                    if c.startswith(("rmse", "pearson", "sd_ratio"))},
                                 **{c: st.column_config.NumberColumn(format="percent") for c in robustness.columns
                                    if c.endswith("fraction")}})
-    data.download_button(robustness, f"methods_resampling_{selection.library}")
+    widgets.download_button(robustness, f"methods_resampling_{library}")
 
-st.subheader("Affinity Distillation: ensemble and its members")
-members = explore.ensemble_members_frame(data.analysis_payload(run_id, selection.library, "ensemble_members"),
-                                         (comparison.payload or {}).get(explore.AD_METHOD) if comparison else None)
-if members.empty:
-    st.caption(f"Run `{run_id}` scored with a single model (`affdist demo --models K` averages K models).")
-else:
+
+def members_section(run_id: str, library: str, comparison: dict | None) -> None:
+    """Each ensemble member's own held-out metrics next to the ensemble mean's."""
+    st.subheader("Affinity Distillation: ensemble and its members")
+    members = explore.ensemble_members_frame(data.analysis_payload(run_id, library, "ensemble_members"),
+                                             (comparison or {}).get(AD_METHOD))
+    if members.empty:
+        st.caption(f"Run `{run_id}` scored with a single model (`affdist demo --models K` averages K models).")
+        return
     st.caption(f"AD scores are the mean of {len(members) - 1} BPNets trained on the same data with different "
                "seeds; each member's own score, calibrated on the same sample and judged on the same held-out "
                "rows, shows what a single model would have reported. The members cost no extra model "
@@ -115,18 +132,19 @@ else:
     st.dataframe(members, hide_index=True, key="methods_members_table",
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in members.columns
                                 if c in ("pearson", "spearman", "rmse", "sd_ratio")})
-    data.download_button(members, f"methods_ensemble_members_{selection.library}")
+    widgets.download_button(members, f"methods_ensemble_members_{library}")
 
-st.subheader("By category")
-if not data.explore("library_has_categories", selection.library):
-    st.caption(f"Library `{selection.library}` has no row categories (e.g. single substitutions, spacers), so "
-               "there is no per-category breakdown.")
-else:
-    predictions = data.explore("calibrated_predictions", run_id, selection.library)
-    by_category = explore.metrics_by_category(predictions)
+
+def category_section(run_id: str, library: str, units: str) -> None:
+    """Held-out metrics per row category, for libraries with categories."""
+    st.subheader("By category")
+    if not data.library_has_categories(library):
+        st.caption(f"Library `{library}` has no row categories (e.g. single substitutions, spacers), so "
+                   "there is no per-category breakdown.")
+        return
+    by_category = explore.metrics_by_category(data.calibrated_predictions(run_id, library))
     metric = st.selectbox("Metric", list(METRIC_TITLES), format_func=METRIC_TITLES.get,
                           key="methods_category_metric")
     st.plotly_chart(category_figure(by_category, metric, units), key="methods_category_bars")
-    st.dataframe(by_category.assign(method=[LABELS.get(m, m) for m in by_category["method"]]), hide_index=True,
-                 key="methods_category_table")
-    data.download_button(by_category, f"methods_by_category_{selection.library}")
+    st.dataframe(_labelled(by_category), hide_index=True, key="methods_category_table")
+    widgets.download_button(by_category, f"methods_by_category_{library}")

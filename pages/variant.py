@@ -1,6 +1,7 @@
 """Variant ΔΔG: predicted ΔΔG of typed, pasted or uploaded sequences and of reference/alternative pairs, by
-marginalization with the TF's model and the current calibration (parsing, validation and scoring in
-:mod:`affdist_core.marginalize.variants`)."""
+marginalization with the TF's model and the current calibration (parsing and validation in
+:mod:`affdist_core.io.user_text`, scoring in :mod:`affdist_core.marginalize.variants`; the run's marginalizer is
+shared across sessions behind :mod:`app.cache`'s model lock)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core.marginalize import variants as vr
-from app import data, model_cache
+from affdist_core.calibrate.bootstrap import DEFAULT_BOOTSTRAP, LinearCalibration
+from affdist_core.common.names import ModelDir
+from affdist_core.io import user_text as ut
+from affdist_core.marginalize import variants
+from affdist_core.marginalize.spec import ModelSpec
+from app import cache, data, subsets, widgets
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +27,11 @@ MAX_BARS = 60
 EXAMPLE = "AAAAACACGTGAAATC\nTTTTTCACGTGTTTTC\nGCGCGCACGTGGCGCG"
 
 
-def _calibration(run_id: str, library: str, units: str) -> vr.LinearCalibration | None:
+def _calibration(run_id: str, library: str, units: str) -> LinearCalibration | None:
     """The stored AD calibration, or the user's from the Calibration page (a choice when both exist)."""
-    table = model_cache.scored_table(run_id, library)
-    stored = model_cache.stored_sample(run_id, library, len(table))
-    mine = model_cache.user_calibration(run_id, library)
+    table = data.scored_table(run_id, library)
+    stored = data.stored_sample(run_id, library, len(table))
+    mine = subsets.user_calibration(run_id, library)
     options = {}
     if stored is not None:
         options[f"Stored calibration ({stored.rule}, seed {stored.seed}, {stored.size:,} rows)"] = \
@@ -38,32 +43,32 @@ def _calibration(run_id: str, library: str, units: str) -> vr.LinearCalibration 
         return None
     choice = st.radio("Calibration", list(options), key="var_calibration", horizontal=True)
     sample, label = options[choice]
-    return model_cache.ad_calibration(run_id, library, sample, label, units)
+    return subsets.ad_calibration(run_id, library, sample, label, units)
 
 
-def _read_input(mode: str, spec: vr.ModelSpec) -> vr.VariantQueries | None:
+def _read_input(mode: str) -> ut.VariantQueries | None:
     """Draw the input widgets of ``mode``; parse what was given (VariantInputError on bad input)."""
     if mode == MODES[0]:
         text = st.text_area("Sequences (one per line, FASTA, or `ref alt` pairs per line)", key="var_text",
                             height=140, placeholder=EXAMPLE)
-        return vr.parse_text(text) if text.strip() else None
+        return ut.parse_text(text) if text.strip() else None
     if mode == MODES[1]:
         upload = st.file_uploader(
             f"FASTA, text, or CSV/TSV with a `sequence` column or `ref`/`alt` columns (≤ "
-            f"{vr.MAX_FILE_BYTES / 1e6:.0f} MB, ≤ {vr.MAX_SEQUENCES:,} sequences)",
-            type=[s.lstrip(".") for s in vr.FASTA_SUFFIXES + vr.CSV_SUFFIXES + vr.TEXT_SUFFIXES], key="var_file")
-        return vr.parse_upload(upload.getvalue(), upload.name) if upload is not None else None
+            f"{ut.MAX_FILE_BYTES / 1e6:.0f} MB, ≤ {ut.MAX_SEQUENCES:,} sequences)",
+            type=[s.lstrip(".") for s in ut.FASTA_SUFFIXES + ut.CSV_SUFFIXES + ut.TEXT_SUFFIXES], key="var_file")
+        return ut.parse_upload(upload.getvalue(), upload.name) if upload is not None else None
     left, right = st.columns(2)
     ref = left.text_input("Reference", key="var_ref", placeholder="AAAAACACGTGAAATC")
     alt = right.text_input("Alternative", key="var_alt", placeholder="AAAAACACGTGTTATC")
-    return vr.parse_pair(ref, alt) if ref.strip() or alt.strip() else None
+    return ut.parse_pair(ref, alt) if ref.strip() or alt.strip() else None
 
 
-def _predict(spec: vr.ModelSpec, queries: vr.VariantQueries, calibration: vr.LinearCalibration) -> None:
+def _predict(spec: ModelSpec, queries: ut.VariantQueries, calibration: LinearCalibration) -> None:
     """Score, store the result in the session and report timing."""
     with st.spinner("Loading the model and rebuilding its backgrounds (first time only)…"):
         try:
-            scorer = model_cache.marginalizer(spec)
+            scorer = cache.marginalizer(spec)
         except ValueError as exc:
             st.error(f"Cannot load the model of run `{spec.run_id}`: {exc}")
             return
@@ -73,7 +78,7 @@ def _predict(spec: vr.ModelSpec, queries: vr.VariantQueries, calibration: vr.Lin
     def progress(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"Scored {done:,} of {total:,} distinct sequence(s)")
 
-    result = vr.predict_ddg(scorer, queries, calibration, progress=progress)
+    result = variants.predict_ddg(scorer, queries, calibration, progress=progress)
     elapsed = time.perf_counter() - started
     bar.empty()
     log.info("variant page: %d queries in %.2f s", len(queries), elapsed)
@@ -90,7 +95,7 @@ def _show(result: dict, library_length: int | None) -> None:
     st.subheader("Predicted ΔΔG" + (" (alt − ref)" if pair else ""))
     st.caption(f"{len(frame):,} {'pair' if pair else 'sequence'}(s) scored in {result['seconds']:.2f} s · "
                f"{result['n_backgrounds']} backgrounds · calibration: {result['calibration']} · ± = sd across "
-               f"backgrounds (sd/√N × |slope|), across {vr.DEFAULT_BOOTSTRAP} calibration bootstrap resamples, and "
+               f"backgrounds (sd/√N × |slope|), across {DEFAULT_BOOTSTRAP} calibration bootstrap resamples, and "
                f"combined.")
     if len(frame) == 1:
         row = frame.iloc[0]
@@ -120,27 +125,27 @@ def _show(result: dict, library_length: int | None) -> None:
         fig.update_layout(xaxis_title=f"predicted ΔΔG ({units})", yaxis_title="queries")
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     st.plotly_chart(fig, key="var_fig")
-    data.download_button(frame, "variant_ddg", "Download predictions (CSV)")
+    widgets.download_button(frame, "variant_ddg", "Download predictions (CSV)")
 
 
 def main() -> None:
-    selection = data.selection()
+    """Draw the Variant ΔΔG page."""
+    selection = widgets.selection()
     st.title("Variant ΔΔG")
-    run_id = data.require_scored_run(selection, ", so there is no calibration to turn scores into ΔΔG")
-    spec = model_cache.model_spec(run_id)
+    run_id = widgets.require_scored_run(selection, ", so there is no calibration to turn scores into ΔΔG")
+    if run_id is None:
+        return
+    spec = data.model_spec(run_id)
     if spec is None:
         st.info(f"No complete run with a model and Affinity Distillation scores for `{selection.library}` yet; run "
                 f"`affdist demo` to build one.")
         return
-    model_dir = data.resolve_path(spec.model_dir)
-    if not (model_dir / "model.keras").is_file():
-        st.warning(f"The model of run `{run_id}` is not on disk (`{model_dir}`); rebuild it with `affdist demo`.")
+    model_dir = ModelDir.at(data.resolve_path(spec.model_dir))
+    if not model_dir.model.is_file():
+        st.warning(f"The model of run `{run_id}` is not on disk (`{model_dir.root}`); rebuild it with `affdist demo`.")
         return
-    info = data.query("SELECT units FROM libraries WHERE library = ?", (selection.library,))
-    units = str(info["units"].iloc[0] or "") if len(info) else ""
-    lengths = data.query("SELECT DISTINCT length(sequence) AS n FROM measurements WHERE library = ? LIMIT 2",
-                         (selection.library,))["n"]
-    library_length = int(lengths.iloc[0]) if len(lengths) == 1 else None
+    units = data.library_units(selection.library)
+    library_length = data.library_sequence_length(selection.library)
     networks = f", mean of {spec.n_models} networks trained with different seeds" if spec.n_models > 1 else ""
     st.caption(f"Model `{spec.model_id}` (input {spec.seq_len} bp{networks}) · {spec.n_backgrounds} backgrounds "
                f"(the run's set: seed {spec.seed}, first {spec.n_backgrounds} of {spec.pool_size}) · library "
@@ -150,10 +155,10 @@ def main() -> None:
         return
     mode = st.radio("Input", MODES, key="var_mode", horizontal=True)
     try:
-        queries = _read_input(mode, spec)
+        queries = _read_input(mode)
         if queries is not None:
-            queries = vr.validate_queries(queries, spec.seq_len)
-    except vr.VariantInputError as exc:
+            queries = ut.validate_queries(queries, spec.seq_len)
+    except ut.VariantInputError as exc:
         st.error(str(exc))
         queries = None
     if queries is not None:
@@ -163,6 +168,3 @@ def main() -> None:
     result = st.session_state.get("var_result")
     if result is not None and result["run_id"] == run_id:
         _show(result, library_length)
-
-
-main()

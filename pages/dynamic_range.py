@@ -11,10 +11,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
-from app import data
+from app import data, widgets
+from app.figures import method_label
 
-LABELS = {"affinity_distillation": "Affinity Distillation", "streme": "STREME", "weeder": "Weeder",
-          "modisco": "MoDISco", "jaspar": "JASPAR", "external": "external", "measured": "measured"}
 PER_ROW = 3
 
 
@@ -23,7 +22,7 @@ def histograms_figure(table: pd.DataFrame, methods: list[str], units: str, ratio
     the panel title gives the method's sd ratio."""
     rows = math.ceil(len(methods) / PER_ROW)
     cols = min(PER_ROW, len(methods))
-    titles = [LABELS.get(m, m) + (f" · sd ratio {ratios[m]:.2f}" if m in ratios else "") for m in methods]
+    titles = [method_label(m) + (f" · sd ratio {ratios[m]:.2f}" if m in ratios else "") for m in methods]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
                         shared_xaxes="all", vertical_spacing=0.12 if rows > 1 else 0.1)
     measured = table[table["series"] == "measured"]
@@ -39,7 +38,7 @@ def histograms_figure(table: pd.DataFrame, methods: list[str], units: str, ratio
                 legendgroup=series if series == "measured" else "predicted", showlegend=i == 0,
                 marker_color=colour, customdata=list(zip(frame["bin_left"], frame["bin_right"])),
                 hovertemplate="[%{customdata[0]:.3f}, %{customdata[1]:.3f})<br>%{y} rows"
-                              f"<extra>{LABELS.get(series, series)}</extra>"), row=row, col=col)
+                              f"<extra>{method_label(series)}</extra>"), row=row, col=col)
     fig.update_layout(barmode="overlay", bargap=0, height=300 * rows + 60, margin=dict(t=50, b=40),
                       legend=dict(orientation="h", y=-0.08))
     fig.update_xaxes(title_text=f"value ({units})" if units else "value", row=rows)
@@ -64,23 +63,30 @@ def curve_figure(curve: pd.DataFrame, units: str) -> go.Figure:
     return fig
 
 
-st.title("Dynamic range")
-selection = data.selection()
-run_id = data.require_scored_run(selection)
-units = str(data.query("SELECT coalesce(units, '') AS u FROM libraries WHERE library = ?",
-                       (selection.library,))["u"].iloc[0])
-st.caption(f"Run `{run_id}` · library `{selection.library}` · held-out rows only.")
+def main() -> None:
+    """Draw the Dynamic range page."""
+    st.title("Dynamic range")
+    selection = widgets.selection()
+    run_id = widgets.require_scored_run(selection)
+    if run_id is None:
+        return
+    units = data.library_units(selection.library)
+    st.caption(f"Run `{run_id}` · library `{selection.library}` · held-out rows only.")
+    histograms_section(run_id, selection.library, units)
+    curve_section(run_id, selection.library, units)
 
-dynamic = data.analysis(run_id, selection.library, "dynamic_range")
-if dynamic is None or dynamic.table is None or dynamic.table.empty:
-    st.info(f"Run `{run_id}` has no dynamic-range histograms for `{selection.library}`.")
-else:
+
+def histograms_section(run_id: str, library: str, units: str) -> None:
+    """Measured vs calibrated predicted histograms of the chosen methods and their sd ratios."""
+    dynamic = data.analysis(run_id, library, "dynamic_range")
+    if dynamic is None or dynamic.table is None or dynamic.table.empty:
+        st.info(f"Run `{run_id}` has no dynamic-range histograms for `{library}`.")
+        return
     table = dynamic.table
     methods = [s for s in table["series"].unique() if s != "measured"]
     payload = dynamic.payload or {}
     ratios = payload.get("sd_ratio", {})
-    chosen = st.multiselect("Methods", methods, default=methods, format_func=lambda m: LABELS.get(m, m),
-                            key="dynamic_methods")
+    chosen = st.multiselect("Methods", methods, default=methods, format_func=method_label, key="dynamic_methods")
     if chosen:
         st.plotly_chart(histograms_figure(table, chosen, units, ratios), key="dynamic_histograms")
     else:
@@ -90,16 +96,19 @@ else:
     ratio_table["predicted_sd"] = ratio_table["sd_ratio"] * measured_sd
     st.markdown(f"**sd ratio** = sd(calibrated predictions) / sd(measured) on the held-out rows "
                 f"(measured sd {measured_sd:.4f}{' ' + units if units else ''}); 1 = the full dynamic range.")
-    st.dataframe(ratio_table.assign(method=[LABELS.get(m, m) for m in ratio_table["method"]]), hide_index=True,
+    st.dataframe(ratio_table.assign(method=[method_label(m) for m in ratio_table["method"]]), hide_index=True,
                  key="dynamic_ratios")
-    data.download_button(table[table["series"].isin(["measured", *chosen])], f"dynamic_range_{selection.library}")
+    widgets.download_button(table[table["series"].isin(["measured", *chosen])], f"dynamic_range_{library}")
 
-st.subheader("Number of backgrounds")
-curve_payload = data.analysis_payload(run_id, selection.library, "backgrounds_curve")
-curve = explore.backgrounds_curve_frame(curve_payload)
-if curve.empty:
-    st.info(f"Run `{run_id}` has no backgrounds curve for `{selection.library}`.")
-else:
+
+def curve_section(run_id: str, library: str, units: str) -> None:
+    """AD's held-out RMSE and spread against the number of backgrounds (the run's ``backgrounds_curve``)."""
+    st.subheader("Number of backgrounds")
+    curve_payload = data.analysis_payload(run_id, library, "backgrounds_curve")
+    curve = explore.backgrounds_curve_frame(curve_payload)
+    if curve.empty:
+        st.info(f"Run `{run_id}` has no backgrounds curve for `{library}`.")
+        return
     curve_models = explore.backgrounds_curve_models(curve_payload)
     scored_by = ("the primary model alone" if curve_models in (None, 1)
                  else f"the mean of the first {curve_models} ensemble models")
@@ -108,4 +117,4 @@ else:
                "across the N backgrounds, in calibrated units (none for N = 1).")
     st.plotly_chart(curve_figure(curve, units), key="dynamic_curve")
     st.dataframe(curve, hide_index=True, key="dynamic_curve_table")
-    data.download_button(curve, f"backgrounds_curve_{selection.library}")
+    widgets.download_button(curve, f"backgrounds_curve_{library}")

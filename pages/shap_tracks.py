@@ -10,17 +10,18 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from affdist_core.catalog.queries import ModelSources
+from affdist_core.interpret.profiles import input_offsets, profile_frame
+from affdist_core.interpret.tracks import ContributionTrack, contribution_frame
+from affdist_core.io.user_text import parse_sequence
 from affdist_core.seq.alphabet import ALPHABET
-from affdist_core.interpret.tracks import ContributionTrack, contribution_frame, input_offsets, parse_sequence, profile_frame
-from app import data, track_cache
+from app import cache, files, logos, widgets
+from app.figures import BASE_COLOURS, add_profile_traces
+from app.widgets import slug
 
 DEFAULT_HALF_WIDTH = 50
 MAX_LOGO_BP = 120  # letters are drawn (logomaker) up to this window width; wider windows get stacked bars
 MODES = ("Held-out peak", "Typed sequence")
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def track_figure(track: ContributionTrack, predicted, observed, window: tuple[int, int],
@@ -42,7 +43,7 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
     offsets = input_offsets(track.seq_len)
     sequence = track.sequence
     values = (track.hypothetical if hypothetical else track.contrib)[first:last]
-    ylim = track_cache.logo_limits(values)
+    ylim = logos.overlay_limits(values)
     figure.add_trace(go.Scatter(  # invisible points: the logo row's hover (and axis extent)
         x=offsets[first:last], y=track.per_base[first:last], mode="markers", marker={"opacity": 0},
         showlegend=False, name="logo",
@@ -50,7 +51,7 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
         hovertemplate="%{x} bp: %{customdata[0]} %{y:.4f}<br>A %{customdata[1]} C %{customdata[2]} "
                       "G %{customdata[3]} T %{customdata[4]}<extra>contribution</extra>"), row=1, col=1)
     if draw_letters:
-        png = track_cache.logo_png(values, ylim)
+        png = logos.overlay_png(values, ylim)
         figure.add_layout_image(source="data:image/png;base64," + base64.b64encode(png).decode(), xref="x",
                                 yref="y", x=window[0] - 0.5, y=ylim[1], sizex=window[1] - window[0] + 1,
                                 sizey=ylim[1] - ylim[0], xanchor="left", yanchor="top", sizing="stretch",
@@ -58,10 +59,10 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
     else:
         for b, base in enumerate(ALPHABET):
             figure.add_trace(go.Bar(x=offsets[first:last], y=values[:, b], name=f"{base} (logo)", showlegend=False,
-                                    marker={"color": track_cache.BASE_COLOURS[base]}, hoverinfo="skip"), row=1, col=1)
+                                    marker={"color": BASE_COLOURS[base]}, hoverinfo="skip"), row=1, col=1)
     figure.update_yaxes(range=list(ylim), title_text="contribution", row=1, col=1)
 
-    track_cache.add_profile_traces(figure, observed, predicted, row=2, col=1)
+    add_profile_traces(figure, observed, predicted, row=2, col=1)
     figure.update_yaxes(title_text="reads (− below 0)", row=2, col=1)
 
     bases = track.onehot.argmax(axis=1)
@@ -70,7 +71,7 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
     for b, base in enumerate(ALPHABET):
         mask = present & (bases == b)
         figure.add_trace(go.Bar(
-            x=offsets[mask], y=per_base[mask], name=base, marker={"color": track_cache.BASE_COLOURS[base]},
+            x=offsets[mask], y=per_base[mask], name=base, marker={"color": BASE_COLOURS[base]},
             legendgroup="bases", hovertemplate="%{x} bp: " + base + " %{y:.4f}<extra></extra>"), row=3, col=1)
     figure.update_yaxes(title_text="contribution", row=3, col=1)
     if track.insert is not None:
@@ -85,11 +86,11 @@ def track_figure(track: ContributionTrack, predicted, observed, window: tuple[in
     return figure
 
 
-def choose_track(sources) -> tuple[ContributionTrack, object, object] | None:
+def choose_track(sources: ModelSources) -> tuple[ContributionTrack, object, object] | None:
     """The mode widgets; returns (track, predicted (out_pred_len, 2) or None, observed or None) or None."""
     mode = st.radio("Explain", MODES, horizontal=True, key="shap_mode")
     if mode == MODES[0]:
-        peaks = track_cache.contribution_peaks(sources.model_id)
+        peaks = files.contribution_peaks(sources)
         labels = []
         for row in peaks.itertuples():
             where = f"{row.chrom}:{int(row.centre):,}" if hasattr(row, "chrom") else ""
@@ -98,11 +99,11 @@ def choose_track(sources) -> tuple[ContributionTrack, object, object] | None:
             labels.append(f"{row.name}  {where}{split}{reads}")
         choice = st.selectbox(f"Held-out peak ({len(peaks)} with stored DeepSHAP scores, file order)",
                               range(len(peaks)), format_func=labels.__getitem__, key="shap_peak")
-        track = track_cache.peak_track(sources.model_id, choice)
+        track = files.peak_track(sources, choice)
         peak = peaks.iloc[choice]
         observed = None
         if "chrom" in peaks.columns and "centre" in peaks.columns:
-            observed = track_cache.observed_profile(sources.model_id, peak["chrom"], int(peak["centre"]))
+            observed = files.observed_profile(sources, peak["chrom"], int(peak["centre"]))
         st.caption(f"{track.method}. Contributions of the counts head (total log counts); letter heights = "
                    "hypothetical contribution of the observed base.")
     else:
@@ -118,7 +119,7 @@ def choose_track(sources) -> tuple[ContributionTrack, object, object] | None:
             st.error(str(err))
             return None
         with st.spinner("Running DeepSHAP…"):
-            track = track_cache.typed_track(sources.model_id, sequence)
+            track = cache.typed_track(sources, sequence)
         observed = None
         control = "; its profile is predicted with zero control inputs" if sources.has_control else ""
         st.caption(f"{track.method} on the same counts-head explainer as the stored tracks; the sequence is "
@@ -129,14 +130,15 @@ def choose_track(sources) -> tuple[ContributionTrack, object, object] | None:
         where = (None, None)
         if mode == MODES[0] and {"chrom", "centre"} <= set(peaks.columns):
             where = (peak["chrom"], int(peak["centre"]))
-        predicted = track_cache.predicted_profile(sources.model_id, track.onehot, *where).counts[0]
+        predicted = cache.predicted_profile(sources, track.onehot, *where).counts[0]
     return track, predicted, observed
 
 
 def main() -> None:
-    selection = data.selection()
+    """Draw the SHAP tracks page."""
+    selection = widgets.selection()
     st.title("SHAP tracks")
-    sources = track_cache.choose_model(selection.tf, selection.library, key="shap_model")
+    sources = widgets.choose_model(selection, key="shap_model")
     if sources is None:
         return
     if sources.contributions is None:
@@ -167,15 +169,12 @@ def main() -> None:
     st.plotly_chart(track_figure(track, predicted, observed, window, hypothetical), width="stretch",
                     key="shap_figure")
 
-    name = _slug(f"{sources.model_id}_{track.label.split()[0]}")
+    name = slug(f"{sources.model_id}_{track.label.split()[0]}")
     left, right = st.columns(2)
     with left:
-        data.download_button(contribution_frame(track), f"contributions_{name}", "Download contributions (CSV)")
+        widgets.download_button(contribution_frame(track), f"contributions_{name}", "Download contributions (CSV)")
     if predicted is not None or observed is not None:
         frame = profile_frame(predicted if predicted is not None else observed,
                               observed if predicted is not None else None)
         with right:
-            data.download_button(frame, f"profiles_{name}", "Download profiles (CSV)")
-
-
-main()
+            widgets.download_button(frame, f"profiles_{name}", "Download profiles (CSV)")

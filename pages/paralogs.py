@@ -5,8 +5,6 @@ runs scored (differential specificity)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,17 +12,14 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
-from app import data
+from app import data, widgets
+from app.figures import fmt3
 
 POINTS_LIMIT = 5000  # above this many shared rows, "Auto" draws a density
 SAMPLE_POINTS = 2000
 BINS = 60
 VIEWS = {"auto": f"Auto (density above {POINTS_LIMIT:,} rows)", "density": "Binned density",
          "points": f"Points (at most {POINTS_LIMIT:,})"}
-
-
-def _fmt(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _identity(fig: go.Figure, *columns: pd.Series) -> None:
@@ -98,68 +93,75 @@ def predictions_figure(shared: pd.DataFrame, tf_a: str, tf_b: str, units: str) -
     return fig
 
 
-st.title("Paralogs")
-selection = data.selection()
-if selection.library is None:
-    st.info(f"{selection.tf} has no in-vitro library in this catalog.")
-    st.stop()
-others = data.explore("paralog_libraries", selection.library)
-if others.empty:
-    st.info(f"No other TF has a library sharing sequences with `{selection.library}` ({selection.tf}), so there is "
-            "no paralog comparison. Add one with `affdist demo --tf OTHER --library TABLE` on a library of the "
-            "same sequences (e.g. Cbf1 on the Pho4 E-box flanks).")
-    st.stop()
-labels = {row.library: f"{row.library} ({row.tf}, {row.n_shared:,} shared)" for row in others.itertuples()}
-other = st.selectbox("Compare with", list(labels), format_func=labels.get, key="paralog_library")
-tf_b = str(others.set_index("library").loc[other, "tf"])
-libraries = data.query("SELECT library, coalesce(units, '') AS units FROM libraries WHERE library IN (?, ?)",
-                       (selection.library, other)).set_index("library")["units"]
-units_a, units_b = libraries.get(selection.library, ""), libraries.get(other, "")
-x_title = f"{selection.tf} measured" + (f" ({units_a})" if units_a else "")
-y_title = f"{tf_b} measured" + (f" ({units_b})" if units_b else "")
+def main() -> None:
+    """Draw the Paralogs page."""
+    st.title("Paralogs")
+    selection = widgets.selection()
+    if selection.library is None:
+        st.info(f"{selection.tf} has no in-vitro library in this catalog.")
+        return
+    others = data.paralog_libraries(selection.library)
+    if others.empty:
+        st.info(f"No other TF has a library sharing sequences with `{selection.library}` ({selection.tf}), so "
+                "there is no paralog comparison. Add one with `affdist demo --tf OTHER --library TABLE` on a "
+                "library of the same sequences (e.g. Cbf1 on the Pho4 E-box flanks).")
+        return
+    labels = {row.library: f"{row.library} ({row.tf}, {row.n_shared:,} shared)" for row in others.itertuples()}
+    other = st.selectbox("Compare with", list(labels), format_func=labels.get, key="paralog_library")
+    tf_b = str(others.set_index("library").loc[other, "tf"])
+    units_a, units_b = data.library_units(selection.library), data.library_units(other)
+    measured_section(selection, other, tf_b, units_a, units_b)
+    predicted_section(selection, other, tf_b, units_a if units_a == units_b else "")
 
-st.subheader("Measured vs measured")
-corr = data.explore("shared_correlation", selection.library, other)
-st.caption(f"{corr['n']:,} rows of `{selection.library}` and `{other}` share a sequence. Pearson "
-           f"{_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} over all of them.")
-view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="paralog_view")
-note = f"Pearson {_fmt(corr['pearson'])}, Spearman {_fmt(corr['spearman'])} (n = {corr['n']:,})"
-if view == "density" or (view == "auto" and corr["n"] > POINTS_LIMIT):
-    density = data.explore("shared_density", selection.library, other, BINS)
-    sample = data.explore("shared_points", selection.library, other, SAMPLE_POINTS, 0)
-    st.plotly_chart(density_figure(density, sample, BINS, x_title, y_title, note), key="paralog_measured")
-    data.download_button(density, f"paralog_density_{selection.library}_{other}")
-else:  # never more than POINTS_LIMIT points to the browser: a deterministic sample above that
-    sampled = corr["n"] > POINTS_LIMIT
-    points = data.explore("shared_points", selection.library, other, POINTS_LIMIT if sampled else None, 0)
+
+def measured_section(selection: widgets.Selection, other: str, tf_b: str, units_a: str, units_b: str) -> None:
+    """Measured vs measured values of the shared sequences: points, or a binned density when there are many."""
+    library = selection.library
+    x_title = f"{selection.tf} measured" + (f" ({units_a})" if units_a else "")
+    y_title = f"{tf_b} measured" + (f" ({units_b})" if units_b else "")
+    st.subheader("Measured vs measured")
+    corr = data.shared_correlation(library, other)
+    st.caption(f"{corr['n']:,} rows of `{library}` and `{other}` share a sequence. Pearson "
+               f"{fmt3(corr['pearson'])}, Spearman {fmt3(corr['spearman'])} over all of them.")
+    view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="paralog_view")
+    note = f"Pearson {fmt3(corr['pearson'])}, Spearman {fmt3(corr['spearman'])} (n = {corr['n']:,})"
+    if view == "density" or (view == "auto" and corr["n"] > POINTS_LIMIT):
+        density = data.shared_density(library, other, BINS)
+        sample = data.shared_points(library, other, SAMPLE_POINTS, 0)
+        st.plotly_chart(density_figure(density, sample, BINS, x_title, y_title, note), key="paralog_measured")
+        widgets.download_button(density, f"paralog_density_{library}_{other}")
+        return
+    sampled = corr["n"] > POINTS_LIMIT  # never more than POINTS_LIMIT points to the browser: a deterministic sample
+    points = data.shared_points(library, other, POINTS_LIMIT if sampled else None, 0)
     if sampled:
         st.caption(f"Showing a deterministic sample of {len(points):,} of the {corr['n']:,} shared rows; the "
                    "binned density shows all of them.")
     st.plotly_chart(points_figure(points, x_title, y_title, note), key="paralog_measured")
-    data.download_button(points, f"paralog_points_{selection.library}_{other}")
+    widgets.download_button(points, f"paralog_points_{library}_{other}")
 
-st.subheader("Affinity Distillation predicted vs predicted")
-run_a, run_b = data.run_for(selection.library), data.run_for(other)
-if run_a is None or run_b is None:
-    missing = [lib for lib, run in ((selection.library, run_a), (other, run_b)) if run is None]
-    st.info(f"No complete run has scored {', '.join(f'`{m}`' for m in missing)}, so there are no AD predictions "
-            "to compare.")
-    st.stop()
-shared = data.explore("shared_predictions", run_a, selection.library, run_b, other)
-if shared.empty:
-    scored = data.query("SELECT library, count(DISTINCT id) AS n FROM scores WHERE method = ? AND "
-                        "((run_id = ? AND library = ?) OR (run_id = ? AND library = ?)) GROUP BY library",
-                        (explore.AD_METHOD, run_a, selection.library, run_b, other)).set_index("library")["n"]
-    st.info(f"No shared sequence was scored by both runs (`{run_a}` scored {int(scored.get(selection.library, 0)):,} "
-            f"rows of `{selection.library}`, `{run_b}` {int(scored.get(other, 0)):,} rows of `{other}`). Score the "
-            "shared sequences with both models to compare predictions.")
-    st.stop()
-pred = explore.heldout_metrics(shared["predicted_b"].to_numpy(), shared["predicted_a"].to_numpy())
-diff = explore.heldout_metrics((shared["predicted_a"] - shared["predicted_b"]).to_numpy(),
-                               (shared["measured_a"] - shared["measured_b"]).to_numpy())
-st.caption(f"{len(shared):,} shared sequence(s) scored by `{run_a}` and `{run_b}`, each calibrated with its own "
-           f"run's fit. Predicted vs predicted: Pearson {_fmt(pred['pearson'])}; predicted vs measured difference: "
-           f"Pearson {_fmt(diff['pearson'])}, Spearman {_fmt(diff['spearman'])}.")
-st.plotly_chart(predictions_figure(shared, selection.tf, tf_b, units_a if units_a == units_b else ""),
-                key="paralog_predicted")
-data.download_button(shared, f"paralog_predictions_{selection.library}_{other}")
+
+def predicted_section(selection: widgets.Selection, other: str, tf_b: str, units: str) -> None:
+    """Each TF's calibrated AD predictions of the shared sequences both runs scored."""
+    library = selection.library
+    st.subheader("Affinity Distillation predicted vs predicted")
+    run_a, run_b = data.run_for(library), data.run_for(other)
+    if run_a is None or run_b is None:
+        missing = [lib for lib, run in ((library, run_a), (other, run_b)) if run is None]
+        st.info(f"No complete run has scored {', '.join(f'`{m}`' for m in missing)}, so there are no AD "
+                "predictions to compare.")
+        return
+    shared = data.shared_predictions(run_a, library, run_b, other)
+    if shared.empty:
+        n_a, n_b = data.scored_row_count(run_a, library), data.scored_row_count(run_b, other)
+        st.info(f"No shared sequence was scored by both runs (`{run_a}` scored {n_a:,} rows of `{library}`, "
+                f"`{run_b}` {n_b:,} rows of `{other}`). Score the shared sequences with both models to compare "
+                "predictions.")
+        return
+    pred = explore.heldout_metrics(shared["predicted_b"].to_numpy(), shared["predicted_a"].to_numpy())
+    diff = explore.heldout_metrics((shared["predicted_a"] - shared["predicted_b"]).to_numpy(),
+                                   (shared["measured_a"] - shared["measured_b"]).to_numpy())
+    st.caption(f"{len(shared):,} shared sequence(s) scored by `{run_a}` and `{run_b}`, each calibrated with its "
+               f"own run's fit. Predicted vs predicted: Pearson {fmt3(pred['pearson'])}; predicted vs measured "
+               f"difference: Pearson {fmt3(diff['pearson'])}, Spearman {fmt3(diff['spearman'])}.")
+    st.plotly_chart(predictions_figure(shared, selection.tf, tf_b, units), key="paralog_predicted")
+    widgets.download_button(shared, f"paralog_predictions_{library}_{other}")

@@ -6,18 +6,16 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from affdist_core.interpret.tracks import profile_frame
-from app import data, track_cache
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
+from affdist_core.interpret.profiles import profile_frame
+from app import cache, data, files, figures, widgets
+from app.widgets import slug
 
 SPLIT_COLOURS = {"train": "#9AA5B1", "valid": "#F2A541", "test": "#2E86AB"}
 
 
 def catalog_section() -> None:
-    counts = track_cache.catalog_counts()
+    """Counts, the TF and library tables, models, runs and each run's provenance."""
+    counts = data.catalog_counts()
     for column, (label, key) in zip(st.columns(4), (("Transcription factors", "tfs"), ("Libraries", "libraries"),
                                                     ("Models", "models"), ("Runs", "runs"))):
         column.metric(label, f"{counts[key]:,}")
@@ -25,21 +23,17 @@ def catalog_section() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Transcription factors")
-        tfs = data.query("SELECT tf, core, jaspar_id FROM tfs ORDER BY tf")
-        st.dataframe(tfs, hide_index=True, width="stretch")
+        st.dataframe(data.tfs_table(), hide_index=True, width="stretch")
     with right:
         st.subheader("Libraries")
-        libraries = data.query(
-            "SELECT library, tf, n_rows AS rows, value_name, units, source FROM libraries ORDER BY tf, library")
-        st.dataframe(libraries, hide_index=True, width="stretch",
+        st.dataframe(data.libraries_table(), hide_index=True, width="stretch",
                      column_config={"rows": st.column_config.NumberColumn("rows", format="localized")})
 
     st.subheader("Models")
-    all_models = track_cache.models()
-    st.dataframe(all_models, hide_index=True, width="stretch")
+    st.dataframe(data.models(), hide_index=True, width="stretch")
 
     st.subheader("Runs")
-    runs = track_cache.runs_table()
+    runs = data.runs_table()
     st.dataframe(runs[["run_id", "command", "status", "started_at", "finished_at", "duration_s"]],
                  hide_index=True, width="stretch",
                  column_config={"duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f")})
@@ -78,19 +72,21 @@ def counts_figure(points, pearson: dict) -> go.Figure:
 def profile_figure(observed, predicted, title: str) -> go.Figure:
     """Observed and predicted reads per base around a peak; + strand up, − strand drawn downwards."""
     figure = go.Figure()
-    track_cache.add_profile_traces(figure, observed, predicted)
+    figures.add_profile_traces(figure, observed, predicted)
     figure.update_layout(title=title, xaxis_title="bp from summit", yaxis_title="reads per base (− strand below 0)",
                          height=380, margin={"t": 50, "l": 60, "r": 20, "b": 50}, hovermode="x unified")
     return figure
 
 
-def model_section(tf: str | None, library: str | None) -> None:
-    st.header(f"Model quality{f' — {tf}' if tf else ''}")
-    sources = track_cache.choose_model(tf, library, key="overview_model")
+def model_section(selection: widgets.Selection) -> None:
+    """Observed vs predicted counts, metrics per split and example profiles of the chosen model of the TF."""
+    st.header(f"Model quality{f' — {selection.tf}' if selection.tf else ''}")
+    sources = widgets.choose_model(selection, key="overview_model")
     if sources is None:
         return
-    table, pearson = track_cache.metrics(sources.model_id)
-    points = track_cache.counts_points(sources.model_id)
+    table = data.metrics_table(sources.model_id)
+    pearson = data.split_pearson(sources.model_id)
+    points = data.counts_points(sources.model_id)
 
     left, right = st.columns([3, 2])
     with left:
@@ -102,7 +98,7 @@ def model_section(tf: str | None, library: str | None) -> None:
             held = ", ".join(sources.test_chroms) or "none"
             st.caption(f"One point per peak window; train/valid/test are chromosome splits (test = {held}, never "
                        "seen in training or model selection). r = Pearson of log counts (model_metrics).")
-            data.download_button(points, _slug(f"observed_vs_predicted_{sources.model_id}"))
+            widgets.download_button(points, slug(f"observed_vs_predicted_{sources.model_id}"))
     with right:
         st.subheader("Metrics per split")
         if table.empty:
@@ -113,10 +109,10 @@ def model_section(tf: str | None, library: str | None) -> None:
                                         for c in table.columns if c != "metric"})
             st.caption("counts_*: log-count correlations; profile_nll / profile_jsd: per-strand profile fit "
                        "(lower is better) against the uniform and shuffled baselines.")
-            data.download_button(table, _slug(f"metrics_{sources.model_id}"))
+            widgets.download_button(table, slug(f"metrics_{sources.model_id}"))
 
     st.subheader("Example profiles at held-out peaks")
-    peaks = track_cache.held_out_peaks(sources.model_id, "test")
+    peaks = data.held_out_peaks(sources, "test")
     if peaks.empty:
         st.info("No held-out (test-chromosome) peak windows for this model.")
         return
@@ -125,8 +121,8 @@ def model_section(tf: str | None, library: str | None) -> None:
     choice = st.selectbox(f"Peak ({len(peaks)} on {', '.join(sources.test_chroms)}, strongest first)",
                           range(len(peaks)), format_func=labels.__getitem__, key="overview_peak")
     peak = peaks.iloc[choice]
-    observed = track_cache.observed_profile(sources.model_id, peak["chrom"], int(peak["centre"]))
-    onehot = track_cache.window_onehot(sources.model_id, peak["chrom"], int(peak["centre"]))
+    observed = files.observed_profile(sources, peak["chrom"], int(peak["centre"]))
+    onehot = files.window_onehot(sources, peak["chrom"], int(peak["centre"]))
     predicted = None
     if onehot is None:
         st.warning("The genome FASTA of this run is missing; predicted profiles cannot be computed.")
@@ -134,8 +130,7 @@ def model_section(tf: str | None, library: str | None) -> None:
         st.warning(f"The model file `{sources.model_file}` is missing; showing observed reads only.")
     else:
         with st.spinner("Predicting…"):
-            predicted = track_cache.predicted_profile(sources.model_id, onehot, peak["chrom"],
-                                                      int(peak["centre"])).counts[0]
+            predicted = cache.predicted_profile(sources, onehot, peak["chrom"], int(peak["centre"])).counts[0]
     if observed is None:
         st.warning("The strand bigWigs of this run are missing; showing predictions only.")
     if observed is None and predicted is None:
@@ -150,15 +145,13 @@ def model_section(tf: str | None, library: str | None) -> None:
         frame = profile_frame(predicted, observed)
     else:
         frame = profile_frame(observed).rename(columns={"predicted": "observed"})
-    data.download_button(frame.assign(chrom=peak["chrom"], centre=int(peak["centre"])),
-                         _slug(f"profile_{sources.model_id}_{peak['name']}"))
+    widgets.download_button(frame.assign(chrom=peak["chrom"], centre=int(peak["centre"])),
+                            slug(f"profile_{sources.model_id}_{peak['name']}"))
 
 
 def main() -> None:
-    selection = data.selection()
+    """Draw the Overview page."""
+    selection = widgets.selection()
     st.title("Overview")
     catalog_section()
-    model_section(selection.tf, selection.library)
-
-
-main()
+    model_section(selection)
