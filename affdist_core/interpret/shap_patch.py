@@ -24,7 +24,7 @@ The ops of the counts model of :func:`affdist_core.model.bpnet.build_bpnet` (tra
 ``AddV2, BatchToSpaceND, BiasAdd, Conv2D, ExpandDims, Identity, MatMul, Mean, Relu, Reshape, Softplus,
 SpaceToBatchND, Squeeze, StridedSlice, Sub`` (plus ``Const``/``ReadVariableOp``/``Placeholder``, which do
 not depend on the input); after the patch every one of them has a handler, and the attributions sum to
-f(x) − mean f(references) to float32 round-off (tested in ``tests/test_contributions.py``).
+f(x) − mean f(references) to float32 round-off (tested in ``tests/interpret/test_contributions.py``).
 
 Handlers that shap already defines are never replaced, so applying the patch cannot change the attributions
 of a model shap handled before. :func:`apply_shap_patches` is idempotent and cheap; call it before building

@@ -84,7 +84,7 @@ def planted_motifs(planted_sequences, at_background) -> list[Motif]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Hamming balls of packed words (packing itself: tests/test_kmers.py)
+# Hamming balls of packed words (packing itself: tests/seq/test_kmers.py)
 
 
 def test_hamming_distance_matches_brute_force():
