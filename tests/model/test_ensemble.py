@@ -95,7 +95,7 @@ def test_demo_trains_missing_members_only(tmp_path, monkeypatch):
     """The members stage trains each member its model directory lacks (or holds from another seed), once."""
     import dataclasses
 
-    from test_train import TINY, _write_dataset
+    from tiny_dataset import TINY, write_dataset as _write_dataset
 
     from affdist_core.model import train
     from affdist_core.pipeline.train_step import train_members

@@ -9,50 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.io.bigwig import write_bigwig
 from affdist_core.model.params import BPNetParams
 from affdist_core.model.evaluate import evaluate_model_dir
-from affdist_core.io.fasta import write_fasta
-from affdist_core.io.peaks import write_narrowpeak
-from affdist_core.seq.alphabet import decode
 from affdist_core.model.train import TrainingSettings, train_bpnet
-from affdist_core.model.data_spec import load_data_spec
 
-CHROMS = {"chrA": 30_000, "chrB": 12_000, "chrC": 12_000}
-MOTIF = "CACGTG"
-TINY = BPNetParams(seq_len=121, out_pred_len=61, c_task_weight=10.0, filters=16, n_dil_layers=2,
-                   conv1_kernel_size=11, dil_kernel_size=3, outconv_kernel_size=21, lr=0.004)
-
-
-def _write_dataset(root, seed=0):
-    """Sites every 300 bp; strong sites (GCACGTGC) get 8× the reads of weak ones (ACACGTGT)."""
-    rng = np.random.default_rng(seed)
-    genome, plus, minus, peaks = {}, {}, {}, []
-    for chrom, size in CHROMS.items():
-        codes = rng.choice(4, size=size).astype(np.uint8)
-        p = rng.poisson(0.05, size).astype(np.float64)
-        m = rng.poisson(0.05, size).astype(np.float64)
-        for k, centre in enumerate(range(300, size - 300, 300)):
-            strong = rng.random() < 0.5
-            site = ("G" if strong else "A") + MOTIF + ("C" if strong else "T")
-            start = centre - len(site) // 2
-            codes[start : start + len(site)] = ["ACGT".index(b) for b in site]
-            reads = 400 if strong else 50
-            np.add.at(p, centre - 12 - rng.geometric(0.4, reads) + 1, 1)
-            np.add.at(m, centre + 11 + rng.geometric(0.4, reads) - 1, 1)
-            peaks.append((chrom, centre - 50, centre + 50, f"{chrom}_{k}", 100.0, ".", 5.0, 10.0, 8.0, centre))
-        genome[chrom], plus[chrom], minus[chrom] = decode(codes), p, m
-    write_fasta(root / "genome.fa", genome)
-    write_bigwig(root / "plus.bw", CHROMS, plus)
-    write_bigwig(root / "minus.bw", CHROMS, minus)
-    frame = pd.DataFrame(peaks, columns=["chrom", "start", "end", "name", "score", "strand", "signal", "p_value",
-                                         "q_value", "summit"])
-    write_narrowpeak(root / "peaks.narrowPeak", frame)
-    spec = {"genome_fasta": "genome.fa", "plus_bigwig": "plus.bw", "minus_bigwig": "minus.bw",
-            "peaks": "peaks.narrowPeak", "valid_chroms": ["chrB"], "test_chroms": ["chrC"], "max_jitter": 20,
-            "background_fraction": 0.2}
-    (root / "data.json").write_text(json.dumps(spec))
-    return load_data_spec(root / "data.json")
+from tiny_dataset import TINY, write_dataset as _write_dataset
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_a_model_trained_with_another_seed_is_retrained(tmp_path, monkeypatch):
     import dataclasses
     import json
 
-    from test_train import TINY, _write_dataset
+    from tiny_dataset import TINY, write_dataset as _write_dataset
 
     from affdist_core.model import train
     from affdist_core.pipeline.train_step import train_model, training_settings

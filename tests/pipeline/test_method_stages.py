@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_train import TINY, _write_dataset
+from tiny_dataset import TINY, write_dataset as _write_dataset
 
 from affdist_core.catalog.schema import open_catalog
 from affdist_core.catalog.writer import _write_methods
