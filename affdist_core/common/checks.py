@@ -56,3 +56,15 @@ def existing_file(path: str | os.PathLike, what: str, fix: str = "") -> Path:
     if not path.is_file():
         raise ValueError(f"{path}: not a file" + (f"; {fix}" if fix else ""))
     return path
+
+
+def path_string(key: str, value: Any) -> str:
+    """``value`` (a str, an ``os.PathLike`` or None) as a path string; None becomes ``""``. ValueError naming
+    ``key`` for anything else."""
+    if value is None:
+        return ""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected a path string (or \"\"), got {value!r} ({type(value).__name__})")
+    return value

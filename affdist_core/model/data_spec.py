@@ -28,7 +28,7 @@ from typing import Any
 
 from affdist_core.common import names
 from affdist_core.common.atomic import write_json
-from affdist_core.common.checks import check_int, read_json_object, replace_fields
+from affdist_core.common.checks import check_int, path_string, read_json_object, replace_fields
 from affdist_core.io.fasta import GenomeReader
 
 __all__ = [
@@ -90,13 +90,7 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         for key in _REQUIRED_FILE_KEYS + _OPTIONAL_FILE_KEYS:
-            value = getattr(self, key)
-            if value is None:
-                value = ""
-            if isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            if not isinstance(value, str):
-                raise ValueError(f"{key}: expected a path string, got {value!r} ({type(value).__name__})")
+            value = path_string(key, getattr(self, key))
             if key in _REQUIRED_FILE_KEYS and not value:
                 raise ValueError(f"{key}: a path is required, got an empty string")
             object.__setattr__(self, key, value)

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from affdist_core.common.atomic import write_json
-from affdist_core.common.checks import check_int, read_json_object, replace_fields
+from affdist_core.common.checks import check_int, path_string, read_json_object, replace_fields
 
 __all__ = [
     "BPNetParams",
@@ -103,14 +103,7 @@ class BPNetParams:
         object.__setattr__(self, "c_task_weight", _check_float("c_task_weight", self.c_task_weight, strict=False))
         object.__setattr__(self, "lr", _check_float("lr", self.lr, strict=True))
         for key in _PATH_KEYS:
-            value = getattr(self, key)
-            if value is None:
-                value = ""
-            elif isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            if not isinstance(value, str):
-                raise ValueError(f"{key}: expected a path string (or \"\"), got {value!r} ({type(value).__name__})")
-            object.__setattr__(self, key, value)
+            object.__setattr__(self, key, path_string(key, getattr(self, key)))
         _check_lengths(self)
 
     def to_dict(self) -> dict[str, Any]:
