@@ -205,8 +205,8 @@ def _cmd_library(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from affdist_core.common.names import ModelDir
-    from affdist_core.model.params import PARAM_PRESETS, load_params
-    from affdist_core.model.train import TrainingSettings, train_bpnet
+    from affdist_core.model.params import PARAM_PRESETS, TrainingSettings, load_params
+    from affdist_core.model.train import train_bpnet
     from affdist_core.model.data_spec import load_data_spec
 
     params = PARAM_PRESETS[args.params] if args.params in PARAM_PRESETS else load_params(Path(args.params))

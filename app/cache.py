@@ -78,10 +78,6 @@ def _model(path: str, mtime: float) -> Shared:
         return Shared(load_model(path))
 
 
-def _shared_model(sources: ModelSources) -> Shared:
-    return _model(str(sources.model_file), files.mtime(sources.model_file))
-
-
 @st.cache_data(show_spinner=False, max_entries=512)
 def _predicted(model_file: str, mtime: float, onehot: np.ndarray, control_profile: np.ndarray | None,
                control_logcounts: np.ndarray | None) -> profiles.PredictedProfiles:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 import duckdb
-import pandas as pd
 import streamlit as st
 
 from affdist_core.catalog import queries

@@ -361,13 +361,6 @@ def analysis(con: Connection, run_id: str, library: str, name: str,
     return Analysis(payload, table)
 
 
-def motif_ranks(con: Connection, run_id: str) -> pd.DataFrame:
-    """Rank of each motif of ``run_id`` within its method (1 = best): the order the method reported them in,
-    which is the order they were written to the catalog. Columns ``method, motif_id, rank``."""
-    return _df(con, "SELECT method, motif_id, row_number() OVER (PARTITION BY method ORDER BY rowid) AS rank "
-                    "FROM motifs WHERE run_id = ? ORDER BY method, rank", [run_id])
-
-
 def calibration_fits(con: Connection, run_id: str, library: str) -> pd.DataFrame:
     """Every stored calibration fit of ``run_id`` on ``library`` with the motif's rank and consensus.
 

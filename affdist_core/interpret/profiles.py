@@ -69,11 +69,11 @@ def control_inputs(control_plus_bigwig: str | os.PathLike, control_minus_bigwig:
     (:func:`affdist_core.model.inputs.control_model_inputs`): ``control_profile`` (out_pred_len, 2) =
     log(1 + control counts) and ``control_logcounts`` (4,) = log(1 + control reads per strand in the window
     and near its centre), float32."""
-    from affdist_core.model.inputs import control_model_inputs
+    from affdist_core.model.inputs import CONTROL_LOGCOUNTS, CONTROL_PROFILE, control_model_inputs
 
     inputs = control_model_inputs(observed_profile(control_plus_bigwig, control_minus_bigwig, chrom, centre,
                                                    out_pred_len))
-    return inputs["control_profile"], inputs["control_logcounts"]
+    return inputs[CONTROL_PROFILE], inputs[CONTROL_LOGCOUNTS]
 
 
 def window_onehot(genome_fasta: str | os.PathLike, chrom: str, centre: int, seq_len: int) -> np.ndarray:
@@ -107,6 +107,7 @@ def predict_profiles(model, onehot: np.ndarray, control_profile: np.ndarray | No
     control track (:func:`control_inputs`); None → zeros (no control, e.g. for a typed sequence)."""
     from affdist_core.model.bpnet import predict_outputs
     from affdist_core.model.evaluate import total_log_counts
+    from affdist_core.model.inputs import LOGCOUNTS, PROFILE
 
     single = np.ndim(onehot) == 2
     x = validate_onehot(onehot, "onehot", ndim=2 if single else 3)
@@ -117,8 +118,8 @@ def predict_profiles(model, onehot: np.ndarray, control_profile: np.ndarray | No
     if control_logcounts is not None and single:
         control_logcounts = np.asarray(control_logcounts)[None]
     out = predict_outputs(model, x, control_profile, control_logcounts)
-    logits = out["profile"][..., :2].astype(np.float64)
-    logcounts = out["logcounts"][:, :2].astype(np.float64)
+    logits = out[PROFILE][..., :2].astype(np.float64)
+    logcounts = out[LOGCOUNTS][:, :2].astype(np.float64)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     totals = np.expm1(logcounts).clip(min=0)

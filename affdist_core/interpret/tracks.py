@@ -23,7 +23,7 @@ from affdist_core.common.checks import check_int
 from affdist_core.interpret.contributions import ContributionScores
 from affdist_core.interpret.profiles import input_offsets
 from affdist_core.seq.alphabet import ALPHABET, from_one_hot, one_hot, validate_onehot
-from affdist_core.seq.insert import centre_start
+from affdist_core.seq.insert import centre_start, insert_centre
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +138,12 @@ def background_window(scores: ContributionScores, random_state: int = 0) -> tupl
 
 
 def embed_sequence(sequence: str, background: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """``sequence`` (validated A/C/G/T) written over the centre of ``background`` (seq_len, 4), from
-    :func:`~affdist_core.seq.insert.centre_start` (the marginalization's insertion rule, ``(seq_len - len) // 2``).
+    """``sequence`` (validated A/C/G/T) written over the centre of ``background`` (seq_len, 4) by
+    :func:`~affdist_core.seq.insert.insert_centre` (the marginalization's insertion rule, ``(seq_len - len) // 2``).
     Returns ((seq_len, 4) float32, (start, end))."""
     background = validate_onehot(background, "background", ndim=2)
     start = centre_start(background.shape[0], len(sequence))
-    out = background.copy()
-    out[start:start + len(sequence)] = one_hot(sequence)
-    return out, (start, start + len(sequence))
+    return insert_centre(background[None], one_hot(sequence))[0], (start, start + len(sequence))
 
 
 def typed_contributions(model, sequence: str, background: np.ndarray, n_shuffles: int = 20,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from affdist_core.common.atomic import write_json
-from affdist_core.common.names import ENSEMBLE_FILE, MEMBERS_DIR, ModelDir
+from affdist_core.common.names import ENSEMBLE_FILE, ModelDir
 
 if TYPE_CHECKING:
     import keras
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "ENSEMBLE_FILE",
-    "MEMBERS_DIR",
     "ensemble_tag",
     "load_members",
     "member_dir",

@@ -28,7 +28,7 @@ from affdist_core.model.bpnet import load_model, predict_outputs
 from affdist_core.model.params import load_params
 from affdist_core.common.metrics import correlations, jensen_shannon_distance, multinomial_nll
 from affdist_core.model.data_spec import DataSpec, load_data_spec
-from affdist_core.model.inputs import fixed_arrays
+from affdist_core.model.inputs import CONTROL_LOGCOUNTS, CONTROL_PROFILE, LOGCOUNTS, PROFILE, SEQUENCE, fixed_arrays
 from affdist_core.model.windows import extract_windows
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ def evaluate_model_dir(
             log.warning("split %s has no peak windows; skipped", split)
             continue
         inputs, targets = fixed_arrays(windows, params, use_control=spec.has_control)
-        predicted = predict_outputs(model, inputs["sequence"], inputs.get("control_profile"),
-                                    inputs.get("control_logcounts"))
+        predicted = predict_outputs(model, inputs[SEQUENCE], inputs.get(CONTROL_PROFILE),
+                                    inputs.get(CONTROL_LOGCOUNTS))
         split_metrics, table = score_predictions(targets, predicted, random_state)
         table.insert(0, "split", split)
         table.insert(1, "chrom", windows.meta["chrom"].to_numpy())
@@ -94,10 +94,10 @@ def score_predictions(
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Metrics of one split from targets (``profile`` counts (n, L, 2)) and predictions (``profile`` logits
     (n, L, 2), ``logcounts`` (n, 2)); returns (metrics, per-window table of observed/predicted log counts)."""
-    counts = targets["profile"].astype(np.float64)
-    logits = predicted["profile"].astype(np.float64)
+    counts = targets[PROFILE].astype(np.float64)
+    logits = predicted[PROFILE].astype(np.float64)
     observed_total = np.log1p(counts.sum(axis=(1, 2)))
-    predicted_total = total_log_counts(predicted["logcounts"])
+    predicted_total = total_log_counts(predicted[LOGCOUNTS])
     metrics = {f"counts_{k}": v for k, v in correlations(predicted_total, observed_total).items()}
     metrics["n_windows"] = int(len(counts))
 

@@ -76,10 +76,9 @@ CONTROL_PROFILE = "control_profile"
 CONTROL_LOGCOUNTS = "control_logcounts"
 #: Every input a BPNet may have, in the order ``build_bpnet`` declares them.
 INPUT_NAMES = (SEQUENCE, CONTROL_PROFILE, CONTROL_LOGCOUNTS)
+#: The model's two outputs (also the target names of the batches).
 PROFILE = "profile"
 LOGCOUNTS = "logcounts"
-#: The model's outputs (also the target names of the batches).
-OUTPUT_NAMES = (PROFILE, LOGCOUNTS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,6 +28,8 @@ Rules checked (``ValueError`` names the key(s), the value and what was expected)
 * ``seq_len - out_pred_len`` must be even, for the same reason (the central crop must be exact);
 * ``lr`` finite and ``> 0``; ``c_task_weight`` finite and ``>= 0``;
 * ``genome_fasta`` / ``genome_sizes`` are strings (paths; empty string = not set; JSON ``null`` → ``""``).
+
+:class:`TrainingSettings` holds the training hyperparameters beyond these keys (batch size, epochs, seed, …).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "BPNetParams",
     "PARAM_KEYS",
     "SEED_MAX_PARAMS",
+    "TrainingSettings",
     "YEAST_COMPACT_PARAMS",
     "body_length",
     "dilations",
@@ -273,3 +276,36 @@ to a composition-only counts head (docs/experiments.md, "c_task_weight")."""
 
 PARAM_PRESETS: dict[str, BPNetParams] = {"seed-max": SEED_MAX_PARAMS, "yeast-compact": YEAST_COMPACT_PARAMS}
 """Built-in parameter sets by name (``affdist train --params yeast-compact``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """Training hyperparameters beyond the seed's params JSON (:func:`affdist_core.model.train.train_bpnet`; kept
+    here, free of Keras, so deciding whether a training is stale does not load TensorFlow).
+
+    batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
+    improvement before stopping (8). max_minutes : wall-time budget; training stops after the epoch that
+    crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
+    weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
+    ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
+    counter restarts when a run resumes).
+    """
+
+    batch_size: int = 64
+    max_epochs: int = 200
+    patience: int = 8
+    max_minutes: float | None = 12.0
+    jit_compile: bool = True
+    seed: int = 0
+    lr_patience: int = 5
+    lr_factor: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs", "patience", "lr_patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if not 0 < self.lr_factor <= 1:
+            raise ValueError(f"lr_factor: expected a number in (0, 1], got {self.lr_factor!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")

@@ -43,47 +43,15 @@ import numpy as np
 from affdist_core.common.atomic import atomic_path, write_json
 from affdist_core.common.fingerprint import code_version, digest, file_identity
 from affdist_core.common.names import CHECKPOINT_STATE_FILE, LAST_CHECKPOINT_FILE, ModelDir
-from affdist_core.model.bpnet import build_bpnet, save_model
-from affdist_core.model.params import BPNetParams, save_params
+from affdist_core.model.bpnet import build_bpnet, save_model, sequence_counts_head
+from affdist_core.model.params import BPNetParams, TrainingSettings, save_params
 from affdist_core.model.losses import MultinomialNLL
 from affdist_core.model.batches import BatchGenerator
 from affdist_core.model.data_spec import DataSpec, save_data_spec, split_chromosomes
-from affdist_core.model.inputs import LAYERS, fixed_arrays
+from affdist_core.model.inputs import LAYERS, LOGCOUNTS, PROFILE, fixed_arrays
 from affdist_core.model.windows import extract_windows
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """Training hyperparameters beyond the seed's params JSON.
-
-    batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
-    improvement before stopping (8). max_minutes : wall-time budget; training stops after the epoch that
-    crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
-    weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
-    ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
-    counter restarts when a run resumes).
-    """
-
-    batch_size: int = 64
-    max_epochs: int = 200
-    patience: int = 8
-    max_minutes: float | None = 12.0
-    jit_compile: bool = True
-    seed: int = 0
-    lr_patience: int = 5
-    lr_factor: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "patience", "lr_patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-        if not 0 < self.lr_factor <= 1:
-            raise ValueError(f"lr_factor: expected a number in (0, 1], got {self.lr_factor!r}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
 
 
 @dataclass(frozen=True)
@@ -136,8 +104,8 @@ def compile_bpnet(model: keras.Model, params: BPNetParams, jit_compile: bool = T
     """Compile with Adam(lr), multinomial NLL on "profile" and c_task_weight × MSE on "logcounts"."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=params.lr),
-        loss={"profile": MultinomialNLL(), "logcounts": keras.losses.MeanSquaredError()},
-        loss_weights={"profile": 1.0, "logcounts": float(params.c_task_weight)},
+        loss={PROFILE: MultinomialNLL(), LOGCOUNTS: keras.losses.MeanSquaredError()},
+        loss_weights={PROFILE: 1.0, LOGCOUNTS: float(params.c_task_weight)},
         jit_compile=jit_compile,
     )
     return model
@@ -293,7 +261,7 @@ def _initialise_counts_bias(model: keras.Model, windows) -> None:
     counts = windows.counts[:, windows.max_jitter : windows.counts.shape[1] - windows.max_jitter]
     mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2,) per strand
     names = {layer.name for layer in model.layers}
-    dense = model.get_layer(LAYERS.logcounts_seq if LAYERS.logcounts_seq in names else LAYERS.logcounts)
+    dense = sequence_counts_head(model)
     kernel, bias = dense.get_weights()
     dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
     if LAYERS.background_logcounts in names:

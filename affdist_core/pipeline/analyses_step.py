@@ -106,7 +106,8 @@ def _model_log_counts(model_dir: Path):
     def predict(onehot: np.ndarray, **control: np.ndarray) -> np.ndarray:
         from affdist_core.model.bpnet import load_model, predict_outputs
         from affdist_core.model.evaluate import total_log_counts
+        from affdist_core.model.inputs import LOGCOUNTS
 
-        return total_log_counts(predict_outputs(load_model(ModelDir(model_dir).model), onehot, **control)["logcounts"])
+        return total_log_counts(predict_outputs(load_model(ModelDir(model_dir).model), onehot, **control)[LOGCOUNTS])
 
     return predict

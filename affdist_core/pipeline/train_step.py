@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from affdist_core.model.params import BPNetParams
+from affdist_core.model.params import BPNetParams, TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +19,13 @@ log = logging.getLogger(__name__)
 QUICK_SPLIT = {"valid_chroms": ["chrII"], "test_chroms": ["chrIII"]}
 
 
-def training_settings(quick: bool, seed: int):
+def training_settings(quick: bool, seed: int) -> TrainingSettings:
     """The demo's training settings: the defaults, or 4 epochs with patience 2 when ``quick``."""
-    from affdist_core.model.train import TrainingSettings
-
     return TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
 
 
-def train_model(data_dir: Path, model_dir: Path, params: BPNetParams, split: dict, settings) -> bool:
+def train_model(data_dir: Path, model_dir: Path, params: BPNetParams, split: dict,
+                settings: TrainingSettings) -> bool:
     """Train a BPNet on the simulated data in ``data_dir`` into ``model_dir`` (``split``: data-spec overrides);
     returns False when ``model_dir`` already holds this very training's finished model."""
     from affdist_core.model.data_spec import default_data_spec

@@ -23,7 +23,6 @@ for _i, _b in enumerate(ALPHABET):
 ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 """(5, 4) float32: row ``c`` is the one-hot row of integer code ``c`` (code 4 = N → all zeros). Index it with
 codes (``ONE_HOT_TABLE[codes]``) to one-hot encode; the one table of the package."""
-_IDENTITY = ONE_HOT_TABLE
 
 
 def encode(seq: str) -> np.ndarray:
@@ -39,7 +38,7 @@ def decode(codes: np.ndarray) -> str:
 def one_hot(seq: str | np.ndarray) -> np.ndarray:
     """One-hot encode a string or integer codes: returns (L, 4) float32, N rows all zero."""
     codes = encode(seq) if isinstance(seq, str) else np.asarray(seq)
-    return _IDENTITY[codes]
+    return ONE_HOT_TABLE[codes]
 
 
 def validate_onehot(x, what: str, ndim: int = 3) -> np.ndarray:
@@ -60,7 +59,7 @@ def one_hot_batch(seqs: list[str]) -> np.ndarray:
         raise ValueError(f"seqs: all sequences must have the same length, got lengths {sorted(lengths)}")
     if not seqs:
         return np.zeros((0, 0, 4), dtype=np.float32)
-    return _IDENTITY[np.stack([encode(s) for s in seqs])]
+    return ONE_HOT_TABLE[np.stack([encode(s) for s in seqs])]
 
 
 def from_one_hot(x: np.ndarray) -> str:

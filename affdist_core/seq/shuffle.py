@@ -25,8 +25,8 @@ parallel ``u → v`` edges), the same for every sequence, so each distinct seque
 The walk cannot get stuck when the arborescence is correct (every vertex's last-exit edge is used only after
 all its other out-edges); the kernel asserts it anyway.
 
-Symbols are arbitrary integer codes (``sequence`` module: A,C,G,T = 0..3, N = 4); ``N`` is just another
-symbol, so its position pairs (e.g. ``AN``, ``NN``) are preserved like any other dinucleotide.
+Symbols are arbitrary integer codes (:mod:`affdist_core.seq.alphabet`: A,C,G,T = 0..3, N = 4); ``N`` is just
+another symbol, so its position pairs (e.g. ``AN``, ``NN``) are preserved like any other dinucleotide.
 """
 
 from __future__ import annotations
@@ -161,7 +161,8 @@ def dinucleotide_shuffle_codes(
     """Uniform dinucleotide shuffles of integer codes.
 
     Args:
-        codes: (L,) integer codes in 0..255 (``sequence.encode`` gives A,C,G,T = 0..3, N = 4).
+        codes: (L,) integer codes in 0..255 (:func:`~affdist_core.seq.alphabet.encode` gives A,C,G,T = 0..3,
+            N = 4).
         n_shuffles: number of shuffles, >= 1.
         random_state: seed, Generator (advanced in place) or None.
 

@@ -1,7 +1,7 @@
-"""Catalog queries of the explorer (affdist_core.catalog.explore) on a small synthetic catalog with known contents:
-two TFs whose libraries share sequences, categories, ranked motifs, stored fits and analyses. Every aggregate is
-checked against a numpy/scipy recomputation. (The same functions are checked on the real app test catalog in
-tests/app/test_browse_pages.py.)"""
+"""Catalog queries and aggregations of the explorer (affdist_core.catalog.queries, affdist_core.catalog.explore) on a
+small synthetic catalog with known contents: two TFs whose libraries share sequences, categories, ranked motifs,
+stored fits and analyses. Every aggregate is checked against a numpy/scipy recomputation. (The same functions are
+checked on the real app test catalog in tests/app/test_browse_pages.py.)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for the shared Motif record (motifs.py) and TF-MoDISco motif discovery (modisco_motifs.py)."""
+"""Tests for the shared Motif record (seq/motif.py) and TF-MoDISco motif discovery (interpret/modisco.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tests for variant ΔΔG prediction (affdist_core/marginalize/variants.py): parsing, every input error, the uncertainty
+"""Tests for variant ΔΔG prediction (affdist_core/marginalize/variants.py): parsing and every input error
+(affdist_core/io/user_text.py), the bootstrap calibration lines (affdist_core/calibrate/bootstrap.py), the uncertainty
 math on a fake scorer with known answers, and the catalog's model spec."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import pytest
 from affdist_core.pipeline.method_stages import MethodSettings
 from affdist_core.calibrate.calibration import calibrate, choose_calibration_sample
 from affdist_core.compare.compare import member_metrics, sd_ratio
+from affdist_core.common.names import ENSEMBLE_FILE
 from affdist_core.model.ensemble import (
-    ENSEMBLE_FILE,
     member_dir,
     member_dirs,
     training_seed,

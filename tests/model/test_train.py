@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affdist_core.model.params import BPNetParams
+from affdist_core.model.params import BPNetParams, TrainingSettings
 from affdist_core.model.evaluate import evaluate_model_dir
-from affdist_core.model.train import TrainingSettings, train_bpnet
+from affdist_core.model.train import train_bpnet
 
 from tiny_dataset import TINY, write_dataset as _write_dataset
 

@@ -25,7 +25,8 @@ from affdist_core.pipeline.baselines_step import run_baselines
 from affdist_core.pipeline.compare_step import run_compare
 from affdist_core.pipeline.distill_step import run_distill
 from affdist_core.pipeline.method_stages import MethodSettings
-from affdist_core.model.train import TrainingSettings, train_bpnet
+from affdist_core.model.params import TrainingSettings
+from affdist_core.model.train import train_bpnet
 
 COUNTS_TINY = replace(TINY, c_task_weight=200.0)
 SETTINGS = MethodSettings(n_scored=None, n_backgrounds=4, n_models=1, background_pool=8, curve_heldout_rows=60,

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +203,23 @@ def test_demo_reruns_exactly_the_stages_a_parameter_reaches(tmp_path):
     # another primary seed: the members' seeds follow it, so both trainings and everything after rerun
     assert demo.run(n_backgrounds=3, train_seed=4) == AFTER_TRAINING
     assert demo.run(n_backgrounds=3, train_seed=4, force=True) == ["simulate"] + AFTER_TRAINING
+
+
+def test_deciding_which_stages_to_skip_loads_no_tensorflow(tmp_path):
+    """Fingerprinting every stage of the real demo (all a rerun does for a stage it skips) imports neither Keras nor
+    TensorFlow, so rerunning a finished demo does not pay their import."""
+    code = textwrap.dedent(f"""
+        import sys
+        from affdist_core.pipeline.demo import demo_plan
+        from affdist_core.pipeline.demo_stages import demo_stages
+        from affdist_core.pipeline.stage import fingerprint_parts
+
+        stamps = {{}}
+        for stage in demo_stages(demo_plan({str(tmp_path)!r}, quick=True)):
+            fingerprint_parts(stage, stamps)
+            stamps[stage.name] = "stamp"
+        loaded = sorted(m for m in ("keras", "tensorflow", "shap") if m in sys.modules)
+        assert not loaded, f"loaded while fingerprinting the stages: {{loaded}}"
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
