@@ -69,6 +69,17 @@ def _build_parser() -> argparse.ArgumentParser:
     library.add_argument("--on-duplicate", choices=["warn", "error", "mean"], default="warn")
     library.set_defaults(func=_cmd_library)
 
+    bam2bw = sub.add_parser("bam2bw", help="ChIP-nexus/exo read 5′-end counts per strand from BAM files → 2 bigWigs")
+    bam2bw.add_argument("bams", nargs="+", type=Path, metavar="BAM", help="BAM (or SAM) files; several are summed")
+    bam2bw.add_argument("--genome", required=True, type=Path,
+                        help="the FASTA the reads were aligned to, or its chrom sizes file (name<TAB>length)")
+    bam2bw.add_argument("--out-prefix", required=True,
+                        help="writes PREFIX.plus.bw and PREFIX.minus.bw (e.g. runs/pho4/pho4)")
+    bam2bw.add_argument("--min-mapq", type=int, default=0, help="skip reads of lower mapping quality (default 0)")
+    bam2bw.add_argument("--keep-duplicates", action="store_true",
+                        help="count reads flagged as duplicates (0x400) too (default: drop them)")
+    bam2bw.set_defaults(func=_cmd_bam2bw)
+
     train = sub.add_parser("train", help="train a BPNet on strand bigWigs + peaks")
     train.add_argument("--params", required=True,
                        help="BPNet params JSON (the seed's keys) or a preset: yeast-compact, seed-max")
@@ -150,6 +161,19 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8501, help="app port with --app (default 8501)")
     demo.set_defaults(func=_cmd_demo)
 
+    run = sub.add_parser("run", help="every stage for every experiment × library of a project file (TOML), "
+                                     "into one catalog")
+    run.add_argument("project", help="project file (.toml; see docs/project_file.md), or 'default' for the "
+                                     "built-in default project (the demo's run)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="folder of the run directories (default: the project's [output] dir)")
+    run.add_argument("--catalog", type=Path, default=None,
+                     help="DuckDB catalog (default: the project's [output] catalog)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="validate and print the plan (each stage run or skip, and why); compute nothing")
+    run.add_argument("--force", action="store_true", help="rerun every stage")
+    run.set_defaults(func=_cmd_run)
+
     app = sub.add_parser("app", help="serve the explorer app (Streamlit) on a catalog")
     app.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                      help="DuckDB catalog to show (default data_catalog/affdist.duckdb)")
@@ -203,6 +227,17 @@ def _cmd_library(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bam2bw(args: argparse.Namespace) -> int:
+    from affdist_core.io.bam import bam_to_bigwigs, strand_bigwig_paths
+    from affdist_core.io.genome import genome_chrom_sizes
+
+    plus, minus = strand_bigwig_paths(args.out_prefix)
+    summary = bam_to_bigwigs(args.bams, genome_chrom_sizes(args.genome), plus, minus,
+                             min_mapq=args.min_mapq, keep_duplicates=args.keep_duplicates)
+    print(summary.describe())
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from affdist_core.common.names import ModelDir
     from affdist_core.model.params import PARAM_PRESETS, TrainingSettings, load_params
@@ -248,6 +283,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(format_demo(args.out))
     if args.app:
         return serve_app(args.catalog, args.port)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from affdist_core.pipeline.project import ProjectError, default_project_path
+    from affdist_core.pipeline.run import run_project
+
+    overrides: dict = {}
+    project = args.project
+    if project == "default":
+        project = default_project_path()
+        overrides["output"] = {"dir": str(Path("runs").resolve()), "catalog": str(Path(
+            "data_catalog/affdist.duckdb").resolve())}
+    if args.catalog is not None:
+        overrides.setdefault("output", {})["catalog"] = str(args.catalog.resolve())
+    try:
+        result = run_project(project, args.out, dry_run=args.dry_run, force=args.force, overrides=overrides)
+    except ProjectError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(result["plan"])
+        return 0
+    from affdist_core.compare.format import format_comparison
+
+    for run_id, report in result["reports"].items():
+        print(f"\n{run_id} ({report['n_scored']:,} rows scored, held-out metrics):")
+        print(format_comparison(report["methods"], report["units"]))
+    print(f"\ncatalog: {result['catalog']} (affdist app --catalog {result['catalog']})")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Filling the catalog from a demo run directory (simulation, model, evaluation, interpretation).
+"""Filling the catalog from a run directory (simulation or a user's files, model, evaluation, interpretation,
+the method stages): ``affdist demo`` and ``affdist run`` write the same rows.
 
 Everything of one run is written in a single transaction (:meth:`affdist_core.catalog.schema.Catalog.transaction`),
 after the rows of an earlier run with the same id are deleted, so re-running replaces, never duplicates.
@@ -36,22 +37,34 @@ def write_demo_run(
     library: InVitroLibrary,
     timings: dict[str, float],
     started_at: datetime,
+    *,
+    command: str = "affdist demo",
+    config: dict | None = None,
+    seeds: dict | None = None,
 ) -> None:
-    """Record a demo run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts and,
+    """Record a run: TF, library + measurements, model (params, metrics, counts), motifs, artifacts and,
     when the method stages ran (``report.json`` exists), backgrounds, scores, the calibration sample, every
-    calibration fit and the analyses."""
+    calibration fit and the analyses.
+
+    A simulated run (``data/simulation.json``) records the simulation config, seed and summary; a run on a
+    user's files records ``config`` (e.g. the resolved project entry) and ``seeds``, and its files' paths as
+    artifacts (from the model's data spec).
+    """
     run = RunDir.at(run_dir)
     model_dir = run.model
     model = ModelDir.at(model_dir)
-    simulation = json.loads((run.data / names.SIMULATION_FILE).read_text())
+    simulation_path = run.data / names.SIMULATION_FILE
+    simulation = json.loads(simulation_path.read_text()) if simulation_path.exists() else None
+    if simulation is not None:
+        config = {"simulation": simulation["config"], **(config or {})}
+        seeds = {"simulation": simulation["config"]["seed"], **(seeds or {})}
     model_id = f"{run_id}:bpnet"
     with catalog.transaction() as con:
         for table in _RUN_TABLES:
             con.execute(f'DELETE FROM "{table}" WHERE run_id = ?', [run_id])
         for table in _MODEL_TABLES:
             con.execute(f'DELETE FROM "{table}" WHERE model_id = ?', [model_id])
-        record_run(con, run_id, "affdist demo", {"simulation": simulation["config"]},
-                   {"simulation": simulation["config"]["seed"]}, timings, started_at)
+        record_run(con, run_id, command, config or {}, seeds or {}, timings, started_at)
         con.execute("INSERT OR REPLACE INTO tfs VALUES (?, ?, ?)", [tf, core, jaspar_id])
         _write_library(con, library, tf)
         con.execute(
@@ -72,20 +85,31 @@ def write_demo_run(
         _write_motifs(con, run_id, tf, baselines if baselines.exists() else model.interpret / names.MOTIFS_FILE)
         if run.report.exists():
             _write_methods(con, run_id, run_dir, library.name, model_id)
-        insert_frame(con, "artifacts", pd.DataFrame({
-            "run_id": run_id,
-            "kind": ["contributions", "genome", "plus_bigwig", "minus_bigwig", "peaks", "sites"],
-            "path": [str(model.interpret / names.CONTRIBUTIONS_FILE)] + [
-                str(run.data / name) for name in
-                (names.GENOME_FASTA_FILE, names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE, names.PEAKS_FILE,
-                 names.SITES_FILE)],
-            "description": ["DeepSHAP hypothetical contributions of held-out peaks", "genome FASTA",
-                            "+ strand 5′ counts", "− strand 5′ counts", "called peaks", "simulation truth"],
-        }))
-        insert_frame(con, "analyses", pd.DataFrame({
-            "run_id": [run_id], "library": [library.name], "name": ["simulation_summary"],
-            "payload": [json.dumps(simulation["summary"], default=str)], "table_path": [None]}))
+        insert_frame(con, "artifacts", _artifacts(run_id, run, model, simulated=simulation is not None))
+        if simulation is not None:
+            insert_frame(con, "analyses", pd.DataFrame({
+                "run_id": [run_id], "library": [library.name], "name": ["simulation_summary"],
+                "payload": [json.dumps(simulation["summary"], default=str)], "table_path": [None]}))
     log.info("catalog %s: run %s recorded", catalog.path, run_id)
+
+
+def _artifacts(run_id: str, run: RunDir, model: ModelDir, simulated: bool) -> pd.DataFrame:
+    """The run's files: contributions, and the genome, strand tracks and peaks (the simulation's, with its
+    truth table, or the user's files named by the model's data spec)."""
+    kinds = ["genome", "plus_bigwig", "minus_bigwig", "peaks"]
+    descriptions = ["genome FASTA", "+ strand 5′ counts", "− strand 5′ counts", "peaks"]
+    if simulated:
+        paths = [str(run.data / name) for name in
+                 (names.GENOME_FASTA_FILE, names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE, names.PEAKS_FILE,
+                  names.SITES_FILE)]
+        kinds, descriptions = kinds + ["sites"], descriptions[:3] + ["called peaks", "simulation truth"]
+    else:
+        spec = json.loads(model.data_spec.read_text())
+        paths = [spec[key] for key in ("genome_fasta", "plus_bigwig", "minus_bigwig", "peaks")]
+    return pd.DataFrame({
+        "run_id": run_id, "kind": ["contributions"] + kinds,
+        "path": [str(model.interpret / names.CONTRIBUTIONS_FILE)] + paths,
+        "description": ["DeepSHAP hypothetical contributions of held-out peaks"] + descriptions})
 
 
 def _write_members(con, model_id: str, model_dir: Path) -> None:

@@ -1,1 +1,2 @@
-"""Reading and writing the files a user brings: FASTA, bigWig, peaks, genomes, in-vitro libraries, motif files."""
+"""Reading and writing the files a user brings: FASTA, bigWig, BAM (5′-end strand counts), peaks, genomes, in-vitro
+libraries, motif files; chromosome names checked across them."""

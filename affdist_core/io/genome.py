@@ -52,7 +52,7 @@ import pandas as pd
 
 from affdist_core.common import names
 from affdist_core.common.atomic import write_json, write_parquet, write_text
-from affdist_core.io.fasta import write_fasta
+from affdist_core.io.fasta import GenomeReader, write_fasta
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,25 @@ def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
                 raise ValueError(f"{path}: line {lineno}: chromosome {name!r} is listed twice")
             sizes[name] = int(fields[1])
     return sizes
+
+
+def genome_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
+    """Chromosome name → length of a genome given as a FASTA (indexed with a ``.fai`` next to it, created if
+    missing) or as a chrom sizes TSV (``name<TAB>length``); a file that starts with ``>`` (or is bgzip-compressed)
+    is a FASTA."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"genome: file {path} does not exist; pass a FASTA or a chrom sizes file (name<TAB>length)")
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    is_fasta = head[:1] == b">" or head == b"\x1f\x8b"  # gzip magic: a bgzip FASTA
+    if not is_fasta:
+        return read_chrom_sizes(path)
+    genome = GenomeReader(path)
+    try:
+        return dict(genome.chrom_sizes)
+    finally:
+        genome.close()
 
 
 def build_yeast_genome(out_dir: str | os.PathLike, chroms: Iterable[str] | None = None) -> GenomeFiles:

@@ -223,6 +223,12 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+def default_library_name(path: str | os.PathLike) -> str:
+    """The name a library file gets when none is given: the file name without its table suffixes
+    (``pho4.csv.gz`` → ``pho4``)."""
+    return _stem(Path(path))
+
+
 def _stem(path: Path) -> str:
     name = path.name
     for suffix in reversed(path.suffixes):

@@ -1,6 +1,9 @@
 """``affdist demo``: the main job on the embedded default dataset (yeast Pho4, simulated in vivo).
 
-The demo is a list of stages (:mod:`affdist_core.pipeline.demo_stages`) run by
+The demo is ``affdist run`` on the built-in default project (``affdist_core/data/default_project.toml``, a
+``[simulate]`` project) with the demo's flags as overrides (:func:`demo_overrides`), its one run directory placed
+at ``out_dir`` and its catalog id ``<tf>-<library>[-quick]``. Its runs are a list of stages
+(:mod:`affdist_core.pipeline.demo_stages`) run by
 :func:`affdist_core.pipeline.stage.run_stages`: a stage is skipped when its outputs exist and its fingerprint
 (settings, code, inputs, upstream stages) is the one recorded when it last finished, so an interrupted demo
 resumes (training from its checkpoint, distillation from its last finished chunk) and a changed parameter
@@ -26,43 +29,70 @@ test of the whole path, minutes) with one model. ``tf``/``library``/``core``/``j
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from affdist_core.common.names import (
-    ANALYSES_FILE,
-    COMPARISON_FILE,
-    DISTILL_SUMMARY_FILE,
-    INTERPRET_FILE,
-    SIMULATION_FILE,
-    ModelDir,
-    RunDir,
-)
-from affdist_core.pipeline.demo_stages import DemoPlan, demo_stages
-from affdist_core.pipeline.method_stages import method_settings
+from affdist_core.common.names import INTERPRET_FILE, SIMULATION_FILE, ModelDir, RunDir
+from affdist_core.pipeline.demo_stages import QUICK_CHROMS, DemoPlan, demo_stages
+from affdist_core.pipeline.finish import finish_run
 from affdist_core.pipeline.stage import run_stages
-from affdist_core.simulate.config import config_library, resolve_config
 
 log = logging.getLogger(__name__)
 
-QUICK_CHROMS = ["chrI", "chrII", "chrIII"]
+__all__ = ["DEFAULT_CATALOG", "QUICK_CHROMS", "demo_overrides", "demo_plan", "finish_run", "format_demo", "run_demo"]
+
 DEFAULT_CATALOG = Path("data_catalog/affdist.duckdb")
 
 
-def demo_plan(out_dir: str | Path, quick: bool = False, *, full: bool = False, tf: str | None = None,
-              library: str | None = None, core: str | None = None, jaspar: str | None = None,
-              n_scored: int | None = None, n_backgrounds: int | None = None, value_col: str | None = None,
-              sequence_col: str | None = None, train_seed: int = 0, n_models: int | None = None) -> DemoPlan:
-    """The resolved demo (config, library, sizes) for :func:`run_demo`'s arguments."""
-    overrides = {k: v for k, v in {"tf": tf, "library": library, "core": core, "jaspar_id": jaspar,
-                                   "library_value_col": value_col, "library_sequence_col": sequence_col}.items()
-                 if v is not None}
-    config = resolve_config({**overrides, **({"chroms": QUICK_CHROMS} if quick else {})}, preset="pho4-yeast")
-    return DemoPlan(Path(out_dir), config, config_library(config),
-                    method_settings(quick, full, n_scored, n_backgrounds, n_models), quick, train_seed)
+def demo_overrides(quick: bool = False, *, full: bool = False, tf: str | None = None, library: str | None = None,
+                   core: str | None = None, jaspar: str | None = None, n_scored: int | None = None,
+                   n_backgrounds: int | None = None, value_col: str | None = None, sequence_col: str | None = None,
+                   train_seed: int = 0, n_models: int | None = None) -> dict:
+    """``affdist demo``'s flags as overrides of the built-in default project
+    (:func:`~affdist_core.pipeline.project.default_project_path`). A library file's path is made absolute
+    (the project file's folder is not the working directory); another TF keeps the preset's JASPAR id unless
+    ``jaspar`` is given, as the demo always did."""
+    from affdist_core.io.library import builtin_libraries
+
+    the_tf = tf or "Pho4"
+    experiment: dict = {"tf": the_tf, "seed": train_seed}
+    if n_models is not None:
+        experiment["models"] = n_models
+    if core is not None:
+        experiment["core"] = core
+    entry: dict = {"name": "betseq_pho4", "path": "betseq_pho4", "tf": the_tf}
+    if library is not None:
+        if library in builtin_libraries():
+            entry = {"path": library, "tf": the_tf}
+        else:
+            entry = {"path": str(Path(library).resolve()), "tf": the_tf}
+            entry.update({k: v for k, v in (("sequence_col", sequence_col), ("value_col", value_col)) if v})
+    distill: dict = {}
+    if full:
+        distill["n_scored"] = "all"
+    if n_scored is not None:
+        distill["n_scored"] = n_scored
+    if n_backgrounds is not None:
+        distill["n_backgrounds"] = n_backgrounds
+    overrides = {"quick": quick, "experiment": [experiment], "library": [entry],
+                 "motifs": {"jaspar": {the_tf: jaspar or "MA0357.1"}}}
+    return {**overrides, **({"distill": distill} if distill else {})}
+
+
+def demo_plan(out_dir: str | Path, quick: bool = False, **flags) -> DemoPlan:
+    """The resolved demo (config, library, sizes) for :func:`run_demo`'s arguments: the built-in default
+    project with :func:`demo_overrides`, its one run directory placed at ``out_dir``. Raises
+    :class:`~affdist_core.pipeline.project.ProjectError` for bad flags (every problem at once)."""
+    from affdist_core.pipeline.project import default_project_path
+    from affdist_core.pipeline.project_checks import validate_project
+    from affdist_core.pipeline.run import project_plans
+
+    project = validate_project(default_project_path(), demo_overrides(quick, **flags))
+    (run,) = project_plans(project)
+    return dataclasses.replace(run.plan, run_dir=Path(out_dir))
 
 
 def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
@@ -84,25 +114,10 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     plan = demo_plan(out_dir, quick, full=full, tf=tf, library=library, core=core, jaspar=jaspar,
                      n_scored=n_scored, n_backgrounds=n_backgrounds, value_col=value_col,
                      sequence_col=sequence_col, train_seed=train_seed, n_models=n_models)
-    paths = plan.paths
-    outcomes = run_stages(demo_stages(plan), paths.root, force=force, logger=log)
+    outcomes = run_stages(demo_stages(plan), plan.paths.root, force=force, logger=log)
     timings = {name: outcome.seconds for name, outcome in outcomes.items()}
-
-    from affdist_core.compare.report import build_report, write_report
-
-    the_library = plan.library
-    report = build_report(tf=plan.config["tf"], library_name=the_library.name, units=the_library.units,
-                          n_library=len(the_library), metrics=_read(ModelDir(paths.model).metrics),
-                          distill=_read(paths.distill / DISTILL_SUMMARY_FILE),
-                          comparison=_read(paths.compare / COMPARISON_FILE),
-                          analyses=_read(paths.analyses / ANALYSES_FILE), timings=_read(paths.stage_times))
-    write_report(paths.report, report)
-
-    started = time.perf_counter()
-    _write_catalog(catalog_path, plan, timings, run_started)
-    timings["catalog"] = time.perf_counter() - started
-    log.info("demo stages (s): %s; report: %s", {k: round(v, 1) for k, v in timings.items()}, paths.report)
-    return report
+    run_id = f"{plan.the_tf.lower()}-{plan.library.name}" + ("-quick" if plan.quick else "")
+    return finish_run(plan, catalog_path, run_id, timings, run_started)
 
 
 def format_demo(run_dir: str | Path) -> str:
@@ -142,14 +157,3 @@ def format_demo(run_dir: str | Path) -> str:
 
 def _read(path: Path) -> dict:
     return json.loads(path.read_text())
-
-
-def _write_catalog(catalog_path, plan: DemoPlan, timings: dict, started_at) -> None:
-    from affdist_core.catalog.schema import open_catalog
-    from affdist_core.catalog.writer import write_demo_run
-
-    config, library = plan.config, plan.library
-    run_id = f"{config['tf'].lower()}-{library.name}" + ("-quick" if plan.quick else "")
-    with open_catalog(catalog_path) as catalog:
-        write_demo_run(catalog, run_id, plan.run_dir, config["tf"], config["core"], config["jaspar_id"], library,
-                       timings, started_at)

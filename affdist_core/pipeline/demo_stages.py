@@ -1,19 +1,30 @@
-"""The demo as a list of :class:`~affdist_core.pipeline.stage.Stage`: what each step reads, writes and depends on.
+"""A run (one TF × library) as a list of :class:`~affdist_core.pipeline.stage.Stage`: what each step reads,
+writes and depends on. ``affdist demo`` builds its :class:`RunPlan` from the simulator config
+(:func:`affdist_core.pipeline.demo.demo_plan`); ``affdist run`` from a project file
+(:func:`affdist_core.pipeline.run.project_plans`).
 
 =============== ============================ ================================================== =================
 stage           after                        settings in its fingerprint                        outputs (run dir)
 =============== ============================ ================================================== =================
 simulate        —                            the resolved simulation config (+ library content) ``data/``
-train           simulate                     BPNet params, split, training settings (seed)      ``model/``
+bam2bw          —                            mapping-quality filter, duplicates (+ BAM files)   ``data/*.bw``
+train           simulate | bam2bw            BPNet params, split, training settings (seed)      ``model/``
 evaluate        train                        —                                                  ``model/metrics.json``
 interpret       train                        DeepSHAP shuffles                                  ``model/interpret/``
-train_members   simulate                     params, split, each member's settings (seeds)      ``model/members/``
+train_members   simulate | bam2bw            params, split, each member's settings (seeds)      ``model/members/``
 marginalize     train, train_members         scored rows, backgrounds, models, curve sizes      ``distill/``
-baselines       train, interpret             JASPAR id, seed, quick                             ``baselines/``
+baselines       train, interpret             JASPAR id, seed, quick (+ external motif files)    ``baselines/``
 compare         marginalize, baselines       scored rows, seed, top k, calibration rows         ``compare/``
 analyses        compare, marginalize,        — (+ library content)                              ``analyses/``
                 evaluate
 =============== ============================ ================================================== =================
+
+``simulate`` is present only when the plan has a simulator config; ``bam2bw`` only when the experiment's
+strands are BAM files. Without a simulator config, ``train`` reads the user's files through the plan's
+:class:`~affdist_core.model.data_spec.DataSpec`, whose files' identities (size, mtime) are in its fingerprint.
+A plan with ``shares_model`` (a second library of the same TF in ``affdist run``) has only the library stages
+(``marginalize`` … ``analyses``): its model stages ran in another run directory, whose stamps it is given as
+upstream (:func:`run_stages`'s ``external``).
 
 Every stage's fingerprint also holds the code version of the module it runs (and of what that imports), so a
 changed parameter or a changed module reruns exactly the stages that depend on it. The stages' run functions
@@ -23,39 +34,96 @@ are the module-level ``_simulate`` … ``_analyses`` below (tests replace them).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from affdist_core.common import names
+from affdist_core.common.fingerprint import file_identity
 from affdist_core.common.names import ModelDir, RunDir
 from affdist_core.io.library import InVitroLibrary
+from affdist_core.model.data_spec import DataSpec
+from affdist_core.model.params import BPNetParams
 from affdist_core.pipeline import train_step
 from affdist_core.pipeline.method_stages import MethodSettings
 from affdist_core.pipeline.stage import Stage
 
 
+QUICK_CHROMS = ["chrI", "chrII", "chrIII"]
+"""The chromosomes a quick run simulates (its split: :data:`~affdist_core.pipeline.train_step.QUICK_SPLIT`)."""
+
+MODEL_STAGES = ("simulate", "bam2bw", "train", "evaluate", "interpret", "train_members")
+"""Stages that make the experiment's data and model (shared by every library of a TF in ``affdist run``)."""
+
+
 @dataclass(frozen=True)
-class DemoPlan:
-    """Everything the demo's stages need: the run directory, the resolved simulation config, the TF's library,
-    the method settings, ``quick`` and the primary model's training seed."""
+class RunPlan:
+    """Everything a run's stages need.
+
+    Attributes:
+        run_dir: the run directory (:class:`~affdist_core.common.names.RunDir`).
+        config: the resolved simulation config (the simulate stage writes ``data/``), or None for a user's files.
+        library: the TF's in-vitro library.
+        settings: the method settings (:class:`~affdist_core.pipeline.method_stages.MethodSettings`).
+        quick: the quick sizes (training, DeepSHAP shuffles, split of a quick simulation).
+        train_seed: the primary model's training seed (members: the next ones).
+        data: the user's data spec (absolute paths; BAM-made bigWigs under ``data/``), None when simulated.
+        params: BPNet parameters, None = the demo's :data:`~affdist_core.model.params.YEAST_COMPACT_PARAMS`.
+        training: overrides of the training settings (``max_epochs``, ``patience``, ``max_minutes``,
+            ``batch_size``).
+        tf, core, jaspar_id: the TF (simulated runs read them from ``config``).
+        external_motifs: ``(method name, motif file)`` pairs compared as baselines.
+        bam: BAM files converted by the bam2bw stage into ``data/plus.bw``, ``data/minus.bw``.
+        min_mapq, keep_duplicates: the BAM conversion's read filters.
+        shares_model: the model stages ran in another run directory (``model/`` links there).
+        sim_split: the split of a simulated run when given (``(key, chromosomes)`` pairs; default the yeast split,
+            or chrII/chrIII when ``quick``).
+    """
 
     run_dir: Path
-    config: dict
+    config: dict | None
     library: InVitroLibrary
     settings: MethodSettings
     quick: bool = False
     train_seed: int = 0
+    data: DataSpec | None = None
+    params: BPNetParams | None = None
+    training: tuple[tuple[str, object], ...] = ()
+    tf: str = ""
+    core: str = ""
+    jaspar_id: str | None = None
+    external_motifs: tuple[tuple[str, str], ...] = ()
+    bam: tuple[Path, ...] = ()
+    min_mapq: int = 0
+    keep_duplicates: bool = False
+    shares_model: bool = False
+    sim_split: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def paths(self) -> RunDir:
         return RunDir.at(self.run_dir)
 
     @property
+    def the_tf(self) -> str:
+        return self.config["tf"] if self.config is not None else self.tf
+
+    @property
+    def the_core(self) -> str:
+        return self.config["core"] if self.config is not None else self.core
+
+    @property
+    def the_jaspar_id(self) -> str | None:
+        return self.config["jaspar_id"] if self.config is not None else self.jaspar_id
+
+    @property
     def split(self) -> dict:
         """Data-spec overrides of the training split (the quick demo's chrII/chrIII)."""
+        if self.data is not None:
+            return {k: list(getattr(self.data, k)) for k in ("valid_chroms", "test_chroms", "exclude_chroms")}
+        if self.sim_split:
+            return {k: list(v) for k, v in self.sim_split}
         return dict(train_step.QUICK_SPLIT) if self.quick else {}
 
     @property
@@ -68,12 +136,42 @@ class DemoPlan:
         """Dinucleotide-shuffled references per DeepSHAP explanation."""
         return 5 if self.quick else 20
 
+    def training_settings(self, seed: int):
+        """The training settings of the model with ``seed``: the demo's, with the plan's overrides."""
+        settings = train_step.training_settings(self.quick, seed)
+        return replace(settings, **dict(self.training)) if self.training else settings
+
+    def model_params(self) -> BPNetParams:
+        return self.params if self.params is not None else model_params()
+
+    def data_source(self) -> Path | DataSpec:
+        """What training reads: the simulated data directory, or the user's data spec."""
+        return self.data if self.data is not None else self.paths.data
+
     @cached_property
     def library_identity(self) -> dict:
         """``{"library": digest}`` of the library's name and ``id, sequence, value`` rows."""
         frame = self.library.frame[["id", "sequence", "value"]]
         hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         return {"library": f"{self.library.name}:{hashlib.sha256(hashed.tobytes()).hexdigest()[:16]}"}
+
+    def data_identity(self) -> dict:
+        """``{data spec key: file identity}`` of the user's files that no stage writes (empty when simulated)."""
+        if self.data is None:
+            return {}
+        made = {str(self.paths.data / n) for n in (names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE)} \
+            if self.bam else set()
+        out = {}
+        for key in ("genome_fasta", "plus_bigwig", "minus_bigwig", "peaks", "control_plus_bigwig",
+                    "control_minus_bigwig"):
+            value = getattr(self.data, key)
+            if value and value not in made:
+                out[key] = file_identity(value)
+        return out
+
+
+DemoPlan = RunPlan
+"""The demo's name of :class:`RunPlan` (kept for callers)."""
 
 
 def model_params():
@@ -83,8 +181,8 @@ def model_params():
     return params.YEAST_COMPACT_PARAMS
 
 
-def demo_stages(plan: DemoPlan) -> list[Stage]:
-    """The demo's stages in order (see the module docstring's table)."""
+def demo_stages(plan: RunPlan) -> list[Stage]:
+    """The run's stages in order (see the module docstring's table)."""
     root, settings = plan.paths, plan.settings
 
     def rel(path: Path) -> str:
@@ -92,16 +190,35 @@ def demo_stages(plan: DemoPlan) -> list[Stage]:
 
     model = ModelDir(root.model)
     members = [ModelDir(model.member(s)) for s in plan.member_seeds]
-    return [
-        Stage("simulate", lambda: _simulate(plan),
-              outputs=tuple(rel(root.data / n) for n in (names.SIMULATION_FILE, names.GENOME_FASTA_FILE,
-                                                         names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE,
-                                                         names.PEAKS_FILE)),
-              settings=plan.config, code=("affdist_core.simulate.run",), inputs=lambda: plan.library_identity),
-        Stage("train", lambda: _train(plan), outputs=(rel(model.model), rel(model.training)), after=("simulate",),
-              settings=lambda: {"params": asdict(model_params()), "split": plan.split,
-                                "training": asdict(train_step.training_settings(plan.quick, plan.train_seed))},
-              code=("affdist_core.pipeline.train_step",), clean=(rel(model.root),)),
+    data_stage: tuple[str, ...] = ()
+    stages = []
+    if plan.config is not None:
+        data_stage = ("simulate",)
+        stages.append(Stage(
+            "simulate", lambda: _simulate(plan),
+            outputs=tuple(rel(root.data / n) for n in (names.SIMULATION_FILE, names.GENOME_FASTA_FILE,
+                                                       names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE,
+                                                       names.PEAKS_FILE)),
+            settings=plan.config, code=("affdist_core.simulate.run",), inputs=lambda: plan.library_identity))
+    elif plan.bam:
+        data_stage = ("bam2bw",)
+        stages.append(Stage(
+            "bam2bw", lambda: _bam2bw(plan),
+            outputs=tuple(rel(root.data / n) for n in (names.PLUS_BIGWIG_FILE, names.MINUS_BIGWIG_FILE)),
+            settings={"min_mapq": plan.min_mapq, "keep_duplicates": plan.keep_duplicates},
+            code=("affdist_core.io.bam",),
+            inputs=lambda: {f"bam[{i}]": file_identity(p) for i, p in enumerate(plan.bam)}))
+
+    def model_settings(extra: dict) -> dict:
+        out = {"params": asdict(plan.model_params()), "split": plan.split, **extra}
+        if plan.data is not None:
+            out["data"] = plan.data.to_dict()
+        return out
+
+    stages += [
+        Stage("train", lambda: _train(plan), outputs=(rel(model.model), rel(model.training)), after=data_stage,
+              settings=lambda: model_settings({"training": asdict(plan.training_settings(plan.train_seed))}),
+              code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity, clean=(rel(model.root),)),
         Stage("evaluate", lambda: _evaluate(plan), outputs=(rel(model.metrics), rel(model.counts)),
               after=("train",), code=("affdist_core.model.evaluate",)),
         Stage("interpret", lambda: _interpret(plan),
@@ -110,11 +227,17 @@ def demo_stages(plan: DemoPlan) -> list[Stage]:
               after=("train",), settings={"n_shuffles": plan.n_shuffles}, code=("affdist_core.interpret.run",)),
         Stage("train_members", lambda: _train_members(plan),
               outputs=tuple(rel(m.model) for m in members) + ((rel(model.ensemble),) if members else ()),
-              after=("simulate",),
-              settings=lambda: {"params": asdict(model_params()), "split": plan.split,
-                                "members": [asdict(train_step.training_settings(plan.quick, s))
-                                            for s in plan.member_seeds]},
-              code=("affdist_core.pipeline.train_step",)),
+              after=data_stage,
+              settings=lambda: model_settings({"members": [asdict(plan.training_settings(s))
+                                                           for s in plan.member_seeds]}),
+              code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity),
+    ]
+    if plan.shares_model:
+        stages = []
+    baseline_settings = {"jaspar_id": plan.the_jaspar_id, **settings.subset("seed", "quick")}
+    if plan.external_motifs:
+        baseline_settings["external"] = dict(plan.external_motifs)
+    stages += [
         Stage("marginalize", lambda: _distill(plan),
               outputs=tuple(rel(root.distill / n) for n in (names.DISTILL_SUMMARY_FILE, names.SCORES_FILE,
                                                             names.CURVE_FILE, names.CURVE_DELTAS_FILE,
@@ -126,15 +249,16 @@ def demo_stages(plan: DemoPlan) -> list[Stage]:
               code=("affdist_core.pipeline.distill_step",), inputs=lambda: plan.library_identity),
         Stage("baselines", lambda: _baselines(plan),
               outputs=tuple(rel(root.baselines / n) for n in (names.BASELINES_SUMMARY_FILE, names.MOTIFS_FILE)),
-              after=("train", "interpret"),
-              settings={"jaspar_id": plan.config["jaspar_id"], **settings.subset("seed", "quick")},
-              code=("affdist_core.pipeline.baselines_step",)),
+              after=("train", "interpret"), settings=baseline_settings,
+              code=("affdist_core.pipeline.baselines_step",),
+              inputs=lambda: {name: file_identity(path) for name, path in plan.external_motifs}),
         Stage("compare", lambda: _compare(plan),
               outputs=tuple(rel(root.compare / n) for n in (names.COMPARISON_FILE, names.FITS_FILE,
                                                             names.PREDICTIONS_FILE, names.SAMPLE_FILE,
                                                             names.SCORES_FILE)),
               after=("marginalize", "baselines"),
-              settings=settings.subset("n_scored", "seed", "top_k", "calibration_rows"),
+              settings=settings.subset("n_scored", "seed", "top_k", "calibration_rows",
+                                       *settings.calibration_options()),
               code=("affdist_core.pipeline.compare_step",), inputs=lambda: plan.library_identity),
         Stage("analyses", lambda: _analyses(plan),
               outputs=tuple(rel(root.analyses / n) for n in (names.ANALYSES_FILE, names.DYNAMIC_RANGE_FILE,
@@ -142,58 +266,73 @@ def demo_stages(plan: DemoPlan) -> list[Stage]:
               after=("compare", "marginalize", "evaluate"),
               code=("affdist_core.pipeline.analyses_step",), inputs=lambda: plan.library_identity),
     ]
+    return stages
 
 
 # --- run functions: each writes its stage's outputs (atomically) -------------------------------------------
 
 
-def _simulate(plan: DemoPlan) -> None:
+def _simulate(plan: RunPlan) -> None:
     from affdist_core.simulate.run import simulate
 
     simulate(plan.config, plan.paths.data)
 
 
-def _train(plan: DemoPlan) -> None:
-    train_step.train_model(plan.paths.data, plan.paths.model, model_params(), plan.split,
-                           train_step.training_settings(plan.quick, plan.train_seed))
+def _bam2bw(plan: RunPlan) -> None:
+    from affdist_core.io.bam import bam_to_bigwigs
+    from affdist_core.io.fasta import GenomeReader
+
+    reader = GenomeReader(plan.data.genome_fasta)
+    try:
+        sizes = dict(reader.chrom_sizes)
+    finally:
+        reader.close()
+    bam_to_bigwigs(list(plan.bam), sizes, plan.paths.data / names.PLUS_BIGWIG_FILE,
+                   plan.paths.data / names.MINUS_BIGWIG_FILE, min_mapq=plan.min_mapq,
+                   keep_duplicates=plan.keep_duplicates)
 
 
-def _evaluate(plan: DemoPlan) -> None:
+def _train(plan: RunPlan) -> None:
+    train_step.train_model(plan.data_source(), plan.paths.model, plan.model_params(), plan.split,
+                           plan.training_settings(plan.train_seed))
+
+
+def _evaluate(plan: RunPlan) -> None:
     from affdist_core.model.evaluate import evaluate_model_dir
 
     evaluate_model_dir(plan.paths.model)
 
 
-def _interpret(plan: DemoPlan) -> None:
+def _interpret(plan: RunPlan) -> None:
     from affdist_core.interpret.run import interpret_model_dir
 
     interpret_model_dir(plan.paths.model, n_shuffles=plan.n_shuffles)
 
 
-def _train_members(plan: DemoPlan) -> None:
-    train_step.train_members(plan.paths.data, plan.paths.model, model_params(), plan.split, plan.quick,
-                             plan.member_seeds)
+def _train_members(plan: RunPlan) -> None:
+    train_step.train_members(plan.data_source(), plan.paths.model, plan.model_params(), plan.split, plan.quick,
+                             plan.member_seeds, training=dict(plan.training))
 
 
-def _distill(plan: DemoPlan) -> None:
+def _distill(plan: RunPlan) -> None:
     from affdist_core.pipeline.distill_step import run_distill
 
     run_distill(plan.run_dir, plan.library, plan.settings)
 
 
-def _baselines(plan: DemoPlan) -> None:
+def _baselines(plan: RunPlan) -> None:
     from affdist_core.pipeline.baselines_step import run_baselines
 
-    run_baselines(plan.run_dir, plan.config["jaspar_id"], plan.settings)
+    run_baselines(plan.run_dir, plan.the_jaspar_id, plan.settings, external=dict(plan.external_motifs) or None)
 
 
-def _compare(plan: DemoPlan) -> None:
+def _compare(plan: RunPlan) -> None:
     from affdist_core.pipeline.compare_step import run_compare
 
     run_compare(plan.run_dir, plan.library, plan.settings)
 
 
-def _analyses(plan: DemoPlan) -> None:
+def _analyses(plan: RunPlan) -> None:
     from affdist_core.pipeline.analyses_step import run_analyses
 
     run_analyses(plan.run_dir, plan.library)

@@ -38,6 +38,9 @@ class MethodSettings:
         curve_models: ensemble members (the first ones; 1 = the primary model) whose mean scores the curve —
             the curve's cost is rows × pool × models, and one model shows how many backgrounds it needs.
         calibration_rows: calibration sample size; None = the paper's min(1000, 10 %) of the scored rows.
+        calibration_fraction, calibration_ids: instead of ``calibration_rows``, a fraction of the scored rows or
+            exactly these ids (at most one of the three).
+        calibration_seed: seed of the calibration sample; None = ``seed``.
         top_k: motifs per method in the comparison.
         seed: seed of the subset, the backgrounds, the calibration sample and STREME.
         quick: smaller motif searches.
@@ -54,6 +57,9 @@ class MethodSettings:
     top_k: int = 10
     seed: int = 0
     quick: bool = False
+    calibration_fraction: float | None = None
+    calibration_ids: tuple[str, ...] | None = None
+    calibration_seed: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_backgrounds <= self.background_pool:
@@ -63,6 +69,16 @@ class MethodSettings:
             raise ValueError(f"n_models: expected a positive number of trained models, got {self.n_models!r}")
         if not 1 <= self.curve_models <= self.n_models:
             raise ValueError(f"curve_models: expected 1..n_models ({self.n_models}), got {self.curve_models}")
+        given = [n for n in ("calibration_rows", "calibration_fraction", "calibration_ids")
+                 if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"{', '.join(given)}: give at most one way to choose the calibration sample")
+
+    def calibration_options(self) -> tuple[str, ...]:
+        """Names of the calibration fields that are set (beyond ``calibration_rows``): they join the compare
+        stage's fingerprint only when set, so runs that never set them keep their fingerprints."""
+        return tuple(name for name in ("calibration_fraction", "calibration_ids", "calibration_seed")
+                     if getattr(self, name) is not None)
 
     def subset(self, *names: str) -> dict:
         """``{name: value}`` of the named fields: the settings one stage reads (its fingerprint's part)."""
@@ -107,4 +123,10 @@ def calibration_sample(rows: pd.DataFrame, settings: MethodSettings):
     """The one calibration sample of the scored ``rows`` (``settings.calibration_rows``, seed ``settings.seed``)."""
     from affdist_core.calibrate.calibration import choose_calibration_sample
 
-    return choose_calibration_sample(rows["id"].tolist(), n=settings.calibration_rows, random_state=settings.seed)
+    seed = settings.seed if settings.calibration_seed is None else settings.calibration_seed
+    if settings.calibration_ids is not None:
+        return choose_calibration_sample(rows["id"].tolist(), explicit_ids=list(settings.calibration_ids))
+    if settings.calibration_fraction is not None:
+        return choose_calibration_sample(rows["id"].tolist(), fraction=settings.calibration_fraction,
+                                         random_state=seed)
+    return choose_calibration_sample(rows["id"].tolist(), n=settings.calibration_rows, random_state=seed)

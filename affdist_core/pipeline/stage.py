@@ -16,6 +16,11 @@ and only those: a changed parameter reruns exactly the stages that depend on it.
 stage; a stage's record is removed before it runs, so an interrupted stage always runs again (its run function
 resumes what can be resumed: training from its checkpoint, distillation from its last chunk). The wall time of
 each stage when it last ran is kept in ``stage_times.json``.
+
+:func:`plan_stages` takes the same decisions without running anything (``affdist run --dry-run``): a stage
+downstream of one that will run is planned "after <stage> reruns". Both take ``external`` stamps: stages that
+ran in another run directory (the model stages that ``affdist run`` shares between the libraries of one TF) and
+that stages here list in ``after`` (:func:`recorded_stamps` reads them).
 """
 
 from __future__ import annotations
@@ -86,20 +91,80 @@ def fingerprint_parts(stage: Stage, stamps: Mapping[str, str]) -> dict[str, Any]
             "inputs": dict(_resolve(stage.inputs)), "upstream": {name: stamps[name] for name in stage.after}}
 
 
-def run_stages(stages: Sequence[Stage], run_dir: str | Path, *, force: bool = False,
-               logger: logging.Logger | None = None) -> dict[str, StageOutcome]:
-    """Run (or skip) ``stages`` in order in ``run_dir`` (see the module docstring); returns the outcome per stage.
+@dataclass(frozen=True)
+class StagePlan:
+    """What :func:`run_stages` would do with one stage: ``run`` (bool) and ``reason`` (why it runs, or why it
+    is skipped: "done already")."""
 
-    Raises ValueError for duplicate names or a stage listed after one it depends on.
+    name: str
+    run: bool
+    reason: str
+
+
+def plan_stages(stages: Sequence[Stage], run_dir: str | Path, *, force: bool = False,
+                external: Mapping[str, str | None] | None = None) -> list[StagePlan]:
+    """The decisions :func:`run_stages` would take, without running anything.
+
+    A stage whose upstream stage will run is planned "after <stage> reruns" (its new stamp is not known yet).
+    ``external``: stamps of stages that ran in another run directory (as for :func:`run_stages`); None for one
+    that will rerun there.
     """
-    logger = logger or log
+    _check_unique(stages)
+    paths = RunDir.at(run_dir)
+    records = _read(paths.stages)
+    stamps: dict[str, str] = {k: v for k, v in (external or {}).items() if v is not None}
+    rerun = {k for k, v in (external or {}).items() if v is None}
+    plans = []
+    for stage in stages:
+        reruns = [name for name in stage.after if name in rerun]
+        if force:
+            reason = "--force"
+        elif reruns:
+            reason = f"after {', '.join(reruns)} {'reruns' if len(reruns) == 1 else 'rerun'}"
+        else:
+            missing = [name for name in stage.after if name not in stamps]
+            if missing:
+                raise ValueError(f"stage {stage.name}: after {missing}: expected stages that come earlier in the "
+                                 f"list; order the stages so that every stage follows the ones it reads")
+            parts = fingerprint_parts(stage, stamps)
+            reason = _stale(stage, paths.root, parts, digest(parts), records.get(stage.name))
+        if reason:
+            rerun.add(stage.name)
+            if reason != "--force" and not reruns and stage.name in records:
+                reason = f"rerun because {reason}"
+            plans.append(StagePlan(stage.name, True, reason))
+        else:
+            stamps[stage.name] = records[stage.name]["stamp"]
+            plans.append(StagePlan(stage.name, False, "done already"))
+    return plans
+
+
+def recorded_stamps(run_dir: str | Path) -> dict[str, str]:
+    """``{stage: stamp}`` of the finished stages recorded in ``run_dir`` (for another run's ``external``)."""
+    return {name: record["stamp"] for name, record in _read(RunDir.at(run_dir).stages).items()}
+
+
+def _check_unique(stages: Sequence[Stage]) -> None:
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise ValueError(f"stages: expected unique names, got {names}")
+
+
+def run_stages(stages: Sequence[Stage], run_dir: str | Path, *, force: bool = False,
+               logger: logging.Logger | None = None,
+               external: Mapping[str, str] | None = None) -> dict[str, StageOutcome]:
+    """Run (or skip) ``stages`` in order in ``run_dir`` (see the module docstring); returns the outcome per stage.
+
+    ``external``: ``{stage: stamp}`` of stages that ran in another run directory (e.g. the model stages that
+    ``affdist run`` shares between the libraries of one TF); stages here may list them in ``after``.
+    Raises ValueError for duplicate names or a stage listed after one it depends on.
+    """
+    logger = logger or log
+    _check_unique(stages)
     paths = RunDir.at(run_dir)
     records = _read(paths.stages)
     times = _read(paths.stage_times)
-    stamps: dict[str, str] = {}
+    stamps: dict[str, str] = dict(external or {})
     outcomes: dict[str, StageOutcome] = {}
     for stage in stages:
         started = time.perf_counter()

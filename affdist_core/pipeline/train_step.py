@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from affdist_core.model.data_spec import DataSpec
 from affdist_core.model.params import BPNetParams, TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,15 @@ def training_settings(quick: bool, seed: int) -> TrainingSettings:
     return TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
 
 
-def train_model(data_dir: Path, model_dir: Path, params: BPNetParams, split: dict,
+def train_model(data: Path | DataSpec, model_dir: Path, params: BPNetParams, split: dict,
                 settings: TrainingSettings) -> bool:
-    """Train a BPNet on the simulated data in ``data_dir`` into ``model_dir`` (``split``: data-spec overrides);
-    returns False when ``model_dir`` already holds this very training's finished model."""
+    """Train a BPNet on ``data`` — the simulated data directory (``split``: data-spec overrides) or a user's data
+    spec (used as it is) — into ``model_dir``; returns False when ``model_dir`` already holds this very
+    training's finished model."""
     from affdist_core.model.data_spec import default_data_spec
     from affdist_core.model.train import finished_training, train_bpnet
 
-    spec = default_data_spec(data_dir, **split)
+    spec = data if isinstance(data, DataSpec) else default_data_spec(data, **split)
     if finished_training(model_dir, params, spec, settings):
         log.info("%s: trained already with these parameters, data and settings (seed %d)", model_dir,
                  settings.seed)
@@ -40,17 +42,20 @@ def train_model(data_dir: Path, model_dir: Path, params: BPNetParams, split: dic
     return True
 
 
-def train_members(data_dir: Path, model_dir: Path, params: BPNetParams, split: dict, quick: bool,
-                  seeds: list[int]) -> int:
+def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, split: dict, quick: bool,
+                  seeds: list[int], training: dict | None = None) -> int:
     """Train the ensemble members with ``seeds`` (``model_dir/members/seed_<K>``; each as :func:`train_model`)
     and record them in ``model_dir/ensemble.json`` (removed when ``seeds`` is empty); returns how many were
-    trained now."""
+    trained now. ``training``: overrides of :func:`training_settings` (e.g. ``max_epochs``)."""
+    from dataclasses import replace
+
     from affdist_core.model.ensemble import member_dir, write_ensemble
 
     members = [member_dir(model_dir, s) for s in seeds]
     trained = 0
     for k, (seed, directory) in enumerate(zip(seeds, members), start=2):
         log.info("member seed %d (model %d of %d)", seed, k, len(seeds) + 1)
-        trained += train_model(data_dir, directory, params, split, training_settings(quick, seed))
+        settings = training_settings(quick, seed)
+        trained += train_model(data, directory, params, split, replace(settings, **training) if training else settings)
     write_ensemble(model_dir, members)
     return trained
