@@ -72,10 +72,10 @@ def require_scored_run(selection: Selection, purpose: str = "") -> str | None:
     if selection.library is None:
         st.info(f"{selection.tf} has no in-vitro library in this catalog{purpose}.")
         return None
-    run_id = data.run_for(selection.library)
+    run_id = data.run_for(selection.library, selection.tf)
     if run_id is None:
-        st.info(f"No complete run has scored library `{selection.library}` yet: run `affdist demo --tf "
-                f"{selection.tf} --library …` to score it.")
+        st.info(f"No complete run has scored library `{selection.library}` with a model of {selection.tf} yet: "
+                "add the library to the TF in a project file and run `affdist run PROJECT.toml` to score it.")
     return run_id
 
 
@@ -94,7 +94,7 @@ def choose_model(selection: Selection, key: str) -> ModelSources | None:
     index = 0
     if selection.library is not None:
         runs = frame["run_id"].tolist()
-        run = data.run_for(selection.library)
+        run = data.run_for(selection.library, selection.tf)
         if run in runs:
             index = runs.index(run)
     if len(options) == 1:

@@ -32,7 +32,7 @@ def main() -> None:
                 "`affdist interpret`, and STREME/Weeder/JASPAR motifs after the method stages).")
         return
     run_ids = runs["run_id"].tolist()
-    scored_run = data.run_for(selection.library) if selection.library else None
+    scored_run = data.run_for(selection.library, selection.tf) if selection.library else None
     default_run = scored_run if scored_run in run_ids else run_ids[0]
     run_id = st.selectbox("Run", run_ids, index=run_ids.index(default_run), key="motifs_run",
                           format_func=lambda r: f"{r} ({int(runs.set_index('run_id').loc[r, 'n_motifs'])} motifs)")

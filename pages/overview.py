@@ -1,16 +1,51 @@
-"""Overview: what the catalog holds (TFs, libraries, models, runs with provenance) and how good the selected TF's
-model is (observed vs predicted log counts per chromosome split, metrics, profiles at held-out peaks)."""
+"""Overview: each TF × library's headline (AD vs the best motif method on held-out rows), what the catalog holds
+(TFs, libraries, models, runs with provenance) and how good the selected TF's model is (observed vs predicted log counts per chromosome split, metrics, profiles at held-out peaks)."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from affdist_core.catalog import explore
 from affdist_core.interpret.profiles import profile_frame
 from app import cache, data, files, figures, widgets
 from app.widgets import slug
 
 SPLIT_COLOURS = {"train": "#9AA5B1", "valid": "#F2A541", "test": "#2E86AB"}
+
+
+def headline_section() -> None:
+    """Every TF × library at a glance: AD's held-out Pearson and RMSE next to the best motif method's."""
+    table = explore.headline_table(data.headline_inputs())
+    st.subheader("Headlines: Affinity Distillation vs the best motif method")
+    if table.empty:
+        st.info("No run in this catalog has scored a library yet, so there is nothing to compare.")
+        return
+    shown = table.assign(library=[f"{lib} ({units})" if units else lib
+                                  for lib, units in zip(table["library"], table["units"])])
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        shown[["tf", "library", "n_heldout", "ad_pearson", "ad_rmse", "best_motif_method", "best_motif",
+               "motif_pearson", "motif_rmse", "rmse_ratio", "winner", "test_counts_pearson", "run_id"]],
+        hide_index=True, width="stretch", key="overview_headlines",
+        column_config={
+            "tf": "TF", "library": "library (units)",
+            "n_heldout": number("held-out rows", format="localized"),
+            "ad_pearson": number("AD Pearson", format="%.3f"), "ad_rmse": number("AD RMSE", format="%.4f"),
+            "best_motif_method": "best motif method", "best_motif": "its motif (scoring)",
+            "motif_pearson": number("motif Pearson", format="%.3f"),
+            "motif_rmse": number("motif RMSE", format="%.4f"),
+            "rmse_ratio": number("RMSE AD / motif", format="%.3f", help="below 1: AD is closer to the measurements"),
+            "winner": "lower RMSE",
+            "test_counts_pearson": number("model test r", format="%.3f",
+                                          help="the BPNet's log-count Pearson on its held-out test chromosomes"),
+            "run_id": "run"})
+    st.caption("Held-out rows: library rows the run scored that are not in its calibration sample; every method "
+               "is calibrated on the same sample and judged on the same rows, RMSE in the library's units. Best "
+               "motif method: the lowest held-out RMSE among the motif baselines (STREME, Weeder, MoDISco, "
+               "JASPAR, the project's motif files), each with the motif and scoring it reports. Latest complete "
+               "run per TF × library; details on the Methods page.")
+    widgets.download_button(table, "headlines")
 
 
 def catalog_section() -> None:
@@ -153,5 +188,6 @@ def main() -> None:
     """Draw the Overview page."""
     selection = widgets.selection()
     st.title("Overview")
+    headline_section()
     catalog_section()
     model_section(selection)

@@ -100,17 +100,24 @@ def main() -> None:
     if selection.library is None:
         st.info(f"{selection.tf} has no in-vitro library in this catalog.")
         return
-    others = data.paralog_libraries(selection.library)
+    others = data.paralog_libraries(selection.library, selection.tf)
     if others.empty:
         st.info(f"No other TF has a library sharing sequences with `{selection.library}` ({selection.tf}), so "
-                "there is no paralog comparison. Add one with `affdist demo --tf OTHER --library TABLE` on a "
-                "library of the same sequences (e.g. Cbf1 on the Pho4 E-box flanks).")
+                "there is no paralog comparison. Add one in a project file: another `[[experiment]]` whose "
+                "`[[library]]` holds the same sequences (e.g. Cbf1 on the Pho4 E-box flanks), or list both TFs "
+                "in the library's `tf`.")
         return
-    labels = {row.library: f"{row.library} ({row.tf}, {row.n_shared:,} shared)" for row in others.itertuples()}
-    other = st.selectbox("Compare with", list(labels), format_func=labels.get, key="paralog_library")
-    tf_b = str(others.set_index("library").loc[other, "tf"])
+    choices = [(row.library, row.tf) for row in others.itertuples()]
+    labels = {(row.library, row.tf): f"{row.tf} on {row.library} ({row.n_shared:,} shared)"
+              for row in others.itertuples()}
+    other, tf_b = st.selectbox("Compare with", choices, format_func=labels.get, key="paralog_library")
     units_a, units_b = data.library_units(selection.library), data.library_units(other)
-    measured_section(selection, other, tf_b, units_a, units_b)
+    if other == selection.library:
+        st.subheader("Measured vs measured")
+        st.caption(f"{selection.tf} and {tf_b} are both scored on `{other}`: one table of measured values, so "
+                   "only the two TFs' predictions differ (below).")
+    else:
+        measured_section(selection, other, tf_b, units_a, units_b)
     predicted_section(selection, other, tf_b, units_a if units_a == units_b else "")
 
 
@@ -144,11 +151,12 @@ def predicted_section(selection: widgets.Selection, other: str, tf_b: str, units
     """Each TF's calibrated AD predictions of the shared sequences both runs scored."""
     library = selection.library
     st.subheader("Affinity Distillation predicted vs predicted")
-    run_a, run_b = data.run_for(library), data.run_for(other)
+    run_a, run_b = data.run_for(library, selection.tf), data.run_for(other, tf_b)
     if run_a is None or run_b is None:
-        missing = [lib for lib, run in ((library, run_a), (other, run_b)) if run is None]
-        st.info(f"No complete run has scored {', '.join(f'`{m}`' for m in missing)}, so there are no AD "
-                "predictions to compare.")
+        missing = [f"`{lib}` with a model of {tf}" for lib, tf, run in
+                   ((library, selection.tf, run_a), (other, tf_b, run_b)) if run is None]
+        st.info(f"No complete run has scored {' or '.join(missing)}, so there are no AD predictions to "
+                "compare.")
         return
     shared = data.shared_predictions(run_a, library, run_b, other)
     if shared.empty:

@@ -108,6 +108,41 @@ def heldout_metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, fl
 # methods
 
 
+HEADLINE_COLUMNS = ["tf", "library", "run_id", "n_heldout", "ad_pearson", "ad_rmse", "best_motif_method",
+                    "best_motif", "motif_pearson", "motif_rmse", "rmse_ratio", "winner", "units",
+                    "test_counts_pearson"]
+
+
+def headline_table(inputs: pd.DataFrame) -> pd.DataFrame:
+    """One row per TF × library (:func:`affdist_core.catalog.queries.headline_inputs`): AD's held-out Pearson and
+    RMSE next to the best motif method's (lowest held-out RMSE among the non-AD methods of the run's comparison,
+    with the motif and scoring it reports), ``rmse_ratio`` = AD RMSE / motif RMSE (< 1: AD closer to the
+    measurements) and ``winner`` (``"AD"``, the motif method's name, ``"tie"`` for equal RMSE, or ``""`` when
+    either side is missing). Columns :data:`HEADLINE_COLUMNS`."""
+    rows = []
+    for row in inputs.itertuples():
+        methods = row.comparison if isinstance(row.comparison, Mapping) else {}
+        ad = methods.get(AD_METHOD, {})
+        motifs = {name: entry for name, entry in methods.items()
+                  if name != AD_METHOD and np.isfinite(entry.get("rmse", np.nan))}
+        best = min(motifs, key=lambda name: motifs[name]["rmse"]) if motifs else None
+        entry = motifs.get(best, {})
+        ad_rmse, motif_rmse = float(ad.get("rmse", np.nan)), float(entry.get("rmse", np.nan))
+        if np.isfinite(ad_rmse) and np.isfinite(motif_rmse):
+            winner = "AD" if ad_rmse < motif_rmse else best if motif_rmse < ad_rmse else "tie"
+            ratio = ad_rmse / motif_rmse if motif_rmse > 0 else np.nan
+        else:
+            winner, ratio = "", np.nan
+        label = entry.get("consensus") or entry.get("motif_id") or ""
+        rows.append({
+            "tf": row.tf, "library": row.library, "run_id": row.run_id, "n_heldout": ad.get("n_heldout"),
+            "ad_pearson": float(ad.get("pearson", np.nan)), "ad_rmse": ad_rmse,
+            "best_motif_method": best or "", "best_motif": f"{label} ({entry['scoring']})" if best else "",
+            "motif_pearson": float(entry.get("pearson", np.nan)), "motif_rmse": motif_rmse, "rmse_ratio": ratio,
+            "winner": winner, "units": row.units, "test_counts_pearson": float(row.test_counts_pearson)})
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS).astype({"n_heldout": "Int64"})
+
+
 def reported_choices(fits: pd.DataFrame, comparison: Mapping[str, dict] | None) -> pd.DataFrame:
     """The motif and scoring each method reports: the ones the run's ``comparison`` analysis names, or (without
     it) the rule of :func:`affdist_core.compare.compare.compare_methods` — the rank-1 motif, with the reduction whose

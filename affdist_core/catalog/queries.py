@@ -81,9 +81,50 @@ def tfs_table(con: Connection) -> pd.DataFrame:
     return _df(con, "SELECT tf, core, jaspar_id FROM tfs ORDER BY tf")
 
 
+_TF_LIBRARY_RUNS = """
+    SELECT m.tf, c.library, arg_max(c.run_id, r.finished_at) AS run_id, max(r.finished_at) AS finished_at
+    FROM (SELECT DISTINCT run_id, library FROM calibrations) c
+    JOIN models m USING (run_id) JOIN runs r USING (run_id)
+    WHERE r.status = 'complete' AND c.library IN (SELECT library FROM libraries)
+    GROUP BY m.tf, c.library"""
+"""Every (TF, library) pair some complete run scored with a model of that TF (a library the catalog still
+holds), and the latest such run."""
+
+_TF_LIBRARIES = f"""
+    SELECT library, tf FROM libraries WHERE tf IS NOT NULL
+    UNION SELECT library, tf FROM ({_TF_LIBRARY_RUNS})"""
+"""Every (library, TF) pair: the TF the library was recorded for, and every TF whose model scored it (a library
+measuring several TFs is recorded once, for its first TF)."""
+
+
 def libraries_for_tf(con: Connection, tf: str | None) -> list[str]:
-    """The libraries of ``tf``, sorted (empty for None or a TF without library)."""
-    return _df(con, "SELECT library FROM libraries WHERE tf = ? ORDER BY library", [tf])["library"].tolist()
+    """The libraries of ``tf`` (recorded for it, or scored by one of its models), sorted (empty for None or a TF
+    without library)."""
+    return _df(con, f"SELECT DISTINCT library FROM ({_TF_LIBRARIES}) WHERE tf = ? ORDER BY library",
+               [tf])["library"].tolist()
+
+
+def tf_library_runs(con: Connection) -> pd.DataFrame:
+    """Every (TF, library) pair scored by a complete run with a model of that TF: ``tf, library, run_id`` (the
+    latest such run), by TF then library."""
+    return _df(con, f"SELECT tf, library, run_id FROM ({_TF_LIBRARY_RUNS}) ORDER BY tf, library")
+
+
+def headline_inputs(con: Connection) -> pd.DataFrame:
+    """What each TF × library headline needs, per pair of :func:`tf_library_runs`: ``tf, library, run_id, units,
+    comparison`` (the run's ``comparison`` analysis, parsed; None when missing) and ``test_counts_pearson`` (the
+    run's model on its test chromosomes; NaN when not recorded)."""
+    frame = _df(con, f"""
+        SELECT t.tf, t.library, t.run_id, coalesce(l.units, '') AS units, a.payload AS comparison,
+               (SELECT any_value(mm.value) FROM model_metrics mm JOIN models m USING (model_id)
+                WHERE m.run_id = t.run_id AND mm.split = 'test' AND mm.metric = 'counts_pearson')
+                   AS test_counts_pearson
+        FROM ({_TF_LIBRARY_RUNS}) t
+        LEFT JOIN libraries l USING (library)
+        LEFT JOIN analyses a ON a.run_id = t.run_id AND a.library = t.library AND a.name = 'comparison'
+        ORDER BY t.tf, t.library""")
+    frame["comparison"] = [_parse_json(v) for v in frame["comparison"]]
+    return frame.astype({"test_counts_pearson": np.float64})
 
 
 def libraries_table(con: Connection) -> pd.DataFrame:
@@ -120,8 +161,13 @@ def library_ids_present(con: Connection, library: str, ids: Sequence[str]) -> se
     return set(frame["id"].astype(str))
 
 
-def latest_scored_run(con: Connection, library: str) -> str | None:
-    """The latest complete run (by finish time) that scored ``library``; None if none did."""
+def latest_scored_run(con: Connection, library: str, tf: str | None = None) -> str | None:
+    """The latest complete run (by finish time) that scored ``library`` (with a model of ``tf`` when given: a
+    library several TFs measure has one run per TF); None if none did."""
+    if tf is not None:
+        row = con.execute(f"SELECT run_id FROM ({_TF_LIBRARY_RUNS}) WHERE tf = ? AND library = ?",
+                          [tf, library]).fetchone()
+        return None if row is None else str(row[0])
     row = con.execute(
         "SELECT r.run_id FROM runs r JOIN (SELECT DISTINCT run_id FROM scores WHERE library = ?) s USING (run_id) "
         "WHERE r.status = 'complete' ORDER BY r.finished_at DESC LIMIT 1", [library]).fetchone()
@@ -499,19 +545,26 @@ def motif_calibrations(con: Connection, run_id: str, motif_id: str) -> pd.DataFr
 # paralogs: libraries of other TFs sharing sequences
 
 
-def paralog_libraries(con: Connection, library: str) -> pd.DataFrame:
-    """Libraries of *other* TFs that share sequences with ``library``: ``library, tf, n_rows, n_shared``
-    (rows joined on identical sequence), most shared first; empty when none."""
-    return _df(con, """
-        WITH others AS (
-            SELECT library, tf, n_rows FROM libraries
-            WHERE tf IS DISTINCT FROM (SELECT tf FROM libraries WHERE library = $library) AND library <> $library)
-        SELECT b.library, any_value(o.tf) AS tf, any_value(o.n_rows) AS n_rows, count(*) AS n_shared
-        FROM measurements a
-        JOIN measurements b ON b.sequence = a.sequence AND b.library IN (SELECT library FROM others)
-        JOIN others o ON o.library = b.library
-        WHERE a.library = $library
-        GROUP BY b.library ORDER BY n_shared DESC, b.library""", {"library": library})
+def paralog_libraries(con: Connection, library: str, tf: str | None = None) -> pd.DataFrame:
+    """Libraries of TFs other than ``tf`` (default: the TF ``library`` is recorded for) that share sequences with
+    ``library``: ``library, tf, n_rows, n_shared`` (rows joined on identical sequence), most shared first; empty
+    when none. ``library`` itself is listed (with all its rows shared) for every other TF that scored it."""
+    return _df(con, f"""
+        WITH pairs AS ({_TF_LIBRARIES}),
+        others AS (
+            SELECT library, tf FROM pairs
+            WHERE tf IS DISTINCT FROM coalesce($tf, (SELECT tf FROM libraries WHERE library = $library))),
+        shared AS (
+            SELECT b.library, count(*) AS n_shared
+            FROM measurements a
+            JOIN measurements b ON b.sequence = a.sequence
+                 AND b.library IN (SELECT library FROM others WHERE library <> $library)
+            WHERE a.library = $library
+            GROUP BY b.library
+            UNION ALL SELECT library, n_rows FROM libraries WHERE library = $library)
+        SELECT o.library, o.tf, l.n_rows, s.n_shared
+        FROM others o JOIN shared s USING (library) JOIN libraries l USING (library)
+        ORDER BY s.n_shared DESC, o.library, o.tf""", {"library": library, "tf": tf})
 
 
 _PAIRS = """pairs AS (

@@ -103,6 +103,25 @@ def lonely_catalog(app_catalog, tmp_path_factory):
     return path
 
 
+SHARED_RUN = "cbf1-betseq_pho4"
+
+
+@pytest.fixture(scope="module")
+def shared_library_catalog(app_catalog, tmp_path_factory):
+    """A copy where a Cbf1 run ``cbf1-betseq_pho4`` also scored Pho4's library (one library measured for two TFs,
+    recorded once, for Pho4): the Pho4 run's rows with the AD scores halved and the fit kept."""
+    path = _copy(app_catalog, tmp_path_factory, "shared_library")
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO runs SELECT * REPLACE (? AS run_id) FROM runs WHERE run_id = ?", [SHARED_RUN, PHO4_RUN])
+    con.execute("INSERT INTO models (model_id, tf, run_id) VALUES (?, 'Cbf1', ?)", [f"{SHARED_RUN}:bpnet", SHARED_RUN])
+    con.execute("INSERT INTO scores SELECT * REPLACE (? AS run_id, CASE WHEN method = ? THEN score / 2 ELSE score END "
+                "AS score) FROM scores WHERE run_id = ?", [SHARED_RUN, AD_METHOD, PHO4_RUN])
+    con.execute("INSERT INTO calibrations SELECT * REPLACE (? AS run_id) FROM calibrations WHERE run_id = ?",
+                [SHARED_RUN, PHO4_RUN])
+    con.close()
+    return path
+
+
 # ---------------------------------------------------------------------------------------------------------
 # explore on the real test catalog
 
@@ -385,7 +404,7 @@ def test_genomic_matches_page_without_matches(app_env, monkeypatch):
 
 def test_paralogs_page_points_and_density(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "paralogs", tf="Pho4")
-    assert at.selectbox(key="paralog_library").value == CBF1_LIB
+    assert at.selectbox(key="paralog_library").value == (CBF1_LIB, "Cbf1")
     with _connect(app_env) as con:
         corr = queries.shared_correlation(con, PHO4_LIB, CBF1_LIB)
     (points,) = _figures(at)  # 2,000 shared rows: points; no shared scored row: no prediction figure
@@ -404,10 +423,10 @@ def test_paralogs_page_points_and_density(app_env, monkeypatch):
 
 def test_paralogs_page_caps_points_and_explains_an_unscored_paralog(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "paralogs", tf="Pho4")
-    assert at.selectbox(key="paralog_library").value == "big_paralog"  # most shared first
+    assert at.selectbox(key="paralog_library").value == ("big_paralog", "Cbf1")  # most shared first
     (density,) = _figures(at)  # 6,000 shared rows > 5,000: the automatic view is the density
     assert density["data"][0]["type"] == "heatmap" and plotly_array(density["data"][0]["customdata"]).sum() == 6000
-    assert any("No complete run has scored `big_paralog`" in t for t in _texts(at, "info"))
+    assert any("No complete run has scored `big_paralog` with a model of Cbf1" in t for t in _texts(at, "info"))
     at.radio(key="paralog_view").set_value("points").run()
     assert not at.exception
     (points,) = _figures(at)
@@ -420,7 +439,7 @@ def test_paralogs_page_caps_points_and_explains_an_unscored_paralog(rich_catalog
 
 def test_paralogs_page_predictions_of_shared_scored_rows(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "paralogs", tf="Pho4")
-    at.selectbox(key="paralog_library").set_value(CBF1_LIB).run()
+    at.selectbox(key="paralog_library").set_value((CBF1_LIB, "Cbf1")).run()
     assert not at.exception
     with _connect(rich_catalog) as con:
         shared = queries.shared_predictions(con, PHO4_RUN, PHO4_LIB, CBF1_RUN, CBF1_LIB)
@@ -435,3 +454,25 @@ def test_paralogs_page_without_another_tf(lonely_catalog, monkeypatch):
     at = _open(monkeypatch, lonely_catalog, "paralogs", tf="Pho4")
     assert any("No other TF has a library sharing sequences with `betseq_pho4`" in t for t in _texts(at, "info"))
     assert not at.get("plotly_chart")
+
+
+def test_paralogs_page_compares_two_tfs_scored_on_one_library(shared_library_catalog, monkeypatch):
+    at = _open(monkeypatch, shared_library_catalog, "paralogs", tf="Pho4")
+    with _connect(shared_library_catalog) as con:
+        n_rows = con.execute("SELECT n_rows FROM libraries WHERE library = ?", [PHO4_LIB]).fetchone()[0]
+        shared = queries.shared_predictions(con, PHO4_RUN, PHO4_LIB, SHARED_RUN, PHO4_LIB)
+        intercept = queries.stored_fits(con, PHO4_RUN, PHO4_LIB).set_index("method").loc[AD_METHOD, "intercept"]
+        assert queries.libraries_for_tf(con, "Cbf1") == [PHO4_LIB, CBF1_LIB]
+    compare = at.selectbox(key="paralog_library")
+    assert compare.value == (PHO4_LIB, "Cbf1")  # every row shared: first
+    assert f"Cbf1 on {PHO4_LIB} ({n_rows:,} shared)" in compare.options
+    assert any("both scored on" in t for t in _texts(at, "caption"))
+    (predicted,) = _figures(at)  # no measured-vs-measured figure: one table of measured values
+    assert len(shared) == 300
+    np.testing.assert_allclose(plotly_array(predicted["data"][0]["x"]), shared["predicted_a"])
+    np.testing.assert_allclose(plotly_array(predicted["data"][0]["y"]), shared["predicted_b"])
+    # the Cbf1 run's AD scores are the Pho4 run's halved, under the same fit: b − intercept = (a − intercept) / 2
+    np.testing.assert_allclose(shared["predicted_b"] - intercept, (shared["predicted_a"] - intercept) / 2)
+    # from Cbf1's side the library is listed under Pho4
+    at = _open(monkeypatch, shared_library_catalog, "paralogs", tf="Cbf1", library=PHO4_LIB)
+    assert at.selectbox(key="paralog_library").value == (PHO4_LIB, "Pho4")

@@ -173,3 +173,23 @@ def test_tf_without_a_model_shows_an_empty_state(app_catalog, tmp_path, monkeypa
     assert any("No trained model for Gal4" in i.value for i in at.info)
     assert not [c for c in at.get("plotly_chart")]
     assert {m.label: m.value for m in at.metric}["Transcription factors"] == "3"
+
+
+def test_overview_headlines_show_every_tf_against_its_best_motif_method(app_env):
+    at = open_page()
+    (table,) = [d.value for d in at.dataframe if "ad_rmse" in d.value.columns]
+    stored = sql(app_env, "SELECT a.run_id, m.tf, a.library, a.payload FROM analyses a JOIN models m USING (run_id) "
+                          "WHERE a.name = 'comparison' ORDER BY m.tf")
+    assert table["tf"].tolist() == stored["tf"].tolist() == ["Cbf1", "Pho4"]
+    for row, expected in zip(table.itertuples(), stored.itertuples()):
+        methods = json.loads(expected.payload)
+        ad = methods.pop("affinity_distillation")
+        assert row.run_id == expected.run_id and row.library.startswith(expected.library)
+        assert (row.ad_pearson, row.ad_rmse, row.n_heldout) == (ad["pearson"], ad["rmse"], ad["n_heldout"])
+        best = min((m for m in methods if np.isfinite(methods[m]["rmse"])), key=lambda m: methods[m]["rmse"])
+        assert (row.best_motif_method, row.motif_rmse) == (best, methods[best]["rmse"])
+        assert row.winner == ("AD" if ad["rmse"] < methods[best]["rmse"] else best)
+        assert row.rmse_ratio == pytest.approx(ad["rmse"] / methods[best]["rmse"])
+        test_r = sql(app_env, "SELECT value FROM model_metrics WHERE model_id = ? AND split = 'test' AND "
+                              "metric = 'counts_pearson'", [f"{expected.run_id}:bpnet"])["value"]
+        assert row.test_counts_pearson == pytest.approx(float(test_r.iloc[0]))
