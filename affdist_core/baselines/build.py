@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,7 @@ def build_baselines(
     model_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
-    jaspar_id: str | None,
+    jaspar_ids: Sequence[str] = (),
     external: Mapping[str, str | os.PathLike] | None = None,
     n_motifs: int = 10,
     random_state: int = 0,
@@ -83,7 +83,8 @@ def build_baselines(
         model_dir: a trained model directory (its data spec gives genome and peaks; ``interpret/motifs.parquet``
             the MoDISco motifs, if interpretation ran).
         out_dir: output directory.
-        jaspar_id: the TF's JASPAR matrix id, or None to skip the JASPAR row.
+        jaspar_ids: the TF's JASPAR matrix ids, ranked in this order (the first is the one the JASPAR row
+            reports); none: no JASPAR row.
         external: ``{method name: motif file}`` of extra motif sets (read with
             :func:`affdist_core.io.motif_files.read_motifs`).
         n_motifs: motifs to keep per de novo method.
@@ -124,8 +125,8 @@ def build_baselines(
         methods["modisco"] = [m for m in load_motifs(modisco_path) if m.provenance.get("metacluster") != "neg"]
     else:
         log.warning("baselines: %s missing (run affdist interpret); no MoDISco row", modisco_path)
-    if jaspar_id:
-        methods["jaspar"] = [jaspar_motif(jaspar_id)]
+    if jaspar_ids:
+        methods["jaspar"] = [jaspar_motif(matrix_id) for matrix_id in jaspar_ids]
     for name, path in (external or {}).items():
         methods[name] = read_motifs(path)
     for name, motifs in methods.items():
@@ -134,7 +135,7 @@ def build_baselines(
     all_motifs = [m for motifs in methods.values() for m in motifs]
     save_motifs(_unique_ids(methods), out_dir / MOTIFS_FILE)
     write_json(out_dir / BASELINES_SUMMARY_FILE, {
-        "n_peaks": len(peaks), "peak_width": DEFAULT_PEAK_WIDTH, "jaspar_id": jaspar_id,
+        "n_peaks": len(peaks), "peak_width": DEFAULT_PEAK_WIDTH, "jaspar_ids": list(jaspar_ids),
         "methods": {k: [m.motif_id for m in v] for k, v in methods.items()},
         "n_motifs": len(all_motifs), "timings_s": timings, "random_state": random_state,
     })

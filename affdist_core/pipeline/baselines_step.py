@@ -5,19 +5,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from affdist_core.common.names import BASELINES_SUMMARY_FILE, RunDir
 from affdist_core.pipeline.method_stages import MethodSettings
 
 
-def run_baselines(run_dir: Path, jaspar_id: str | None, settings: MethodSettings,
+def run_baselines(run_dir: Path, jaspar_ids: Sequence[str], settings: MethodSettings,
                   external: dict | None = None) -> dict:
     """The motif baselines of the run's model directory (its peaks and MoDISco motifs); returns
     ``baselines.json``."""
     from affdist_core.baselines.build import build_baselines
 
     paths = RunDir.at(run_dir)
-    build_baselines(paths.model, paths.baselines, jaspar_id=jaspar_id, external=external,
+    build_baselines(paths.model, paths.baselines, jaspar_ids=jaspar_ids, external=external,
                     random_state=settings.seed, quick=settings.quick)
     return json.loads((paths.baselines / BASELINES_SUMMARY_FILE).read_text())

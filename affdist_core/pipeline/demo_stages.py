@@ -73,7 +73,8 @@ class RunPlan:
         params: BPNet parameters, None = the demo's :data:`~affdist_core.model.params.YEAST_COMPACT_PARAMS`.
         training: overrides of the training settings (``max_epochs``, ``patience``, ``max_minutes``,
             ``batch_size``).
-        tf, core, jaspar_id: the TF (simulated runs read them from ``config``).
+        tf, core: the TF (simulated runs read them from ``config``).
+        jaspar_ids: the TF's JASPAR matrix ids, first = reported (a simulated run without: its config's id).
         external_motifs: ``(method name, motif file)`` pairs compared as baselines.
         bam: BAM files converted by the bam2bw stage into ``data/plus.bw``, ``data/minus.bw``.
         min_mapq, keep_duplicates: the BAM conversion's read filters.
@@ -93,7 +94,7 @@ class RunPlan:
     training: tuple[tuple[str, object], ...] = ()
     tf: str = ""
     core: str = ""
-    jaspar_id: str | None = None
+    jaspar_ids: tuple[str, ...] = ()
     external_motifs: tuple[tuple[str, str], ...] = ()
     bam: tuple[Path, ...] = ()
     min_mapq: int = 0
@@ -114,8 +115,10 @@ class RunPlan:
         return self.config["core"] if self.config is not None else self.core
 
     @property
-    def the_jaspar_id(self) -> str | None:
-        return self.config["jaspar_id"] if self.config is not None else self.jaspar_id
+    def the_jaspar_ids(self) -> tuple[str, ...]:
+        if self.jaspar_ids or self.config is None or not self.config.get("jaspar_id"):
+            return self.jaspar_ids
+        return (self.config["jaspar_id"],)
 
     @property
     def split(self) -> dict:
@@ -234,7 +237,9 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
     ]
     if plan.shares_model:
         stages = []
-    baseline_settings = {"jaspar_id": plan.the_jaspar_id, **settings.subset("seed", "quick")}
+    ids = plan.the_jaspar_ids  # one id: recorded as before, so earlier runs keep their baselines
+    baseline_settings = {"jaspar_id": (ids[0] if len(ids) == 1 else list(ids)) if ids else None,
+                         **settings.subset("seed", "quick")}
     if plan.external_motifs:
         baseline_settings["external"] = dict(plan.external_motifs)
     stages += [
@@ -323,7 +328,7 @@ def _distill(plan: RunPlan) -> None:
 def _baselines(plan: RunPlan) -> None:
     from affdist_core.pipeline.baselines_step import run_baselines
 
-    run_baselines(plan.run_dir, plan.the_jaspar_id, plan.settings, external=dict(plan.external_motifs) or None)
+    run_baselines(plan.run_dir, plan.the_jaspar_ids, plan.settings, external=dict(plan.external_motifs) or None)
 
 
 def _compare(plan: RunPlan) -> None:

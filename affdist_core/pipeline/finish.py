@@ -35,7 +35,8 @@ def finish_run(plan: RunPlan, catalog_path: str | Path, run_id: str, timings: di
     timings = dict(timings)
     started = time.perf_counter()
     with open_catalog(catalog_path) as catalog:
-        write_demo_run(catalog, run_id, plan.run_dir, plan.the_tf, plan.the_core, plan.the_jaspar_id, the_library,
+        write_demo_run(catalog, run_id, plan.run_dir, plan.the_tf, plan.the_core,
+                       ", ".join(plan.the_jaspar_ids) or None, the_library,
                        timings, run_started, command=command, config=config, seeds=seeds)
     timings["catalog"] = time.perf_counter() - started
     log.info("%s stages (s): %s; report: %s", run_id, {k: round(v, 1) for k, v in timings.items()}, paths.report)

@@ -115,11 +115,11 @@ class Library:
 
 @dataclass(frozen=True)
 class Motifs:
-    """``[motifs]``: per TF, a JASPAR matrix id (``jaspar = {Pho4 = "MA0357.1"}``) and motif files
-    (``files = {Pho4 = ["streme.txt"]}``: MEME, JASPAR or TRANSFAC), compared as baselines next to the de-novo
-    STREME, Weeder and MoDISco motifs."""
+    """``[motifs]``: per TF, JASPAR matrix ids (``jaspar = {Pho4 = "MA0357.1"}`` or a list, the first ranked first
+    and the one the JASPAR row reports) and motif files (``files = {Pho4 = ["streme.txt"]}``: MEME, JASPAR or
+    TRANSFAC), compared as baselines next to the de-novo STREME, Weeder and MoDISco motifs."""
 
-    jaspar: Mapping[str, str] = field(default_factory=dict)
+    jaspar: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     files: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
 
 
@@ -455,7 +455,7 @@ def _libraries(r: _Reader, value: Any) -> tuple[Library, ...]:
 def _motifs(r: _Reader, value: Any) -> Motifs:
     t = r.table("motifs", value, _MOTIFS)
     jaspar = r.table("motifs.jaspar", t.get("jaspar"), tuple(t.get("jaspar") or ())) if "jaspar" in t else {}
-    ids = {tf: r.get("motifs.jaspar", jaspar, tf, r.text) for tf in jaspar}
+    ids = {tf: r.get("motifs.jaspar", jaspar, tf, r.names, ()) for tf in jaspar}
     files_table = r.table("motifs.files", t.get("files"), tuple(t.get("files") or ())) if "files" in t else {}
     files = {tf: r.get("motifs.files", files_table, tf, r.paths, ()) for tf in files_table}
     return Motifs(jaspar={k: v for k, v in ids.items() if v}, files={k: v for k, v in files.items() if v})

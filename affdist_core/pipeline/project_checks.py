@@ -280,11 +280,13 @@ def _check_motifs(project: Project) -> list[str]:
     from affdist_core.io.motif_files import jaspar_motif, read_motifs
 
     problems = []
-    for tf, matrix_id in project.motifs.jaspar.items():
-        try:
-            jaspar_motif(matrix_id)
-        except ValueError as err:
-            problems.append(f"motifs.jaspar.{tf}: {matrix_id!r}: {err}")
+    for tf, matrix_ids in project.motifs.jaspar.items():
+        for i, matrix_id in enumerate(matrix_ids):
+            key = f"motifs.jaspar.{tf}" + (f"[{i}]" if len(matrix_ids) > 1 else "")
+            try:
+                jaspar_motif(matrix_id)
+            except ValueError as err:
+                problems.append(f"{key}: {matrix_id!r}: {err}")
     for tf, paths in project.motifs.files.items():
         for i, path in enumerate(paths):
             try:

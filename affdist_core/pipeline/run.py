@@ -84,7 +84,7 @@ def _plan(project: Project, experiment: Experiment, entry: Library, run_dir: Pat
     common: dict[str, Any] = dict(
         run_dir=run_dir, library=library, settings=_method_settings(project, experiment), quick=project.quick,
         train_seed=experiment.seed, params=params, training=training, tf=experiment.tf, core=experiment.core,
-        jaspar_id=project.motifs.jaspar.get(experiment.tf), shares_model=shares_model,
+        jaspar_ids=project.motifs.jaspar.get(experiment.tf, ()), shares_model=shares_model,
         external_motifs=_external_motifs(project, experiment.tf))
     if project.simulate is not None:
         split = tuple((k, tuple(getattr(experiment, k))) for k in ("valid_chroms", "test_chroms", "exclude_chroms")
@@ -118,7 +118,7 @@ def _simulation_config(project: Project, experiment: Experiment) -> dict:
     if not first.builtin:
         user["library_sequence_col"], user["library_value_col"] = first.sequence_col, first.value_col
     if experiment.tf in project.motifs.jaspar:
-        user["jaspar_id"] = project.motifs.jaspar[experiment.tf]
+        user["jaspar_id"] = project.motifs.jaspar[experiment.tf][0]
     if experiment.core:
         user["core"] = experiment.core
     if project.genome.fasta is not None:

@@ -60,7 +60,7 @@ def run_dir(tmp_path_factory):
 def stages(run_dir):
     library = _library()
     distill = run_distill(run_dir, library, SETTINGS)
-    baselines = run_baselines(run_dir, "MA0357.1", SETTINGS)
+    baselines = run_baselines(run_dir, ("MA0357.1", "MA0281.2"), SETTINGS)  # Pho4, then Cbf1
     comparison = run_compare(run_dir, library, SETTINGS)
     analyses = run_analyses(run_dir, library)
     return library, distill, baselines, comparison, analyses
@@ -104,7 +104,8 @@ def test_baselines_find_the_planted_ebox(run_dir, stages):
     for method in ("streme", "weeder"):
         assert motifs[method], f"{method} found no motif in peaks that all carry CACGTG"
         assert "CACGTG" in motifs[method][0].consensus, motifs[method][0].consensus
-    assert [m.motif_id for m in motifs["jaspar"]] == ["MA0357.1"]
+    assert [m.motif_id for m in motifs["jaspar"]] == ["MA0357.1", "MA0281.2"]  # ranked as given
+    assert baselines["jaspar_ids"] == ["MA0357.1", "MA0281.2"]
 
 
 def test_comparison_summary_shape_and_ad_wins(stages):
@@ -117,6 +118,7 @@ def test_comparison_summary_shape_and_ad_wins(stages):
         if name != "affinity_distillation":
             assert entry["scoring"] in ("sum", "max") and 1 <= entry["k"] <= SETTINGS.top_k
     assert methods["affinity_distillation"]["pearson"] > 0.5
+    assert methods["jaspar"]["motif_id"] == "MA0357.1" and methods["jaspar"]["k"] == 2  # the first id reported
 
 
 def test_analyses(run_dir, stages):

@@ -135,6 +135,10 @@ def test_jaspar_ids_exist(files):
     one_problem(files, PROJECT + '\n[motifs]\njaspar = { Pho4 = "MA9999.9" }\n', "motifs.jaspar.Pho4:",
                 "MA9999.9")
     check_project(load_project(_write(files, PROJECT + '\n[motifs]\njaspar = { Pho4 = "MA0357.1" }\n')))
+    several = PROJECT + '\n[motifs]\njaspar = { Pho4 = ["MA0357.1", "MA0281.2"] }\n'
+    assert load_project(_write(files, several)).motifs.jaspar == {"Pho4": ("MA0357.1", "MA0281.2")}
+    one_problem(files, several.replace("MA0281.2", "MA0281.9"), "motifs.jaspar.Pho4[1]:", "MA0281.9")
+    one_problem(files, several.replace("MA0281.2", "MA0357.1"), "motifs.jaspar.Pho4:", "repeat")
 
 
 def test_libraries_and_motifs_name_tfs_with_an_experiment(files):
@@ -196,7 +200,7 @@ def test_the_shipped_examples_parse(files, tmp_path):
     root = Path(__file__).resolve().parents[2]
     default = load_project(default_project_path())
     assert default.simulate is not None and default.simulate.preset == "pho4-yeast"
-    assert [e.tf for e in default.experiments] == ["Pho4"] and default.motifs.jaspar == {"Pho4": "MA0357.1"}
+    assert [e.tf for e in default.experiments] == ["Pho4"] and default.motifs.jaspar == {"Pho4": ("MA0357.1",)}
     assert load_project(root / "examples" / "default.toml") == dataclass_with_path(
         default, root / "examples" / "default.toml")
     shutil.copy(root / "examples" / "own_data.toml", tmp_path / "own_data.toml")

@@ -205,7 +205,7 @@ def test_default_project_is_the_demo(tmp_path):
         for a, b in zip(ours, demo):
             assert fingerprint_parts(a, stamps) == fingerprint_parts(b, stamps), a.name
             assert a.outputs == b.outputs
-        assert run.run_id == "pho4-betseq_pho4" and run.plan.the_jaspar_id == "MA0357.1"
+        assert run.run_id == "pho4-betseq_pho4" and run.plan.the_jaspar_ids == ("MA0357.1",)
 
 
 @pytest.mark.parametrize("quick", [False, True])
