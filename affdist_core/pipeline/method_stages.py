@@ -111,12 +111,20 @@ def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds
 
 def scored_rows(library: InVitroLibrary, settings: MethodSettings) -> pd.DataFrame:
     """The library rows the method stages score: ``id`` (str), ``sequence``, ``value``; a fixed random subset of
-    ``settings.n_scored`` rows in library order (all rows when None)."""
+    ``settings.n_scored`` rows (all rows when None) plus every ``settings.calibration_ids`` row it lacks (a
+    chosen calibration sample is always scored), in library order."""
     from affdist_core.marginalize.distill import library_subset
 
     frame = library.frame[["id", "sequence", "value"]].copy()
     frame["id"] = frame["id"].astype(str)
-    return library_subset(frame, settings.n_scored, settings.seed)
+    subset = library_subset(frame, settings.n_scored, settings.seed)
+    if settings.calibration_ids is None or len(subset) == len(frame):
+        return subset
+    wanted = set(settings.calibration_ids) - set(subset["id"])
+    if not wanted:
+        return subset
+    keep = frame["id"].isin(set(subset["id"]) | wanted).to_numpy()
+    return frame[keep].reset_index(drop=True)
 
 
 def calibration_sample(rows: pd.DataFrame, settings: MethodSettings):

@@ -365,15 +365,20 @@ def _genome(r: _Reader, value: Any, simulated: bool) -> Genome:
     return Genome(fasta=fasta, builtin=builtin.lower() if builtin else None)
 
 
-def _experiments(r: _Reader, value: Any, simulated: bool) -> tuple[Experiment, ...]:
+def _tables(r: _Reader, value: Any, name: str, keys: tuple[str, ...], example: str):
+    """``(index, key, table, getter)`` of each ``[[name]]`` table; a problem when there is none."""
     if not isinstance(value, list) or not value:
-        r.problem("experiment", "expected at least one [[experiment]] table (tf, plus, minus, peaks, ...)")
-        return ()
-    out = []
+        r.problem(name, f"expected at least one [[{name}]] table ({example})")
+        return
     for i, raw in enumerate(value):
-        where = f"experiment[{i}]"
-        t = r.table(where, raw, _EXPERIMENT)
-        g = functools.partial(r.get, where, t)
+        where = f"{name}[{i}]"
+        t = r.table(where, raw, keys)
+        yield i, where, t, functools.partial(r.get, where, t)
+
+
+def _experiments(r: _Reader, value: Any, simulated: bool) -> tuple[Experiment, ...]:
+    out = []
+    for i, where, t, g in _tables(r, value, "experiment", _EXPERIMENT, "tf, plus, minus, peaks, ..."):
         kw = dict(
             tf=g("tf", r.text, f"?{i}", required=True),
             plus=g("plus", r.path), minus=g("minus", r.path), bam=g("bam", r.paths, ()),
@@ -419,14 +424,8 @@ def _experiments(r: _Reader, value: Any, simulated: bool) -> tuple[Experiment, .
 def _libraries(r: _Reader, value: Any) -> tuple[Library, ...]:
     from affdist_core.io.library import builtin_libraries, default_library_name
 
-    if not isinstance(value, list) or not value:
-        r.problem("library", "expected at least one [[library]] table (name, path, tf, sequence_col, value_col)")
-        return ()
     out = []
-    for i, raw in enumerate(value):
-        where = f"library[{i}]"
-        t = r.table(where, raw, _LIBRARY)
-        g = functools.partial(r.get, where, t)
+    for i, where, t, g in _tables(r, value, "library", _LIBRARY, "name, path, tf, sequence_col, value_col"):
         path_text = g("path", r.text, required=True)
         path: Path | str | None = None
         if path_text is not None:

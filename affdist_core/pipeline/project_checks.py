@@ -17,9 +17,12 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from affdist_core.pipeline.project import Experiment, Library, Project, ProjectError, load_project
+
+if TYPE_CHECKING:
+    from affdist_core.io.library import InVitroLibrary
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,12 @@ def check_project(project: Project, problems: list[str] | None = None) -> None:
         problems += check_experiment(experiment, sizes, simulated=project.simulate is not None)
         if project.simulate is not None:
             problems += _check_simulated_split(project, experiment)
+    loaded = {}
     for library in project.libraries:
-        problems += _check_library(library)
+        found, loaded[library.key] = _check_library(library)
+        problems += found
     problems += _check_motifs(project)
-    problems += _check_calibration(project)
+    problems += _check_calibration(project, loaded)
     out = project.output
     if out.dir.exists() and not out.dir.is_dir():
         problems.append(f"output.dir: {out.dir} is a file; give a folder for the run directories")
@@ -256,23 +261,23 @@ def _check_simulated_split(project: Project, experiment: Experiment) -> list[str
     return problems
 
 
-def _check_library(library: Library) -> list[str]:
-    """The library loads: file exists, columns exist, sequences A/C/G/T, values finite."""
+def _check_library(library: Library) -> tuple[list[str], InVitroLibrary | None]:
+    """The library loads: file exists, columns exist, sequences A/C/G/T, values finite. Returns the problems
+    and the loaded library (None for a built-in one, trusted and not loaded, or after a problem)."""
     from affdist_core.io.library import load_library
 
     if library.builtin or library.path == Path():
-        return []  # built in (trusted), or no path given (reported already)
+        return [], None  # built in (trusted), or no path given (reported already)
     if not library.path.is_file():
         return [f"{library.key}.path: {library.path} does not exist; give a CSV, TSV or Parquet table (or a "
-                f"built-in name: betseq_pho4)"]
+                f"built-in name: betseq_pho4)"], None
     try:
-        load_library(library.path, name=library.name, sequence_col=library.sequence_col,
-                     value_col=library.value_col, id_col=library.id_col, category_col=library.category_col,
-                     units=library.units)
+        return [], load_library(library.path, name=library.name, sequence_col=library.sequence_col,
+                                value_col=library.value_col, id_col=library.id_col,
+                                category_col=library.category_col, units=library.units)
     except (ValueError, FileNotFoundError, OSError) as err:
         return [f"{library.key} ({library.path.name}): {err} (columns are set by {library.key}.sequence_col, "
-                f"value_col, id_col, category_col)"]
-    return []
+                f"value_col, id_col, category_col)"], None
 
 
 def _check_motifs(project: Project) -> list[str]:
@@ -299,7 +304,11 @@ def _check_motifs(project: Project) -> list[str]:
     return problems
 
 
-def _check_calibration(project: Project) -> list[str]:
+def _check_calibration(project: Project, loaded: Mapping[str, InVitroLibrary | None]) -> list[str]:
+    """The calibration ids file parses, lists each id once, at least 3 of them, and every id is a row of every
+    library (``loaded``: the libraries :func:`_check_library` read; built-in ones are loaded here)."""
+    from affdist_core.calibrate.calibration import MIN_CALIBRATION_ROWS
+    from affdist_core.io.library import resolve_library
     from affdist_core.io.user_text import UserInputError, parse_id_list
 
     path = project.calibration.ids
@@ -308,7 +317,28 @@ def _check_calibration(project: Project) -> list[str]:
     if not path.is_file():
         return [f"calibration.ids: {path} does not exist; give a file of library ids, one per line"]
     try:
-        parse_id_list(path.read_bytes(), path.name)
+        ids = parse_id_list(path.read_bytes(), path.name)
     except UserInputError as err:
         return [f"calibration.ids: {err}"]
-    return []
+    repeated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
+    if repeated:
+        return [f"calibration.ids ({path.name}): ids repeat ({', '.join(repeated[:5])}); list each once"]
+    if len(ids) < MIN_CALIBRATION_ROWS:
+        return [f"calibration.ids ({path.name}): {len(ids)} id(s); a calibration needs at least "
+                f"{MIN_CALIBRATION_ROWS}"]
+    problems = []
+    for library in project.libraries:
+        table = loaded.get(library.key) or (resolve_library(library.path) if library.builtin else None)
+        if table is None:
+            continue  # not readable: reported already
+        known = set(table.frame["id"].astype(str))
+        missing = [i for i in ids if i not in known]
+        if missing:
+            problems.append(
+                f"calibration.ids ({path.name}): {len(missing):,} of its {len(ids):,} ids are not rows of "
+                f"{library.key} ({library.name}), e.g. {', '.join(missing[:5])}; the ids apply to every library "
+                f"and name rows by {library.key}.id_col ({library.id_col or 'unset: row numbers from 0'})")
+        elif len(ids) >= len(known):
+            problems.append(f"calibration.ids ({path.name}): {len(ids):,} ids take every row of {library.key} "
+                            f"({library.name}); leave rows out for the held-out metrics")
+    return problems

@@ -13,10 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affdist_core.io.bigwig import write_bigwig
-from affdist_core.io.fasta import write_fasta
-from affdist_core.io.peaks import write_narrowpeak
 from affdist_core.seq.alphabet import decode
+from tiny_dataset import planted_tracks, write_tracks
 
 CHROMS = {"chrA": 24_000, "chrB": 9_000, "chrC": 9_000}
 TINY_PARAMS = {"seq_len": 121, "out_pred_len": 61, "c_task_weight": 10.0, "filters": 16, "n_dil_layers": 2,
@@ -27,28 +25,8 @@ def write_experiment(root: Path, seed: int = 0, chroms: dict[str, int] = CHROMS)
     """Write genome.fa, plus.bw, minus.bw, peaks.narrowPeak under ``root``; returns their paths and the
     per-strand 5′-end counts (``counts``: {chrom: (plus, minus)}) for writing a BAM of the same reads."""
     root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    genome, plus, minus, peaks = {}, {}, {}, []
-    for chrom, size in chroms.items():
-        codes = rng.choice(4, size=size).astype(np.uint8)
-        p = rng.poisson(0.05, size).astype(np.float64)
-        m = rng.poisson(0.05, size).astype(np.float64)
-        for k, centre in enumerate(range(300, size - 300, 300)):
-            strong = rng.random() < 0.5
-            site = ("G" if strong else "A") + "CACGTG" + ("C" if strong else "T")
-            start = centre - len(site) // 2
-            codes[start: start + len(site)] = ["ACGT".index(b) for b in site]
-            reads = 400 if strong else 50
-            np.add.at(p, centre - 12 - rng.geometric(0.4, reads) + 1, 1)
-            np.add.at(m, centre + 11 + rng.geometric(0.4, reads) - 1, 1)
-            peaks.append((chrom, centre - 50, centre + 50, f"{chrom}_{k}", 100, ".", float(reads), 10.0, 8.0, centre))
-        genome[chrom], plus[chrom], minus[chrom] = decode(codes), p, m
-    write_fasta(root / "genome.fa", genome)
-    write_bigwig(root / "plus.bw", chroms, plus)
-    write_bigwig(root / "minus.bw", chroms, minus)
-    frame = pd.DataFrame(peaks, columns=["chrom", "start", "end", "name", "score", "strand", "signal", "p_value",
-                                         "q_value", "summit"])
-    write_narrowpeak(root / "peaks.narrowPeak", frame)
+    genome, plus, minus, peaks = planted_tracks(chroms, seed)
+    write_tracks(root, genome, plus, minus, peaks)
     (root / "tiny_params.json").write_text(json.dumps(TINY_PARAMS))
     return {"genome": root / "genome.fa", "plus": root / "plus.bw", "minus": root / "minus.bw",
             "peaks": root / "peaks.narrowPeak", "params": root / "tiny_params.json",

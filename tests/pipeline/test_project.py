@@ -3,12 +3,17 @@ its key, all at once, before anything is written (affdist_core.pipeline.project,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from affdist_core.io.library import InVitroLibrary
+from affdist_core.pipeline.method_stages import method_settings, scored_rows
 from affdist_core.pipeline.project import ProjectError, load_project
 from affdist_core.pipeline.project_checks import check_project, validate_project
 
@@ -247,3 +252,42 @@ def test_simulated_split_lies_on_the_simulated_chromosomes(tmp_path):
         "experiment[0].test_chroms or simulate.overrides.chroms"]
     path.write_text(text.replace('tf = "Pho4"\n', 'tf = "Pho4"\nvalid_chroms = ["chrI"]\ntest_chroms = ["chrII"]\n', 1))
     assert validate_project(path).experiments[0].test_chroms == ("chrII",)
+
+
+def test_calibration_ids_are_rows_of_every_library(files):
+    ids = files / "cal_ids.txt"
+    ids.write_text("s1\ns2\ns3\ns4\n")  # ids of pho4_lib.csv (id_col = "name")
+    good = PROJECT + '\n[calibration]\nids = "cal_ids.txt"\n'
+    project = validate_project(_write(files, good))
+    assert project.calibration.ids == ids
+    (files / "bad_ids.txt").write_text("s1\ns2\nnope\nnada\n")
+    one_problem(files, good.replace("cal_ids.txt", "bad_ids.txt"), "calibration.ids (bad_ids.txt): 2 of its 4 ids",
+                "library[0] (pho4_lib), e.g. nope, nada", "library[0].id_col (name)")
+    (files / "two_ids.txt").write_text("s1\ns2\n")
+    one_problem(files, good.replace("cal_ids.txt", "two_ids.txt"), "2 id(s); a calibration needs at least 3")
+    (files / "repeated_ids.txt").write_text("s1\ns2\ns3\ns2\n")
+    one_problem(files, good.replace("cal_ids.txt", "repeated_ids.txt"), "ids repeat (s2)")
+    one_problem(files, good.replace("cal_ids.txt", "missing_ids.txt"), "calibration.ids:", "does not exist")
+
+
+def test_calibration_ids_are_always_scored():
+    """A chosen calibration sample joins the scored rows even where the random subset left it out."""
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(50)], "sequence": ["ACGT"] * 50,
+                          "value": np.arange(50.0), "category": None})
+    library = InVitroLibrary(name="lib", frame=frame)
+    settings = dataclasses.replace(method_settings(True, False, 10, None), seed=0)
+    plain = scored_rows(library, settings)
+    outside = [i for i in frame["id"] if i not in set(plain["id"])][:3]
+    chosen = scored_rows(library, dataclasses.replace(settings, calibration_ids=tuple(outside) + (plain["id"][0],)))
+    assert set(chosen["id"]) == set(plain["id"]) | set(outside) and len(chosen) == 13
+    assert chosen["id"].tolist() == sorted(chosen["id"], key=lambda i: int(i[1:]))  # library order
+
+
+def test_excluded_chromosomes_are_checked_like_the_split(files):
+    project = validate_project(_write(files, PROJECT.replace('test_chroms = ["chrC"]',
+                                                             'test_chroms = ["chrC"]\nexclude_chroms = []')))
+    assert project.experiments[0].exclude_chroms == ()
+    one_problem(files, PROJECT.replace('test_chroms = ["chrC"]', 'test_chroms = ["chrC"]\nexclude_chroms = ["chrB"]'),
+                "experiment[0].exclude_chroms, experiment[0].valid_chroms: chrB in both")
+    one_problem(files, PROJECT.replace('test_chroms = ["chrC"]', 'test_chroms = ["chrC"]\nexclude_chroms = ["chrZ"]'),
+                "experiment[0].exclude_chroms: 'chrZ' is not in the FASTA")
