@@ -140,7 +140,8 @@ def check_experiment(experiment: Experiment, sizes: dict[str, int] | None, simul
     problems += chrom_name_problems(sizes, tracks, require=required)
     if experiment.peaks is not None and peak_chroms and peak_chroms <= set(sizes):
         _read_peaks(experiment.peaks, f"{key}.peaks", problems, sizes)  # now also peaks past chromosome ends
-    problems += _check_split(experiment, sizes, peak_chroms)
+    named_like_fasta = peak_chroms & set(sizes)  # none: the naming problem above says it all
+    problems += _check_split(experiment, sizes, named_like_fasta)
     return problems
 
 

@@ -103,6 +103,11 @@ def test_chromosome_names_that_differ_from_the_fasta_say_how(files):
     problem = one_problem(files, PROJECT.replace('plus = "plus.bw"', 'plus = "ensembl.plus.bw"'),
                           "experiment[0].plus (ensembl.plus.bw)", "`chr` prefix")
     assert "A..C" in problem or "A, B, C" in problem
+    # peaks named without the prefix: that one problem, not also "no peak lies on the split chromosomes"
+    text = (files / "peaks.narrowPeak").read_text()
+    (files / "ensembl.narrowPeak").write_text("\n".join(line.removeprefix("chr") for line in text.splitlines()))
+    one_problem(files, PROJECT.replace('peaks = "peaks.narrowPeak"', 'peaks = "ensembl.narrowPeak"'),
+                "experiment[0].peaks (ensembl.narrowPeak)", "`chr` prefix")
 
 
 def test_unreadable_files(files):
