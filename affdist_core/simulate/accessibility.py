@@ -42,21 +42,56 @@ def _paint(labels: np.ndarray, starts: np.ndarray, ends: np.ndarray, value: int,
     labels[np.cumsum(diff[:-1]) > 0] = value
 
 
-def nucleosome_disfavouring_score(codes: np.ndarray, window: int) -> np.ndarray:
+MECHANISMS = ("at_tracts", "gc", "none")
+"""How sequence opens chromatin in a simulated world (``accessibility.mechanism``): ``at_tracts`` — A/T content
+and poly(dA:dT) tracts disfavour nucleosomes (yeast; :func:`nucleosome_disfavouring_score`); ``gc`` — GC and
+CpG-rich DNA is open (CpG-island-like promoters of mammals; :func:`gc_openness_score`); ``none`` — sequence
+does not matter, accessibility is regions and noise only."""
+
+
+def sequence_score(codes: np.ndarray, mechanism: str, window: int, tract_min_length: int = 5,
+                   tract_weight: float = 0.5) -> np.ndarray:
+    """The standardised sequence score of accessibility of each base under ``mechanism`` (:data:`MECHANISMS`):
+    shape (L,), float32; zeros for ``none``."""
+    if mechanism == "at_tracts":
+        return nucleosome_disfavouring_score(codes, window, tract_min_length, tract_weight)
+    if mechanism == "gc":
+        return gc_openness_score(codes, window)
+    if mechanism == "none":
+        return np.zeros(len(codes), dtype=np.float32)
+    raise ValueError(f"mechanism: expected one of {', '.join(MECHANISMS)}, got {mechanism!r}")
+
+
+def _window_z(track: np.ndarray, window: int) -> np.ndarray:
+    """z-score (over the sequence) of the fraction of ``track`` in the ``window``-bp window around each base."""
+    local = centred_window_sum(track, window) / centred_window_sum(np.ones_like(track), window)
+    return (local - local.mean()) / max(local.std(), 1e-9)
+
+
+def nucleosome_disfavouring_score(codes: np.ndarray, window: int, tract_min_length: int = 5,
+                                  tract_weight: float = 0.5) -> np.ndarray:
     """Standardised sequence score of nucleosome depletion around each base: shape (L,), float32.
 
-    Mean of two z-scores over a ``window``-bp window centred on the base: the A/T fraction and the fraction of
-    bases inside poly(dA:dT) tracts (runs of ≥ 5 A or ≥ 5 T). Both are the strongest sequence determinants of
-    yeast nucleosome depletion (Struhl 1985; Segal et al. 2006; Kaplan et al. 2009). Standardised over the
-    given sequence (one chromosome), so 0 = average sequence.
+    Weighted mean of two z-scores over a ``window``-bp window centred on the base: the A/T fraction (weight
+    1 − ``tract_weight``) and the fraction of bases inside poly(dA:dT) tracts (runs of ≥ ``tract_min_length``
+    A or T; weight ``tract_weight``). Both are the strongest sequence determinants of yeast nucleosome
+    depletion (Struhl 1985; Segal et al. 2006; Kaplan et al. 2009). Standardised over the given sequence (one
+    chromosome), so 0 = average sequence.
     """
     at = np.isin(codes, (0, 3)).astype(np.float64)
-    in_tract = (_in_runs(codes, 0, 5) | _in_runs(codes, 3, 5)).astype(np.float64)
-    scores = []
-    for track in (at, in_tract):
-        local = centred_window_sum(track, window) / centred_window_sum(np.ones_like(track), window)
-        scores.append((local - local.mean()) / max(local.std(), 1e-9))
-    return (0.5 * (scores[0] + scores[1])).astype(np.float32)
+    in_tract = (_in_runs(codes, 0, tract_min_length) | _in_runs(codes, 3, tract_min_length)).astype(np.float64)
+    score = (1.0 - tract_weight) * _window_z(at, window) + tract_weight * _window_z(in_tract, window)
+    return score.astype(np.float32)
+
+
+def gc_openness_score(codes: np.ndarray, window: int) -> np.ndarray:
+    """Standardised score of GC/CpG-driven openness around each base: shape (L,), float32. Mean of the z-scores
+    of the G/C fraction and of the CpG-dinucleotide density in the ``window``-bp window (CpG islands are
+    nucleosome-depleted and open in mammals: Deaton & Bird 2011; Fenouil et al. 2012)."""
+    gc = np.isin(codes, (1, 2)).astype(np.float64)
+    cpg = np.zeros(len(codes), dtype=np.float64)
+    cpg[:-1] = (codes[:-1] == 1) & (codes[1:] == 2)
+    return (0.5 * (_window_z(gc, window) + _window_z(cpg, window))).astype(np.float32)
 
 
 def _in_runs(codes: np.ndarray, base: int, min_length: int) -> np.ndarray:

@@ -38,10 +38,13 @@ Top level
     1.0 × a sequence score + ``noise_sd`` 0.9 × N(0, 1) per ``bin_size`` 150-bp bin (one nucleosome).
     Baselines (accessibility of average sequence): ``promoter`` 0.3 (the ``promoter_length`` 400 bp upstream
     of a gene, which hold the ~150-bp NDR; Lee et al. 2007 Nat Genet), ``intergenic`` 0.1, ``orf`` 0.01
-    (well-positioned nucleosomes over gene bodies). The sequence score is the standardised A/T and
-    poly(dA:dT) content of the ``sequence_window`` 150 bp around the base: intrinsic sequence preferences
-    explain much of yeast nucleosome depletion (Segal et al. 2006 Nature; Kaplan et al. 2009 Nature), and
-    the noise is what sequence does not (remodelers, transcription, competing factors).
+    (well-positioned nucleosomes over gene bodies). The sequence score depends on ``mechanism``:
+    ``at_tracts`` (default) — the standardised A/T content (weight 1 − ``tract_weight`` 0.5) and poly(dA:dT)
+    content (runs of ≥ ``tract_min_length`` 5 A or T; weight ``tract_weight``) of the ``sequence_window`` 150 bp
+    around the base: intrinsic sequence preferences explain much of yeast nucleosome depletion (Segal et al.
+    2006 Nature; Kaplan et al. 2009 Nature); ``gc`` — GC and CpG density (CpG-island-like openness of
+    mammalian promoters; Deaton & Bird 2011 Genes Dev); ``none`` — no sequence dependence. The noise is what
+    sequence does not explain (remodelers, transcription, competing factors).
 
 ``reads``
     ``depth`` 10,000,000 mapped reads (a typical yeast ChIP-nexus library; He et al. 2015 Nat Biotech).
@@ -64,7 +67,11 @@ Top level
     evenly between strands, ``depth`` 5,000,000 reads (a routine yeast ATAC-seq library); ``depth`` 0 = no
     control. Without it, accessibility (which decides most in-vivo reads here, and is confounded with flank
     A/T content) is invisible to a sequence-only model, and the model cannot separate affinity from it
-    (``benchmarks/diagnose_ad.py``).
+    (``benchmarks/diagnose_ad.py``). By default the control reads the simulation's exact accessibility; a
+    realistic assay measures it with its own error and biases: ``noise_sd`` 0 — logit-scale noise of the
+    assay's accessibility, one N(0, 1) draw per ``noise_bin`` 150 bp (independent of the ChIP's locus noise);
+    ``gc_optimum`` / ``gc_sd`` null — the assay's own GC bias (null = the ChIP reads' ``reads.gc_optimum`` /
+    ``gc_sd``).
 
 ``peaks`` (the caller, :mod:`affdist_core.simulate.peak_caller`)
     ``window`` 50 bp counting window; ``min_log10p`` 5 (−log10 Poisson p-value threshold);
@@ -102,8 +109,11 @@ DEFAULTS: dict[str, Any] = {
         "promoter": 0.3,
         "intergenic": 0.1,
         "orf": 0.01,
+        "mechanism": "at_tracts",
         "sequence_weight": 1.0,
         "sequence_window": 150,
+        "tract_min_length": 5,
+        "tract_weight": 0.5,
         "noise_sd": 0.9,
         "promoter_length": 400,
         "bin_size": 150,
@@ -126,6 +136,10 @@ DEFAULTS: dict[str, Any] = {
     "control": {
         "depth": 5_000_000,
         "floor": 0.02,
+        "noise_sd": 0.0,
+        "noise_bin": 150,
+        "gc_optimum": None,
+        "gc_sd": None,
     },
     "peaks": {
         "window": 50,
@@ -156,6 +170,8 @@ _RANGES = {
     ("accessibility", "orf"): (0.0, 1.0),
     ("accessibility", "sequence_weight"): (0.0, None),
     ("accessibility", "sequence_window"): (1, None),
+    ("accessibility", "tract_min_length"): (1, None),
+    ("accessibility", "tract_weight"): (0.0, 1.0),
     ("accessibility", "promoter_length"): (0, None),
     ("accessibility", "bin_size"): (1, None),
     ("accessibility", "noise_sd"): (0.0, None),
@@ -171,6 +187,8 @@ _RANGES = {
     ("reads", "gc_window"): (1, None),
     ("control", "depth"): (0, None),
     ("control", "floor"): (0.0, None),
+    ("control", "noise_sd"): (0.0, None),
+    ("control", "noise_bin"): (1, None),
     ("peaks", "window"): (2, None),
     ("peaks", "min_log10p"): (0.0, None),
     ("peaks", "merge_gap"): (0, None),
@@ -224,6 +242,19 @@ def _validate(config: dict[str, Any]) -> None:
             raise ValueError(f"config: {section}.{key} must be a number, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise ValueError(f"config: {section}.{key}={value} is outside the allowed range [{low}, {high}]")
+    from affdist_core.simulate.accessibility import MECHANISMS
+
+    if config["accessibility"]["mechanism"] not in MECHANISMS:
+        raise ValueError(f"config: accessibility.mechanism must be one of {', '.join(MECHANISMS)}, got "
+                         f"{config['accessibility']['mechanism']!r}")
+    for key, (low, high) in (("gc_optimum", (0.0, 1.0)), ("gc_sd", (1e-6, None))):
+        value = config["control"][key]
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (
+                high is not None and value > high):
+            raise ValueError(f"config: control.{key} must be null (the ChIP reads' value) or a number in "
+                             f"[{low}, {high}], got {value!r}")
     if config["reads"]["signal_fraction"] + config["reads"]["hyperchip_fraction"] > 1:
         raise ValueError("config: reads.signal_fraction + reads.hyperchip_fraction must be <= 1")
     if not isinstance(config["seed"], int) or isinstance(config["seed"], bool):

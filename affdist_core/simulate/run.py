@@ -29,8 +29,8 @@ from affdist_core import __version__
 from affdist_core.simulate.accessibility import (
     REGION_NAMES,
     accessibility_track,
-    nucleosome_disfavouring_score,
     region_classes,
+    sequence_score,
 )
 from affdist_core.common.names import (
     ANNOTATION_FILE,
@@ -245,7 +245,8 @@ def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _Chro
     region = region_classes(len(codes), genes, int(acc_cfg["promoter_length"]))
     accessibility = accessibility_track(
         region,
-        nucleosome_disfavouring_score(codes, int(acc_cfg["sequence_window"])),
+        sequence_score(codes, acc_cfg["mechanism"], int(acc_cfg["sequence_window"]),
+                       int(acc_cfg["tract_min_length"]), float(acc_cfg["tract_weight"])),
         {"promoter": acc_cfg["promoter"], "intergenic": acc_cfg["intergenic"], "orf": acc_cfg["orf"]},
         sequence_weight=float(acc_cfg["sequence_weight"]), bin_size=int(acc_cfg["bin_size"]),
         noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
@@ -299,12 +300,27 @@ def _simulate_control(states, config, genome_share: float, rng) -> tuple[dict[st
     """Accessibility-assay reads per strand: Poisson with rate ∝ GC bias × (floor + accessibility); the
     library depth is for the whole genome, scaled by the simulated chromosomes' ``genome_share``."""
     reads, control = config["reads"], config["control"]
-    rate = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), reads["gc_optimum"], reads["gc_sd"])
-            * (control["floor"] + s.accessibility) for c, s in states.items()}
+    optimum = reads["gc_optimum"] if control["gc_optimum"] is None else control["gc_optimum"]
+    sd = reads["gc_sd"] if control["gc_sd"] is None else control["gc_sd"]
+    rate = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), optimum, sd)
+            * (control["floor"] + _measured_accessibility(s.accessibility, control, rng))
+            for c, s in states.items()}
     scale = 0.5 * control["depth"] * genome_share / max(sum(float(r.sum()) for r in rate.values()), 1e-12)
     plus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
     minus = {c: rng.poisson(scale * r).astype(np.float32) for c, r in rate.items()}
     return plus, minus
+
+
+def _measured_accessibility(accessibility: np.ndarray, control: dict, rng) -> np.ndarray:
+    """The accessibility the control assay sees: exact (``noise_sd`` 0), or with logit-scale noise drawn once
+    per ``noise_bin`` bases."""
+    if control["noise_sd"] == 0:
+        return accessibility
+    bin_size = int(control["noise_bin"])
+    noise = np.repeat(rng.standard_normal(-(-len(accessibility) // bin_size)), bin_size)[: len(accessibility)]
+    a = np.clip(accessibility.astype(np.float64), 1e-6, 1 - 1e-6)
+    logits = np.log(a / (1 - a)) + control["noise_sd"] * noise
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
 def _hyperchip_tracks(states, annotation, reads, depth, rng) -> dict[str, np.ndarray]:

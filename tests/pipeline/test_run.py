@@ -253,3 +253,24 @@ def test_cli_dry_run_prints_the_plan(project, capsys):
     out = capsys.readouterr().out
     assert str(project.parent / "elsewhere" / "pho4-pho4_lib") in out and "train" in out
     assert not (project.parent / "elsewhere").exists()
+
+
+def test_simulated_worlds_are_set_in_the_project_file(tmp_path):
+    """[simulate] overrides choose the world (accessibility mechanism, tract rule, control realism); the plan's
+    simulator config carries them and they join the simulate stage's fingerprint."""
+    from affdist_core.pipeline.demo_stages import demo_stages
+    from affdist_core.pipeline.project import default_project_path
+    from affdist_core.pipeline.stage import fingerprint_parts
+
+    world = {"simulate": {"overrides": {"accessibility": {"mechanism": "gc", "tract_min_length": 7},
+                                        "control": {"noise_sd": 1.0}}}}
+    (default,) = project_plans(load_project(default_project_path()), tmp_path)
+    (other,) = project_plans(load_project(default_project_path(), world), tmp_path)
+    assert other.plan.config["accessibility"]["mechanism"] == "gc"
+    assert other.plan.config["accessibility"]["tract_min_length"] == 7
+    assert other.plan.config["control"]["noise_sd"] == 1.0
+    assert default.plan.config["accessibility"]["mechanism"] == "at_tracts"
+    stamps = {s.name: "stamp" for s in demo_stages(default.plan)}
+    first = {s.name: fingerprint_parts(s, stamps) for s in demo_stages(default.plan)}
+    second = {s.name: fingerprint_parts(s, stamps) for s in demo_stages(other.plan)}
+    assert first["simulate"] != second["simulate"]

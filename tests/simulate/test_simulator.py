@@ -156,3 +156,41 @@ def test_control_track_follows_accessibility_and_leaves_chip_reads_alone(tmp_pat
     assert not no_control.has_control()
     assert no_control.plus_bigwig.read_bytes() == out.plus_bigwig.read_bytes()
     assert config["control"]["depth"] > 0
+
+
+def _control_near_sites(out_dir, half: int = 75) -> tuple[np.ndarray, np.ndarray]:
+    """(control reads within ``half`` bp of each truth site's centre, the site's true accessibility)."""
+    out = SimulationOutputs.in_directory(out_dir)
+    sites = pd.read_parquet(out.sites)
+    with BigWigReader(out.control_plus_bigwig) as plus, BigWigReader(out.control_minus_bigwig) as minus:
+        both = plus.chrom_values("chrI") + minus.chrom_values("chrI")
+    csum = np.r_[0, np.cumsum(both, dtype=np.float64)]
+    centre = sites["center"].to_numpy()
+    lo, hi = np.clip(centre - half, 0, len(both)), np.clip(centre + half, 0, len(both))
+    return csum[hi] - csum[lo], sites["accessibility"].to_numpy()
+
+
+def test_a_noisy_control_measures_accessibility_worse(tmp_path, sim_chrI):
+    """control.noise_sd > 0: an assay with its own error, correlating less with the true accessibility than the
+    default control (which reads it exactly, with Poisson noise only); its own GC bias changes it too."""
+    from scipy.stats import spearmanr
+
+    noisy = simulate(resolve_config({"chroms": ["chrI"], "control": {"noise_sd": 3.0, "gc_optimum": 0.4}},
+                                    preset="pho4-yeast"), tmp_path / "noisy").directory
+    exact_r = spearmanr(*_control_near_sites(sim_chrI))[0]
+    noisy_r = spearmanr(*_control_near_sites(noisy))[0]
+    assert exact_r > 0.8 and noisy_r < exact_r - 0.2, (exact_r, noisy_r)  # measured: 0.88 vs about 0.5
+    # the ChIP reads are the same world: only the control changed
+    first, second = SimulationOutputs.in_directory(sim_chrI), SimulationOutputs.in_directory(noisy)
+    assert first.plus_bigwig.read_bytes() == second.plus_bigwig.read_bytes()
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"accessibility": {"mechanism": "cpg"}}, "accessibility.mechanism must be one of at_tracts, gc, none"),
+    ({"accessibility": {"tract_weight": 1.5}}, "accessibility.tract_weight=1.5 is outside"),
+    ({"control": {"gc_sd": -1}}, "control.gc_sd must be null"),
+    ({"control": {"noise_sd": -0.1}}, "control.noise_sd=-0.1 is outside"),
+])
+def test_world_parameters_are_validated(override, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_config(override, preset="pho4-yeast")
