@@ -68,3 +68,11 @@ def write_dataset(root, seed=0):
             "background_fraction": 0.2}
     (root / "data.json").write_text(json.dumps(spec))
     return load_data_spec(root / "data.json")
+
+
+def passing_check(model_dir, spec=None, write=True):
+    """A stand-in for :func:`affdist_core.model.quality.check_learning` that passes: for tests whose models are
+    fakes (empty files) and whose subject is not the learning check."""
+    from affdist_core.model.quality import LearningCheck
+
+    return LearningCheck(0.9, 0.1, "fake", 0.1, 0.5, 10, seed=None)

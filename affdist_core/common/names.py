@@ -23,6 +23,7 @@ CHECKPOINT_DIR = "checkpoint"           # resumable training state
 LAST_CHECKPOINT_FILE = "last.keras"     # compiled model after the last finished epoch (optimizer state too)
 CHECKPOINT_STATE_FILE = "state.json"    # epoch, history, best loss, fingerprint of the training
 METRICS_FILE = "metrics.json"           # per-split counts/profile metrics (model.evaluate)
+LEARNING_CHECK_FILE = "learning_check.json"  # did the model learn (affdist_core.model.quality)
 COUNTS_FILE = "counts.parquet"          # observed vs predicted log counts per window
 ENSEMBLE_FILE = "ensemble.json"         # member directories relative to the primary model directory
 MEMBERS_DIR = "members"                 # members/seed_<K>/ — one model directory per ensemble member
@@ -90,6 +91,10 @@ class ModelDir:
     @property
     def counts(self) -> Path:
         return self.root / COUNTS_FILE
+
+    @property
+    def learning_check(self) -> Path:
+        return self.root / LEARNING_CHECK_FILE
 
     @property
     def ensemble(self) -> Path:

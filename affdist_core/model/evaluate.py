@@ -25,7 +25,7 @@ import pandas as pd
 from affdist_core.common.atomic import write_json, write_parquet
 from affdist_core.common.names import MODEL_FILE, ModelDir
 from affdist_core.model.bpnet import load_model, predict_outputs
-from affdist_core.model.params import load_params
+from affdist_core.model.params import BPNetParams, load_params
 from affdist_core.common.metrics import correlations, jensen_shannon_distance, multinomial_nll
 from affdist_core.model.data_spec import DataSpec, load_data_spec
 from affdist_core.model.inputs import CONTROL_LOGCOUNTS, CONTROL_PROFILE, LOGCOUNTS, PROFILE, SEQUENCE, fixed_arrays
@@ -60,18 +60,11 @@ def evaluate_model_dir(
     model = load_model(paths.model)
     metrics, tables = {}, []
     for split in splits:
-        windows = extract_windows(spec, params, split, include_background=False)
-        if len(windows) == 0:
+        scored = evaluate_split(model, params, spec, split, random_state)
+        if scored is None:
             log.warning("split %s has no peak windows; skipped", split)
             continue
-        inputs, targets = fixed_arrays(windows, params, use_control=spec.has_control)
-        predicted = predict_outputs(model, inputs[SEQUENCE], inputs.get(CONTROL_PROFILE),
-                                    inputs.get(CONTROL_LOGCOUNTS))
-        split_metrics, table = score_predictions(targets, predicted, random_state)
-        table.insert(0, "split", split)
-        table.insert(1, "chrom", windows.meta["chrom"].to_numpy())
-        table.insert(2, "centre", windows.meta["centre"].to_numpy())
-        table.insert(3, "name", windows.meta["name"].to_numpy())
+        split_metrics, table = scored
         metrics[split] = split_metrics
         tables.append(table)
         log.info("%s: counts Pearson %.3f Spearman %.3f; profile JSD %.3f (uniform %.3f)", split,
@@ -81,6 +74,23 @@ def evaluate_model_dir(
     write_json(paths.metrics, metrics)
     write_parquet(paths.counts, counts_table)
     return Evaluation(metrics, counts_table)
+
+
+def evaluate_split(model, params: BPNetParams, spec: DataSpec, split: str,
+                   random_state: int = 0) -> tuple[dict[str, float], pd.DataFrame] | None:
+    """Metrics (:func:`score_predictions`) of ``model`` on the centred peak windows of one chromosome split,
+    and the per-window table with ``split, chrom, centre, name`` in front; None when the split has no peak."""
+    windows = extract_windows(spec, params, split, include_background=False)
+    if len(windows) == 0:
+        return None
+    inputs, targets = fixed_arrays(windows, params, use_control=spec.has_control)
+    predicted = predict_outputs(model, inputs[SEQUENCE], inputs.get(CONTROL_PROFILE), inputs.get(CONTROL_LOGCOUNTS))
+    metrics, table = score_predictions(targets, predicted, random_state)
+    table.insert(0, "split", split)
+    table.insert(1, "chrom", windows.meta["chrom"].to_numpy())
+    table.insert(2, "centre", windows.meta["centre"].to_numpy())
+    table.insert(3, "name", windows.meta["name"].to_numpy())
+    return metrics, table
 
 
 def total_log_counts(logcounts: np.ndarray) -> np.ndarray:

@@ -300,7 +300,7 @@ def _bam2bw(plan: RunPlan) -> None:
 
 def _train(plan: RunPlan) -> None:
     train_step.train_model(plan.data_source(), plan.paths.model, plan.model_params(), plan.split,
-                           plan.training_settings(plan.train_seed))
+                           plan.training_settings(plan.train_seed), enforce_learning=not plan.quick)
 
 
 def _evaluate(plan: RunPlan) -> None:

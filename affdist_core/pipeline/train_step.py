@@ -25,28 +25,85 @@ def training_settings(quick: bool, seed: int) -> TrainingSettings:
     return TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
 
 
+LEARNING_ATTEMPTS = 3
+"""Trainings per model before a run stops: the given seed, then ``seed + RETRY_SEED_STEP``, ``+ 2 ×`` …"""
+RETRY_SEED_STEP = 1000
+
+
+class ModelDidNotLearn(RuntimeError):
+    """Every attempt to train a model failed :func:`affdist_core.model.quality.check_learning`; the message
+    gives each attempt's numbers and what to check."""
+
+
 def train_model(data: Path | DataSpec, model_dir: Path, params: BPNetParams, split: dict,
-                settings: TrainingSettings) -> bool:
+                settings: TrainingSettings, enforce_learning: bool = True) -> bool:
     """Train a BPNet on ``data`` — the simulated data directory (``split``: data-spec overrides) or a user's data
     spec (used as it is) — into ``model_dir``; returns False when ``model_dir`` already holds this very
-    training's finished model."""
+    training's finished model.
+
+    The finished model is checked (:func:`affdist_core.model.quality.check_learning` on the validation
+    chromosomes, recorded in ``learning_check.json``). With ``enforce_learning`` one that did not learn is
+    retrained with the next seed (``seed + RETRY_SEED_STEP``, up to :data:`LEARNING_ATTEMPTS` trainings), and
+    when none learns :class:`ModelDidNotLearn` stops the run; a model directory holding a later attempt's model
+    resumes there (the earlier seeds failed before). Without it (quick smoke runs: a few epochs) a failed check
+    is only logged."""
+    from dataclasses import replace
+
     from affdist_core.model.data_spec import default_data_spec
     from affdist_core.model.train import finished_training, train_bpnet
 
     spec = data if isinstance(data, DataSpec) else default_data_spec(data, **split)
-    if finished_training(model_dir, params, spec, settings):
-        log.info("%s: trained already with these parameters, data and settings (seed %d)", model_dir,
-                 settings.seed)
-        return False
-    train_bpnet(params, spec, model_dir, settings)
-    return True
+    seeds = [settings.seed + RETRY_SEED_STEP * k for k in range(LEARNING_ATTEMPTS if enforce_learning else 1)]
+    start = next((k for k, seed in enumerate(seeds)
+                  if finished_training(model_dir, params, spec, replace(settings, seed=seed))), 0)
+    trained, failures = False, []
+    for seed in seeds[start:]:
+        attempt = replace(settings, seed=seed)
+        if finished_training(model_dir, params, spec, attempt):
+            log.info("%s: trained already with these parameters, data and settings (seed %d)", model_dir, seed)
+        else:
+            if seed != settings.seed:
+                log.warning("%s: retraining with seed %d (attempt %d of %d)", model_dir, seed,
+                            seeds.index(seed) + 1, len(seeds))
+            train_bpnet(params, spec, model_dir, attempt)
+            trained = True
+        verdict = _learning_check(model_dir, spec, seed)
+        if verdict.passed:
+            return trained
+        log.warning("%s: the model did not learn: %s", model_dir, "; ".join(verdict.problems))
+        if not enforce_learning:
+            return trained
+        failures.append(verdict)
+    raise ModelDidNotLearn(
+        f"{model_dir}: no training of {len(seeds)} learned (each checked on the validation chromosomes "
+        f"{', '.join(spec.valid_chroms) or '(default)'}):\n  - " + "\n  - ".join(v.summary() for v in failures)
+        + "\nCheck that the peaks lie where the reads are, that the strand tracks hold read 5′ ends (not coverage),"
+          " and that the validation chromosomes have enough peaks; or train longer (experiment.max_epochs, "
+          "max_minutes, patience).")
+
+
+def _learning_check(model_dir: Path, spec: DataSpec, seed: int):
+    """The recorded learning check of the model trained with ``seed`` in ``model_dir``, or a fresh one."""
+    import json
+
+    from affdist_core.common.names import ModelDir
+    from affdist_core.model.quality import LearningCheck, check_learning
+
+    path = ModelDir.at(model_dir).learning_check
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded.get("seed") == seed and path.stat().st_mtime >= ModelDir.at(model_dir).model.stat().st_mtime:
+            fields = {f: recorded[f] for f in LearningCheck.__dataclass_fields__}
+            return LearningCheck(**fields)
+    return check_learning(model_dir, spec)
 
 
 def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, split: dict, quick: bool,
                   seeds: list[int], training: dict | None = None) -> int:
     """Train the ensemble members with ``seeds`` (``model_dir/members/seed_<K>``; each as :func:`train_model`)
     and record them in ``model_dir/ensemble.json`` (removed when ``seeds`` is empty); returns how many were
-    trained now. ``training``: overrides of :func:`training_settings` (e.g. ``max_epochs``)."""
+    trained now. ``training``: overrides of :func:`training_settings` (e.g. ``max_epochs``). Each member must
+    learn unless ``quick`` (:func:`train_model`'s ``enforce_learning``)."""
     from dataclasses import replace
 
     from affdist_core.model.ensemble import member_dir, write_ensemble
@@ -56,6 +113,7 @@ def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, s
     for k, (seed, directory) in enumerate(zip(seeds, members), start=2):
         log.info("member seed %d (model %d of %d)", seed, k, len(seeds) + 1)
         settings = training_settings(quick, seed)
-        trained += train_model(data, directory, params, split, replace(settings, **training) if training else settings)
+        trained += train_model(data, directory, params, split, replace(settings, **training) if training else settings,
+                               enforce_learning=not quick)
     write_ensemble(model_dir, members)
     return trained

@@ -95,9 +95,9 @@ def test_demo_trains_missing_members_only(tmp_path, monkeypatch):
     """The members stage trains each member its model directory lacks (or holds from another seed), once."""
     import dataclasses
 
-    from tiny_dataset import TINY, write_dataset as _write_dataset
+    from tiny_dataset import TINY, passing_check, write_dataset as _write_dataset
 
-    from affdist_core.model import train
+    from affdist_core.model import quality, train
     from affdist_core.pipeline.train_step import train_members
 
     _write_dataset(tmp_path)
@@ -113,6 +113,7 @@ def test_demo_trains_missing_members_only(tmp_path, monkeypatch):
         (out / "training.json").write_text(json.dumps(record))
 
     monkeypatch.setattr(train, "train_bpnet", fake_train_bpnet)
+    monkeypatch.setattr(quality, "check_learning", passing_check)  # fake models: no real check
     primary = _fake_model_dir(tmp_path / "model", 5)
     assert train_members(tmp_path, primary, TINY, split, False, [6, 7]) == 2
     assert trained == [6, 7]

@@ -177,3 +177,49 @@ def test_nuisance_features_are_standardised_on_the_training_windows():
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(z.var(axis=0), 1.0, atol=1e-3)
 
+
+
+def test_a_trained_model_passes_the_learning_check(trained):
+    from affdist_core.model.quality import check_learning, baseline_pearson
+
+    root, spec, _ = trained
+    check = check_learning(root / "model")
+    assert check.passed, check.summary()
+    assert check.seed == 0 and check.baseline == "G/C fraction (no control track)"
+    metrics = evaluate_model_dir(root / "model", splits=("valid",)).metrics["valid"]
+    assert (check.counts_pearson, check.profile_jsd) == (metrics["counts_pearson"], metrics["profile_jsd"])
+    assert check.baseline_pearson == baseline_pearson(TINY, spec)[0] < check.counts_pearson
+    recorded = json.loads((root / "model" / "learning_check.json").read_text())
+    assert recorded["passed"] and recorded["problems"] == [] and recorded["seed"] == 0
+
+
+def test_a_model_that_predicts_nothing_fails_the_learning_check(trained, tmp_path):
+    """Every weight zero: constant counts (Pearson undefined) and a uniform profile — both criteria fail."""
+    import shutil
+
+    from affdist_core.model.bpnet import load_model, save_model
+    from affdist_core.model.quality import check_learning
+
+    root, _, _ = trained
+    blank = tmp_path / "blank"
+    shutil.copytree(root / "model", blank)
+    model = load_model(blank / "model.keras")
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    save_model(model, blank / "model.keras")
+    check = check_learning(blank)
+    assert not check.passed and len(check.problems) == 2
+    assert "counts Pearson nan is not above the baseline" in check.problems[0]
+    assert "profile JSD" in check.problems[1] and "did not learn" in check.summary()
+
+
+def test_baseline_line_matches_least_squares_by_hand():
+    from affdist_core.model.quality import baseline_features
+
+    onehot = np.zeros((3, 4, 4), dtype=np.float32)
+    onehot[0, :, 1] = 1  # all C
+    onehot[1, :2, 0], onehot[1, 2:, 2] = 1, 1  # half G
+    onehot[2, :, 3] = 1  # all T
+    control = np.arange(12, dtype=np.float32).reshape(3, 4)
+    features = baseline_features({"sequence": onehot, "control_logcounts": control}, use_control=True)
+    np.testing.assert_allclose(features, np.c_[control, [1.0, 0.5, 0.0], np.ones(3)])
+    assert baseline_features({"sequence": onehot}, use_control=False).shape == (3, 2)

@@ -93,9 +93,9 @@ def test_a_model_trained_with_another_seed_is_retrained(tmp_path, monkeypatch):
     import dataclasses
     import json
 
-    from tiny_dataset import TINY, write_dataset as _write_dataset
+    from tiny_dataset import TINY, passing_check, write_dataset as _write_dataset
 
-    from affdist_core.model import train
+    from affdist_core.model import quality, train
     from affdist_core.pipeline.train_step import train_model, training_settings
 
     _write_dataset(tmp_path)
@@ -111,6 +111,7 @@ def test_a_model_trained_with_another_seed_is_retrained(tmp_path, monkeypatch):
             "fingerprint": train.training_fingerprint(params, spec, settings)}))
 
     monkeypatch.setattr(train, "train_bpnet", fake_train_bpnet)
+    monkeypatch.setattr(quality, "check_learning", passing_check)  # fake models: no real check
     model_dir = tmp_path / "model"
     assert train_model(tmp_path, model_dir, TINY, split, training_settings(True, 0)) is True
     assert train_model(tmp_path, model_dir, TINY, split, training_settings(True, 0)) is False  # same seed: reused
