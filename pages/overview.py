@@ -25,13 +25,18 @@ def headline_section() -> None:
                                   for lib, units in zip(table["library"], table["units"])])
     number = st.column_config.NumberColumn
     st.dataframe(
-        shown[["tf", "library", "n_heldout", "ad_pearson", "ad_rmse", "best_motif_method", "best_motif",
-               "motif_pearson", "motif_rmse", "rmse_ratio", "winner", "test_counts_pearson", "run_id"]],
+        shown[["tf", "library", "n_heldout", "n_models", "ad_pearson", "ad_rmse", "ad_one_model_pearson",
+               "ad_one_model_rmse", "best_motif_method", "best_motif", "motif_pearson", "motif_rmse", "rmse_ratio",
+               "winner", "test_counts_pearson", "run_id"]],
         hide_index=True, width="stretch", key="overview_headlines",
         column_config={
             "tf": "TF", "library": "library (units)",
             "n_heldout": number("held-out rows", format="localized"),
+            "n_models": number("AD models"),
             "ad_pearson": number("AD Pearson", format="%.3f"), "ad_rmse": number("AD RMSE", format="%.4f"),
+            "ad_one_model_pearson": number("AD 1 model Pearson", format="%.3f",
+                                           help="the primary model alone: the model MoDISco reads"),
+            "ad_one_model_rmse": number("AD 1 model RMSE", format="%.4f"),
             "best_motif_method": "best motif method", "best_motif": "its motif (scoring)",
             "motif_pearson": number("motif Pearson", format="%.3f"),
             "motif_rmse": number("motif RMSE", format="%.4f"),
@@ -43,8 +48,10 @@ def headline_section() -> None:
     st.caption("Held-out rows: library rows the run scored that are not in its calibration sample; every method "
                "is calibrated on the same sample and judged on the same rows, RMSE in the library's units. Best "
                "motif method: the lowest held-out RMSE among the motif baselines (STREME, Weeder, MoDISco, "
-               "JASPAR, the project's motif files), each with the motif and scoring it reports. Latest complete "
-               "run per TF × library; details on the Methods page.")
+               "JASPAR, the project's motif files), each with the motif and scoring it reports. AD averages "
+               "the scores of its models; MoDISco reads the primary model only, so the equal-budget comparison "
+               "is AD with one model (the primary's own score). Latest complete run per TF × library; details "
+               "on the Methods page.")
     widgets.download_button(table, "headlines")
 
 

@@ -108,9 +108,9 @@ def heldout_metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, fl
 # methods
 
 
-HEADLINE_COLUMNS = ["tf", "library", "run_id", "n_heldout", "ad_pearson", "ad_rmse", "best_motif_method",
-                    "best_motif", "motif_pearson", "motif_rmse", "rmse_ratio", "winner", "units",
-                    "test_counts_pearson"]
+HEADLINE_COLUMNS = ["tf", "library", "run_id", "n_heldout", "n_models", "ad_pearson", "ad_rmse",
+                    "ad_one_model_pearson", "ad_one_model_rmse", "best_motif_method", "best_motif", "motif_pearson",
+                    "motif_rmse", "rmse_ratio", "winner", "units", "test_counts_pearson"]
 
 
 def headline_table(inputs: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +118,9 @@ def headline_table(inputs: pd.DataFrame) -> pd.DataFrame:
     RMSE next to the best motif method's (lowest held-out RMSE among the non-AD methods of the run's comparison,
     with the motif and scoring it reports), ``rmse_ratio`` = AD RMSE / motif RMSE (< 1: AD closer to the
     measurements) and ``winner`` (``"AD"``, the motif method's name, ``"tie"`` for equal RMSE, or ``""`` when
-    either side is missing). Columns :data:`HEADLINE_COLUMNS`."""
+    either side is missing). ``n_models``: the BPNets AD averages; ``ad_one_model_*``: the primary model's own
+    AD (member 0 of the ``members`` payload; the AD row itself when there is one model) — the equal-budget
+    comparison with MoDISco, which reads that one model. Columns :data:`HEADLINE_COLUMNS`."""
     rows = []
     for row in inputs.itertuples():
         methods = row.comparison if isinstance(row.comparison, Mapping) else {}
@@ -134,13 +136,18 @@ def headline_table(inputs: pd.DataFrame) -> pd.DataFrame:
         else:
             winner, ratio = "", np.nan
         label = entry.get("consensus") or entry.get("motif_id") or ""
+        members = row.members if isinstance(row.members, list) and row.members else None
+        single = members[0] if members else ad
         rows.append({
             "tf": row.tf, "library": row.library, "run_id": row.run_id, "n_heldout": ad.get("n_heldout"),
+            "n_models": len(members) if members else (1 if ad else None),
             "ad_pearson": float(ad.get("pearson", np.nan)), "ad_rmse": ad_rmse,
+            "ad_one_model_pearson": float(single.get("pearson", np.nan)),
+            "ad_one_model_rmse": float(single.get("rmse", np.nan)),
             "best_motif_method": best or "", "best_motif": f"{label} ({entry['scoring']})" if best else "",
             "motif_pearson": float(entry.get("pearson", np.nan)), "motif_rmse": motif_rmse, "rmse_ratio": ratio,
             "winner": winner, "units": row.units, "test_counts_pearson": float(row.test_counts_pearson)})
-    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS).astype({"n_heldout": "Int64"})
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS).astype({"n_heldout": "Int64", "n_models": "Int64"})
 
 
 def reported_choices(fits: pd.DataFrame, comparison: Mapping[str, dict] | None) -> pd.DataFrame:

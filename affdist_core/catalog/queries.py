@@ -112,18 +112,21 @@ def tf_library_runs(con: Connection) -> pd.DataFrame:
 
 def headline_inputs(con: Connection) -> pd.DataFrame:
     """What each TF × library headline needs, per pair of :func:`tf_library_runs`: ``tf, library, run_id, units,
-    comparison`` (the run's ``comparison`` analysis, parsed; None when missing) and ``test_counts_pearson`` (the
-    run's model on its test chromosomes; NaN when not recorded)."""
+    comparison`` and ``members`` (the run's ``comparison`` and ``ensemble_members`` analyses, parsed; None when
+    missing) and ``test_counts_pearson`` (the run's model on its test chromosomes; NaN when not recorded)."""
     frame = _df(con, f"""
         SELECT t.tf, t.library, t.run_id, coalesce(l.units, '') AS units, a.payload AS comparison,
+               e.payload AS members,
                (SELECT any_value(mm.value) FROM model_metrics mm JOIN models m USING (model_id)
                 WHERE m.run_id = t.run_id AND mm.split = 'test' AND mm.metric = 'counts_pearson')
                    AS test_counts_pearson
         FROM ({_TF_LIBRARY_RUNS}) t
         LEFT JOIN libraries l USING (library)
         LEFT JOIN analyses a ON a.run_id = t.run_id AND a.library = t.library AND a.name = 'comparison'
+        LEFT JOIN analyses e ON e.run_id = t.run_id AND e.library = t.library AND e.name = 'ensemble_members'
         ORDER BY t.tf, t.library""")
-    frame["comparison"] = [_parse_json(v) for v in frame["comparison"]]
+    for column in ("comparison", "members"):
+        frame[column] = [_parse_json(v) for v in frame[column]]
     return frame.astype({"test_counts_pearson": np.float64})
 
 

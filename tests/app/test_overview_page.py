@@ -190,6 +190,11 @@ def test_overview_headlines_show_every_tf_against_its_best_motif_method(app_env)
         assert (row.best_motif_method, row.motif_rmse) == (best, methods[best]["rmse"])
         assert row.winner == ("AD" if ad["rmse"] < methods[best]["rmse"] else best)
         assert row.rmse_ratio == pytest.approx(ad["rmse"] / methods[best]["rmse"])
+        members = sql(app_env, "SELECT payload FROM analyses WHERE run_id = ? AND name = 'ensemble_members'",
+                      [expected.run_id])["payload"]
+        single = json.loads(members.iloc[0])[0] if len(members) else ad  # one model: AD itself
+        assert (row.ad_one_model_pearson, row.ad_one_model_rmse) == (single["pearson"], single["rmse"])
+        assert row.n_models == (len(json.loads(members.iloc[0])) if len(members) else 1)
         test_r = sql(app_env, "SELECT value FROM model_metrics WHERE model_id = ? AND split = 'test' AND "
                               "metric = 'counts_pearson'", [f"{expected.run_id}:bpnet"])["value"]
         assert row.test_counts_pearson == pytest.approx(float(test_r.iloc[0]))

@@ -19,7 +19,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _run(con, run_id: str, tf: str, library: str, minutes: int, status: str = "complete",
-         comparison: dict | None = None, test_r: float | None = None) -> None:
+         comparison: dict | None = None, test_r: float | None = None, members: list | None = None) -> None:
     """A run of ``tf``'s model that scored (calibrated) ``library``, finished ``minutes`` after T0."""
     record_run(con, run_id, "test", {}, {}, {}, T0, status=status)
     con.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [T0 + timedelta(minutes=minutes), run_id])
@@ -29,11 +29,16 @@ def _run(con, run_id: str, tf: str, library: str, minutes: int, status: str = "c
     if comparison is not None:
         insert_frame(con, "analyses", pd.DataFrame({"run_id": [run_id], "library": [library],
                                                     "name": ["comparison"], "payload": [json.dumps(comparison)]}))
+    if members is not None:
+        insert_frame(con, "analyses", pd.DataFrame({"run_id": [run_id], "library": [library],
+                                                    "name": ["ensemble_members"], "payload": [json.dumps(members)]}))
     if test_r is not None:
         insert_frame(con, "model_metrics", pd.DataFrame({"model_id": [f"{run_id}:bpnet"], "split": ["test"],
                                                          "metric": ["counts_pearson"], "value": [test_r]}))
 
 
+MEMBERS_PHO4 = [{"member": 0, "seed": 0, "pearson": 0.88, "rmse": 0.055},
+                {"member": 1, "seed": 1, "pearson": 0.86, "rmse": 0.058}]
 COMPARISON_PHO4 = {"affinity_distillation": {"pearson": 0.9, "rmse": 0.05, "n_heldout": 900},
                    "jaspar": {"pearson": 0.85, "rmse": 0.06, "scoring": "max", "motif_id": "MA0357.1",
                               "consensus": "GCACGTGC"},
@@ -52,7 +57,7 @@ def con(tmp_path_factory):
             "library": ["shared"] * 4 + ["cbf1_own"] * 3, "id": ["a", "b", "c", "d", "x", "y", "z"],
             "sequence": ["AAAA", "CCCC", "GGGG", "TTTT", "AAAA", "CCCC", "ACGT"], "value": np.arange(7.0)}))
         _run(c, "pho4-old", "Pho4", "shared", 1)
-        _run(c, "pho4-new", "Pho4", "shared", 5, comparison=COMPARISON_PHO4, test_r=0.7)
+        _run(c, "pho4-new", "Pho4", "shared", 5, comparison=COMPARISON_PHO4, test_r=0.7, members=MEMBERS_PHO4)
         _run(c, "pho4-failed", "Pho4", "shared", 9, status="failed")
         _run(c, "cbf1-shared", "Cbf1", "shared", 3)
         _run(c, "cbf1-own", "Cbf1", "cbf1_own", 4)
@@ -98,9 +103,11 @@ def test_headline_inputs_and_table(con):
     assert (row["ad_pearson"], row["ad_rmse"], row["n_heldout"]) == (0.9, 0.05, 900)
     assert (row["best_motif_method"], row["best_motif"], row["motif_rmse"]) == ("jaspar", "GCACGTGC (max)", 0.06)
     assert row["rmse_ratio"] == pytest.approx(0.05 / 0.06) and row["winner"] == "AD"
+    assert (row["n_models"], row["ad_one_model_pearson"], row["ad_one_model_rmse"]) == (2, 0.88, 0.055)
     missing = table.loc["cbf1-own"]  # no comparison analysis: blanks, never a made-up number
     assert np.isnan(missing["ad_rmse"]) and missing["winner"] == "" and missing["best_motif_method"] == ""
-    assert np.isnan(missing["test_counts_pearson"])
+    assert np.isnan(missing["test_counts_pearson"]) and np.isnan(missing["ad_one_model_rmse"])
+    assert pd.isna(missing["n_models"])
 
 
 @pytest.mark.parametrize(("motifs", "best", "winner"), [
@@ -113,8 +120,9 @@ def test_headline_best_motif_is_the_lowest_finite_rmse(motifs, best, winner):
     comparison = {"affinity_distillation": {"pearson": 0.5, "rmse": 0.05, "n_heldout": 10},
                   **{m: {"rmse": r, "pearson": 0.1, "scoring": "sum", "motif_id": f"{m}_1"} for m, r in motifs.items()}}
     inputs = pd.DataFrame({"tf": ["T"], "library": ["L"], "run_id": ["r"], "units": [""],
-                           "comparison": [comparison], "test_counts_pearson": [np.nan]})
+                           "comparison": [comparison], "members": [None], "test_counts_pearson": [np.nan]})
     row = explore.headline_table(inputs).iloc[0]
     assert row["best_motif_method"] == best and row["winner"] == winner
+    assert row["n_models"] == 1 and row["ad_one_model_rmse"] == 0.05  # one model: AD's own row
     if best:
         assert row["best_motif"] == f"{best}_1 (sum)"  # no consensus recorded: the motif id
