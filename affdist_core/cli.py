@@ -174,6 +174,14 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun every stage")
     run.set_defaults(func=_cmd_run)
 
+    bench = sub.add_parser("benchmark", help="the fixed pipeline over a panel of simulated worlds × seeds "
+                                             "(benchmarks/panel.toml), one catalog, a table per world")
+    bench.add_argument("panel", type=Path, help="panel file (.toml; see affdist_core/pipeline/benchmark.py)")
+    bench.add_argument("--world", action="append", default=None,
+                       help="run only this world (repeatable); the tables cover every finished run")
+    bench.add_argument("--dry-run", action="store_true", help="validate and print every run's plan")
+    bench.set_defaults(func=_cmd_benchmark)
+
     app = sub.add_parser("app", help="serve the explorer app (Streamlit) on a catalog")
     app.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                      help="DuckDB catalog to show (default data_catalog/affdist.duckdb)")
@@ -312,6 +320,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"\n{run_id} ({report['n_scored']:,} rows scored, held-out metrics):")
         print(format_comparison(report["methods"], report["units"]))
     print(f"\ncatalog: {result['catalog']} (affdist app --catalog {result['catalog']})")
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from affdist_core.pipeline.benchmark import run_panel
+    from affdist_core.pipeline.project import ProjectError
+
+    try:
+        result = run_panel(args.panel, dry_run=args.dry_run, worlds=args.world)
+    except ProjectError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(result["plan"])
+        return 0
+    print(result["paths"][1].read_text())
     return 0
 
 

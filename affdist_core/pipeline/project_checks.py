@@ -248,7 +248,20 @@ def _check_simulated_split(project: Project, experiment: Experiment) -> list[str
     chroms = project.simulate.overrides.get("chroms")
     if isinstance(chroms, str):
         chroms = [c.strip() for c in chroms.split(",") if c.strip()]
-    simulated = chroms or (QUICK_CHROMS if project.quick else list(CHROMOSOMES))
+    if chroms:
+        simulated = list(chroms)
+    elif project.genome.fasta is not None:
+        if not project.genome.fasta.is_file():
+            return []  # reported with the genome
+        from affdist_core.io.fasta import GenomeReader
+
+        reader = GenomeReader(project.genome.fasta)
+        try:
+            simulated = list(reader.chrom_sizes)
+        finally:
+            reader.close()
+    else:
+        simulated = QUICK_CHROMS if project.quick else list(CHROMOSOMES)
     default = QUICK_SPLIT if project.quick else YEAST_SPLIT
     problems = []
     for key in ("valid_chroms", "test_chroms"):

@@ -50,9 +50,11 @@ def run_dir_name(tf: str, library: str) -> str:
     return f"{tf.lower()}-{library}"
 
 
-def project_plans(project: Project, out: str | os.PathLike | None = None) -> list[ProjectRun]:
+def project_plans(project: Project, out: str | os.PathLike | None = None,
+                  run_id_prefix: str = "") -> list[ProjectRun]:
     """One :class:`ProjectRun` per experiment × library of its TF, in file order (the first library of each
-    TF trains the model; later ones share it). ``out`` replaces ``[output] dir``."""
+    TF trains the model; later ones share it). ``out`` replaces ``[output] dir``; ``run_id_prefix`` goes in
+    front of every catalog run id (projects sharing one catalog, e.g. the worlds of a benchmark panel)."""
     out_dir = Path(out).resolve() if out is not None else project.output.dir
     runs = []
     for experiment in project.experiments:
@@ -60,7 +62,7 @@ def project_plans(project: Project, out: str | os.PathLike | None = None) -> lis
         for library_entry in project.libraries_of(experiment.tf):
             run_dir = out_dir / run_dir_name(experiment.tf, library_entry.name)
             plan = _plan(project, experiment, library_entry, run_dir, shares_model=owner is not None)
-            runs.append(ProjectRun(plan, run_dir.name, experiment, library_entry, owner))
+            runs.append(ProjectRun(plan, run_id_prefix + run_dir.name, experiment, library_entry, owner))
             owner = owner or run_dir
     return runs
 
@@ -123,8 +125,8 @@ def _simulation_config(project: Project, experiment: Experiment) -> dict:
         user["core"] = experiment.core
     if project.genome.fasta is not None:
         user["genome_fasta"] = str(project.genome.fasta)
-    if project.quick and "chroms" not in user:
-        user["chroms"] = QUICK_CHROMS
+    if project.quick and "chroms" not in user and project.genome.fasta is None:
+        user["chroms"] = QUICK_CHROMS  # the built-in genome's quick subset; a user's FASTA is simulated whole
     return resolve_config(user, preset=project.simulate.preset)
 
 
@@ -195,8 +197,8 @@ def format_plan(runs: list[ProjectRun], force: bool = False) -> str:
 
 
 def run_project(project: str | os.PathLike | Project, out: str | os.PathLike | None = None, *,
-                dry_run: bool = False, force: bool = False,
-                overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                dry_run: bool = False, force: bool = False, overrides: Mapping[str, Any] | None = None,
+                run_id_prefix: str = "") -> dict[str, Any]:
     """Validate the project, then run (or with ``dry_run`` only plan) every run directory.
 
     Returns ``{"plan": text}`` for a dry run, else ``{"reports": {run_id: report}, "catalog": path}``.
@@ -209,7 +211,7 @@ def run_project(project: str | os.PathLike | Project, out: str | os.PathLike | N
         check_project(project)
     else:
         project = validate_project(project, overrides)
-    runs = project_plans(project, out)
+    runs = project_plans(project, out, run_id_prefix)
     if dry_run:
         return {"plan": format_plan(runs, force)}
     reports = {}

@@ -1,0 +1,153 @@
+"""``affdist benchmark PANEL.toml`` (affdist_core.pipeline.benchmark): a panel of two simulated worlds over the
+tiny 3-chromosome genome runs end to end into one catalog and one table; the table and its summary equal a
+recomputation from the runs' report.json; a broken panel file is refused with every problem."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affdist_core.catalog.schema import open_catalog
+from affdist_core.pipeline.benchmark import AD_ONE_MODEL, load_panel, run_panel
+from affdist_core.pipeline.project import ProjectError
+
+from project_data import TINY_PARAMS, write_experiment, write_library
+
+SIMULATED_PROJECT = """\
+quick = true
+
+[genome]
+fasta = "genome.fa"
+
+[[experiment]]
+tf = "Pho4"
+valid_chroms = ["chrB"]
+test_chroms = ["chrC"]
+params = "tiny_params.json"
+max_epochs = 2
+patience = 2
+
+[[library]]
+name = "pho4_lib"
+path = "pho4_lib.csv"
+tf = "Pho4"
+id_col = "name"
+value_col = "ddG"
+
+[distill]
+n_scored = 120
+n_backgrounds = 3
+background_pool = 6
+
+[simulate]
+preset = "pho4-yeast"
+overrides = { reads = { depth = 2000000 } }
+"""
+
+PANEL = """\
+[panel]
+project = "sim_project.toml"
+seeds = [3]
+quick = true
+
+[[world]]
+name = "at-tracts"
+
+[[world]]
+name = "no-sequence"
+overrides = { accessibility = { mechanism = "none" }, control = { noise_sd = 1.0 } }
+"""
+
+
+@pytest.fixture(scope="module")
+def panel_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("panel")
+    write_experiment(root)  # its genome.fa (the simulator writes reads, control and peaks itself)
+    (root / "tiny_params.json").write_text(json.dumps(TINY_PARAMS))
+    write_library(root / "pho4_lib.csv")
+    (root / "sim_project.toml").write_text(SIMULATED_PROJECT)
+    (root / "panel.toml").write_text(PANEL)
+    return root
+
+
+@pytest.fixture(scope="module")
+def result(panel_dir):
+    return run_panel(panel_dir / "panel.toml")
+
+
+def test_every_world_runs_into_one_catalog(panel_dir, result):
+    panel = load_panel(panel_dir / "panel.toml")
+    assert panel.out == panel_dir / "runs" / "panel" and panel.catalog == panel.out / "catalog.duckdb"
+    for world in ("at-tracts", "no-sequence"):
+        run_dir = panel.out / world / "seed3" / "pho4-pho4_lib"
+        assert (run_dir / "report.json").is_file()
+        simulation = json.loads((run_dir / "data" / "simulation.json").read_text())["config"]
+        assert simulation["seed"] == 3 and simulation["reads"]["depth"] == 2_000_000
+        assert simulation["accessibility"]["mechanism"] == ("none" if world == "no-sequence" else "at_tracts")
+        assert simulation["control"]["noise_sd"] == (1.0 if world == "no-sequence" else 0.0)
+    with open_catalog(panel.catalog) as catalog:
+        runs = sorted(catalog.query("SELECT run_id FROM runs WHERE status = 'complete'")["run_id"])
+    assert runs == ["at-tracts-s3-pho4-pho4_lib", "no-sequence-s3-pho4-pho4_lib"]
+
+
+def test_table_and_summary_recomputed_from_the_reports(panel_dir, result):
+    table, summary = result["table"], result["summary"]
+    panel = load_panel(panel_dir / "panel.toml")
+    for world in ("at-tracts", "no-sequence"):
+        report = json.loads((panel.out / world / "seed3" / "pho4-pho4_lib" / "report.json").read_text())
+        rows = table[table["world"] == world].set_index("method")
+        for method, entry in report["methods"].items():
+            assert rows.loc[method, "rmse"] == entry["rmse"] and rows.loc[method, "pearson"] == entry["pearson"]
+        assert rows.loc[AD_ONE_MODEL, "rmse"] == report["methods"]["affinity_distillation"]["rmse"]  # one model
+        ranked = summary[summary["world"] == world].set_index("method")
+        motifs = {m: e["rmse"] for m, e in report["methods"].items() if m != "affinity_distillation"}
+        expected = 1 + sum(r < report["methods"]["affinity_distillation"]["rmse"] for r in motifs.values())
+        assert ranked.loc[AD_ONE_MODEL, "rank"] == expected and ranked.loc[AD_ONE_MODEL, "n_seeds"] == 1
+        assert np.isnan(ranked.loc[AD_ONE_MODEL, "rmse_sd"])  # one seed: no sd
+    stored = json.loads((panel.out / "panel.json").read_text())
+    wins = int((summary[summary["method"] == AD_ONE_MODEL]["rank"] == 1).sum())
+    assert stored["ad_lowest_rmse"] == {"one_model": wins, "ensemble": wins, "of": 2}
+    markdown = (panel.out / "panel.md").read_text()
+    assert "## at-tracts — pho4-pho4_lib" in markdown and "## no-sequence — pho4-pho4_lib" in markdown
+    assert f"in {wins} of 2 worlds at equal budget" in markdown
+
+
+def test_a_finished_panel_reruns_nothing(panel_dir, result):
+    plan = run_panel(panel_dir / "panel.toml", dry_run=True)["plan"]
+    assert "# world at-tracts, seed 3" in plan and "# world no-sequence, seed 3" in plan
+    assert " run " not in plan.replace("# world", "")  # every stage: skip
+
+
+def test_summary_ranks_and_spreads_over_seeds():
+    from affdist_core.pipeline.benchmark import summarise
+
+    rows = []
+    for seed, (ad, ad1, jaspar) in enumerate([(0.04, 0.07, 0.06), (0.06, 0.09, 0.06)]):
+        for method, rmse in (("affinity_distillation", ad), (AD_ONE_MODEL, ad1), ("jaspar", jaspar)):
+            rows.append({"world": "w", "seed": seed, "run": "r", "method": method, "pearson": 0.5, "rmse": rmse,
+                         "sd_ratio": 1.0, "n_heldout": 10})
+    summary = summarise(pd.DataFrame(rows)).set_index("method")
+    assert summary.loc["affinity_distillation", "rmse_mean"] == pytest.approx(0.05)
+    assert summary.loc["affinity_distillation", "rmse_sd"] == pytest.approx(np.std([0.04, 0.06], ddof=1))
+    assert summary.loc["affinity_distillation", "rank"] == 1  # the ensemble (0.05) below jaspar (0.06)
+    assert summary.loc[AD_ONE_MODEL, "rank"] == 2  # one model (0.08) above it
+    assert summary.loc["jaspar", "rank"] == 1  # against the other motif methods and the one-model AD
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    (PANEL.replace("seeds = [3]", "seeds = [3, 3]"), "panel.seeds: expected a list of distinct integers"),
+    (PANEL.replace('name = "no-sequence"', 'name = "at-tracts"'), "the name 'at-tracts' is used 2 times"),
+    (PANEL.replace('name = "no-sequence"', 'name = "no sequence"'), "world[1].name: expected letters"),
+    (PANEL.replace("mechanism = \"none\"", "mechanism = \"cpg\""),
+     "world 'no-sequence' (seed 3): config: accessibility.mechanism must be one of"),
+    (PANEL.replace("quick = true", "quick = true\nworlds = 2"), "panel.worlds: unknown key"),
+    (PANEL.replace("sim_project.toml", "missing.toml"), "panel.project:"),
+])
+def test_a_broken_panel_is_refused_with_its_problem(panel_dir, text, fragment):
+    (panel_dir / "broken.toml").write_text(text)
+    with pytest.raises(ProjectError) as caught:
+        load_panel(panel_dir / "broken.toml")
+    assert any(fragment in problem for problem in caught.value.problems), caught.value.problems
