@@ -332,10 +332,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     except ProjectError as err:
         print(str(err), file=sys.stderr)
         return 2
-    if args.dry_run:
-        print(result["plan"])
-        return 0
-    print(result["paths"][1].read_text())
+    print(result["plan"] if args.dry_run else result["paths"][1].read_text())
     return 0
 
 

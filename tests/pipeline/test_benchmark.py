@@ -14,38 +14,13 @@ from affdist_core.catalog.schema import open_catalog
 from affdist_core.pipeline.benchmark import AD_ONE_MODEL, load_panel, run_panel
 from affdist_core.pipeline.project import ProjectError
 
-from project_data import TINY_PARAMS, write_experiment, write_library
+from project_data import PROJECT, write_project
 
-SIMULATED_PROJECT = """\
-quick = true
-
-[genome]
-fasta = "genome.fa"
-
-[[experiment]]
-tf = "Pho4"
-valid_chroms = ["chrB"]
-test_chroms = ["chrC"]
-params = "tiny_params.json"
-max_epochs = 2
-patience = 2
-
-[[library]]
-name = "pho4_lib"
-path = "pho4_lib.csv"
-tf = "Pho4"
-id_col = "name"
-value_col = "ddG"
-
-[distill]
-n_scored = 120
-n_backgrounds = 3
-background_pool = 6
-
-[simulate]
-preset = "pho4-yeast"
-overrides = { reads = { depth = 2000000 } }
-"""
+SIMULATED_PROJECT = (
+    PROJECT.replace('plus = "plus.bw"\nminus = "minus.bw"\npeaks = "peaks.narrowPeak"\n', "")
+    .split("[output]")[0]
+    + '[simulate]\npreset = "pho4-yeast"\noverrides = { reads = { depth = 2000000 } }\n')
+"""The project-file tests' tiny project with its experiment simulated (the panel sets the output)."""
 
 PANEL = """\
 [panel]
@@ -65,10 +40,7 @@ overrides = { accessibility = { mechanism = "none" }, control = { noise_sd = 1.0
 @pytest.fixture(scope="module")
 def panel_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("panel")
-    write_experiment(root)  # its genome.fa (the simulator writes reads, control and peaks itself)
-    (root / "tiny_params.json").write_text(json.dumps(TINY_PARAMS))
-    write_library(root / "pho4_lib.csv")
-    (root / "sim_project.toml").write_text(SIMULATED_PROJECT)
+    write_project(root, SIMULATED_PROJECT, "sim_project.toml")  # genome.fa is used; the simulator makes the rest
     (root / "panel.toml").write_text(PANEL)
     return root
 
