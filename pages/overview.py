@@ -14,6 +14,25 @@ from app.widgets import slug
 SPLIT_COLOURS = {"train": "#9AA5B1", "valid": "#F2A541", "test": "#2E86AB"}
 
 
+SIMULATED_NOTE = (
+    "**Simulated in-vivo data.** Runs marked simulated ({runs}) did not use measured ChIP-nexus reads: the "
+    "simulator made them, with the in-vitro library itself as the TF's flank energies (plus JASPAR core "
+    "penalties, accessibility and read models of its own). Such a run shows that the pipeline recovers an "
+    "affinity landscape that really shaped the reads, and how it compares with motif methods on the same "
+    "files; it does not show how well in-vivo binding follows in-vitro affinity in a real cell, and one world "
+    "is one set of mechanisms — the benchmark panel (`affdist benchmark benchmarks/panel.toml`) runs others.")
+
+
+def simulated_note() -> None:
+    """Say plainly which runs are simulated and what that proves (nothing when none is)."""
+    runs = data.runs_table()
+    simulated = [r.run_id for r in runs.itertuples() if isinstance(r.config, dict) and "simulation" in r.config]
+    if simulated:
+        shown = ", ".join(f"`{r}`" for r in simulated[:4]) + (f" and {len(simulated) - 4} more"
+                                                               if len(simulated) > 4 else "")
+        st.info(SIMULATED_NOTE.format(runs=shown))
+
+
 def headline_section() -> None:
     """Every TF × library at a glance: AD's held-out Pearson and RMSE next to the best motif method's."""
     table = explore.headline_table(data.headline_inputs())
@@ -195,6 +214,7 @@ def main() -> None:
     """Draw the Overview page."""
     selection = widgets.selection()
     st.title("Overview")
+    simulated_note()
     headline_section()
     catalog_section()
     model_section(selection)

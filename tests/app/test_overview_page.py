@@ -198,3 +198,17 @@ def test_overview_headlines_show_every_tf_against_its_best_motif_method(app_env)
         test_r = sql(app_env, "SELECT value FROM model_metrics WHERE model_id = ? AND split = 'test' AND "
                               "metric = 'counts_pearson'", [f"{expected.run_id}:bpnet"])["value"]
         assert row.test_counts_pearson == pytest.approx(float(test_r.iloc[0]))
+
+
+def test_overview_says_which_runs_are_simulated(app_env, tmp_path, monkeypatch):
+    at = open_page()
+    (note,) = [i.value for i in at.info if "Simulated in-vivo data" in i.value]
+    assert "`pho4-betseq_pho4-quick`" in note and "`cbf1-cbf1_like-quick`" in note  # both test runs simulate
+    assert "does not show how well in-vivo binding follows in-vitro affinity" in note
+    copy = tmp_path / "user.duckdb"  # the same catalog as if the runs had used a user's files
+    shutil.copy(app_env, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE runs SET config = '{}'")
+    monkeypatch.setenv("AFFDIST_CATALOG", str(copy))
+    at = open_page()
+    assert not [i for i in at.info if "Simulated in-vivo data" in i.value]
