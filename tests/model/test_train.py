@@ -208,7 +208,7 @@ def test_a_model_that_predicts_nothing_fails_the_learning_check(trained, tmp_pat
     save_model(model, blank / "model.keras")
     check = check_learning(blank)
     assert not check.passed and len(check.problems) == 2
-    assert "counts Pearson nan is not above the baseline" in check.problems[0]
+    assert "counts Pearson nan is not 0.1 above the baseline" in check.problems[0]
     assert "profile JSD" in check.problems[1] and "did not learn" in check.summary()
 
 
