@@ -238,7 +238,11 @@ def test_one_experiment_per_tf_and_no_files_with_simulate(files):
     problems = problems_of(files, PROJECT + '\n[simulate]\npreset = "pho4-yeast"\n')
     assert problems[0].startswith("experiment[0]: plus, minus, peaks: with a [simulate] section the simulator "
                                   "writes the experiment's files; remove these keys or the [simulate] section")
-    assert problems[1].startswith("experiment[0].valid_chroms: chrB not among the simulated chromosomes")
+    assert len(problems) == 1  # the split (chrB, chrC) lies on the given FASTA, which is simulated whole
+    simulated = PROJECT.replace('plus = "plus.bw"\nminus = "minus.bw"\npeaks = "peaks.narrowPeak"\n', "")
+    problems = problems_of(files, simulated.replace('["chrB"]', '["chrQ"]') + '\n[simulate]\npreset = "pho4-yeast"\n')
+    assert problems == ["experiment[0].valid_chroms: chrQ not among the simulated chromosomes (chrA, chrB, chrC); "
+                        "set experiment[0].valid_chroms or simulate.overrides.chroms"]
 
 
 def test_simulated_split_lies_on_the_simulated_chromosomes(tmp_path):
