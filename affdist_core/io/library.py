@@ -493,8 +493,11 @@ _BUILTINS: dict[str, _BuiltinSpec] = {
 
 
 def builtin_libraries() -> list[str]:
-    """Names of the libraries shipped with the package."""
-    return sorted(_BUILTINS)
+    """Names of the libraries shipped with the package: measured ones, and the synthetic landscapes of
+    :mod:`affdist_core.io.landscapes` (built when first used)."""
+    from affdist_core.io.landscapes import LANDSCAPES
+
+    return sorted([*_BUILTINS, *LANDSCAPES])
 
 
 def load_builtin_library(name: str) -> InVitroLibrary:
@@ -507,6 +510,11 @@ def load_builtin_library(name: str) -> InVitroLibrary:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from affdist_core.io.landscapes import LANDSCAPES, landscape_frame
+
+    if name in LANDSCAPES:
+        return InVitroLibrary(name=name, frame=landscape_frame(name).copy(), source=LANDSCAPES[name].describe(),
+                              value_name="ddG_RT", units="RT")
     if name not in _BUILTINS:
         raise ValueError(f"name: no built-in library {name!r}; available: {builtin_libraries()}")
     spec = _BUILTINS[name]
@@ -544,7 +552,7 @@ def resolve_library(name_or_path: str | os.PathLike, **kwargs) -> InVitroLibrary
 
     A built-in name wins over a file of the same name in the working directory; pass ``./name`` for the file.
     """
-    if isinstance(name_or_path, str) and name_or_path in _BUILTINS:
+    if isinstance(name_or_path, str) and name_or_path in builtin_libraries():
         if kwargs:
             raise ValueError(
                 f"library {name_or_path!r} is built in; options {sorted(kwargs)} apply only to files"

@@ -17,6 +17,9 @@ project's ``[simulate] overrides`` (:mod:`affdist_core.simulate.config` document
     [[world]]
     name = "gc-open"
     overrides = { accessibility = { mechanism = "gc" } }
+    [[world]]
+    name = "cbf1-landscape"
+    project = "panel_project_cbf1.toml"   # another TF landscape: a world may name its own project
 
 Every world × seed is an ``affdist run`` of the project (fingerprinted stages: a rerun skips what is done)
 into ``<out>/<world>/seed<k>/``, recorded in one catalog under run ids ``<world>-s<k>-<tf>-<library>``.
@@ -53,15 +56,16 @@ AD_ONE_MODEL = f"{AD_METHOD}_1"
 """The method name of the primary model's own AD score in the panel table."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _PANEL_KEYS = ("project", "seeds", "out", "catalog", "quick")
-_WORLD_KEYS = ("name", "overrides")
+_WORLD_KEYS = ("name", "overrides", "project")
 
 
 @dataclass(frozen=True)
 class World:
-    """One world of a panel: its ``name`` and simulator ``overrides``."""
+    """One world of a panel: its ``name``, simulator ``overrides`` and its own ``project`` (None: the panel's)."""
 
     name: str
     overrides: Mapping[str, Any]
+    project: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,14 @@ def load_panel(path: str | os.PathLike) -> Panel:
         if not isinstance(overrides, dict):
             problems.append(f"{key}.overrides: expected a table of simulator settings, got {overrides!r}")
             continue
-        worlds.append(World(name, overrides))
+        own = None
+        if "project" in raw:
+            own = (path.parent / str(raw["project"])).resolve()
+            if not own.is_file():
+                problems.append(f"{key}.project: {own} does not exist; give a project file with a [simulate] "
+                                f"section")
+                continue
+        worlds.append(World(name, overrides, own))
     names = [w.name for w in worlds]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"world: the name {name!r} is used {names.count(name)} times; give each world its own")
@@ -176,10 +187,10 @@ def _world_project(panel: Panel, world: World, seed: int):
     from affdist_core.pipeline.project import parse_project
     from affdist_core.simulate.config import resolve_config
 
-    data = tomllib.loads(panel.project.read_text(encoding="utf-8"))
+    project = world.project or panel.project
+    data = tomllib.loads(project.read_text(encoding="utf-8"))
     if "simulate" not in data:
-        raise ProjectError(panel.project, ["simulate: a panel's project simulates its data; add a [simulate] "
-                                           "section"])
+        raise ProjectError(project, ["simulate: a panel's project simulates its data; add a [simulate] section"])
     simulate = dict(data["simulate"])
     simulate["overrides"] = _merge(_merge(simulate.get("overrides", {}), world.overrides), {"seed": seed})
     resolve_config(simulate["overrides"], preset=simulate.get("preset", "pho4-yeast"))  # ValueError names the key
@@ -187,7 +198,7 @@ def _world_project(panel: Panel, world: World, seed: int):
     data["output"] = {"dir": str(panel.run_dir(world, seed)), "catalog": str(panel.catalog)}
     if panel.quick:
         data["quick"] = True
-    return parse_project(data, panel.project)
+    return parse_project(data, project)
 
 
 def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds: list[str] | None = None
@@ -300,7 +311,9 @@ def write_panel(panel: Panel, table: pd.DataFrame, summary: pd.DataFrame) -> lis
     one, total = ad_wins(summary, AD_ONE_MODEL)
     ens, _ = ad_wins(summary, AD_METHOD)
     payload = {"panel": str(panel.path), "project": str(panel.project), "seeds": list(panel.seeds),
-               "quick": panel.quick, "worlds": {w.name: dict(w.overrides) for w in panel.worlds},
+               "quick": panel.quick,
+               "worlds": {w.name: {"overrides": dict(w.overrides), "project": str(w.project or panel.project)}
+                          for w in panel.worlds},
                "ad_lowest_rmse": {"one_model": one, "ensemble": ens, "of": total},
                "summary": json.loads(summary.to_json(orient="records")),
                "table": json.loads(table.to_json(orient="records"))}

@@ -117,9 +117,29 @@ def test_summary_ranks_and_spreads_over_seeds():
      "world 'no-sequence' (seed 3): config: accessibility.mechanism must be one of"),
     (PANEL.replace("quick = true", "quick = true\nworlds = 2"), "panel.worlds: unknown key"),
     (PANEL.replace("sim_project.toml", "missing.toml"), "panel.project:"),
+    (PANEL + '[[world]]\nname = "other"\nproject = "nowhere.toml"\n', "world[2].project:"),
 ])
 def test_a_broken_panel_is_refused_with_its_problem(panel_dir, text, fragment):
     (panel_dir / "broken.toml").write_text(text)
     with pytest.raises(ProjectError) as caught:
         load_panel(panel_dir / "broken.toml")
     assert any(fragment in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_a_world_may_name_its_own_project(panel_dir):
+    """Another TF landscape is another project: the world's project replaces the panel's, with the world's
+    overrides, the seed, the world's run directory and the panel's catalog."""
+    from affdist_core.pipeline.benchmark import _world_project
+
+    other = SIMULATED_PROJECT.replace('name = "pho4_lib"', 'name = "other_lib"')
+    (panel_dir / "other_project.toml").write_text(other)
+    (panel_dir / "own.toml").write_text(PANEL + '[[world]]\nname = "other"\nproject = "other_project.toml"\n'
+                                                'overrides = { energy = { chemical_potential_kcal = 0.5 } }\n')
+    panel = load_panel(panel_dir / "own.toml")
+    world = panel.worlds[2]
+    project = _world_project(panel, world, 3)
+    assert world.project == panel_dir / "other_project.toml" and project.libraries[0].name == "other_lib"
+    assert project.simulate.overrides["energy"] == {"chemical_potential_kcal": 0.5}
+    assert project.simulate.overrides["seed"] == 3 and project.simulate.overrides["reads"]["depth"] == 2_000_000
+    assert project.output.dir == panel.out / "other" / "seed3" and project.output.catalog == panel.catalog
+    assert _world_project(panel, panel.worlds[0], 3).libraries[0].name == "pho4_lib"
