@@ -214,15 +214,14 @@ def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds
     if unknown:
         raise ProjectError(panel.path, [f"--world {name}: no such world; worlds: "
                                         f"{', '.join(w.name for w in panel.worlds)}" for name in unknown])
-    plans, reports = [], {}
+    plans = []
     for world in chosen:
         for seed in panel.seeds:
+            log.info("panel: world %s, seed %d", world.name, seed)
             project = _world_project(panel, world, seed)
             result = run_project(project, dry_run=dry_run, run_id_prefix=panel.run_id_prefix(world, seed))
             if dry_run:
                 plans.append(f"# world {world.name}, seed {seed}\n{result['plan']}")
-            else:
-                reports[(world.name, seed)] = result["reports"]
     if dry_run:
         return {"plan": "\n".join(plans)}
     table = panel_table(panel)
