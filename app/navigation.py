@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pages import (calibration, dynamic_range, genomic_matches, methods, motifs, overview, paralogs, shap_tracks,
-                   variant)
+from pages import (benchmark, calibration, dynamic_range, genomic_matches, methods, motifs, overview, paralogs,
+                   shap_tracks, variant)
 
 
 @dataclass(frozen=True)
@@ -33,4 +33,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(genomic_matches.main, "Genomic matches", ":material/travel_explore:", "genomic_matches"),
     PageSpec(variant.main, "Variant ΔΔG", ":material/science:", "variant"),
     PageSpec(paralogs.main, "Paralogs", ":material/compare_arrows:", "paralogs"),
+    PageSpec(benchmark.main, "Benchmark", ":material/public:", "benchmark"),
 )

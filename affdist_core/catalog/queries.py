@@ -110,6 +110,15 @@ def tf_library_runs(con: Connection) -> pd.DataFrame:
     return _df(con, f"SELECT tf, library, run_id FROM ({_TF_LIBRARY_RUNS}) ORDER BY tf, library")
 
 
+def benchmark_panels(con: Connection) -> pd.DataFrame:
+    """Every benchmark panel recorded in the catalog (:mod:`affdist_core.pipeline.benchmark`): ``panel`` (its
+    run id, ``panel:<stem>``) and ``payload`` (parsed: seeds, worlds, the summary and table rows, the win
+    counts), by panel."""
+    frame = _df(con, "SELECT run_id AS panel, payload FROM analyses WHERE name = 'benchmark_panel' ORDER BY run_id")
+    frame["payload"] = [_parse_json(v) for v in frame["payload"]]
+    return frame
+
+
 def headline_inputs(con: Connection) -> pd.DataFrame:
     """What each TF × library headline needs, per pair of :func:`tf_library_runs`: ``tf, library, run_id, units,
     comparison`` and ``members`` (the run's ``comparison`` and ``ensemble_members`` analyses, parsed; None when

@@ -27,7 +27,9 @@ into ``<out>/<world>/seed<k>/``, recorded in one catalog under run ids ``<world>
 held-out Pearson, RMSE and sd ratio, with ``affinity_distillation_1`` (the primary model's own AD: the
 equal-budget comparison with MoDISco, which reads that one model) next to the ensemble's — and
 :func:`summarise` gives per world the mean ± sd over seeds, AD's rank by RMSE (one model and ensemble) and
-the count of worlds where AD has the lowest RMSE; both are written to ``<out>/panel.json`` and ``panel.md``.
+the count of worlds where AD has the lowest RMSE; both are written to ``<out>/panel.json`` and ``panel.md``
+and recorded in the catalog (``analyses`` row ``benchmark_panel`` of run id ``panel:<panel file stem>``), where
+the app's Benchmark page reads them.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from affdist_core.pipeline.project import ProjectError
 
 log = logging.getLogger(__name__)
 
+PANEL_ANALYSIS = "benchmark_panel"
+"""The ``analyses`` name of a panel's record in the catalog."""
 AD_ONE_MODEL = f"{AD_METHOD}_1"
 """The method name of the primary model's own AD score in the panel table."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -301,6 +305,22 @@ def format_markdown(panel: Panel, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def panel_run_id(panel: Panel) -> str:
+    """The catalog run id a panel's record is kept under: ``panel:<panel file stem>``."""
+    return f"panel:{panel.path.stem}"
+
+
+def record_panel(panel: Panel, payload: dict, json_path: Path) -> None:
+    """Replace the panel's ``analyses`` row in its catalog (one transaction)."""
+    from affdist_core.catalog.schema import insert_frame, open_catalog
+
+    with open_catalog(panel.catalog) as catalog, catalog.transaction() as con:
+        con.execute("DELETE FROM analyses WHERE run_id = ? AND name = ?", [panel_run_id(panel), PANEL_ANALYSIS])
+        insert_frame(con, "analyses", pd.DataFrame({
+            "run_id": [panel_run_id(panel)], "library": [""], "name": [PANEL_ANALYSIS],
+            "payload": [json.dumps(payload, default=str)], "table_path": [str(json_path)]}))
+
+
 def _pm(mean: float, sd: float, digits: int) -> str:
     return f"{mean:.{digits}f}" + ("" if not np.isfinite(sd) else f" ± {sd:.{digits}f}")
 
@@ -318,6 +338,7 @@ def write_panel(panel: Panel, table: pd.DataFrame, summary: pd.DataFrame) -> lis
                "table": json.loads(table.to_json(orient="records"))}
     paths = [write_json(panel.out / "panel.json", payload),
              write_text(panel.out / "panel.md", format_markdown(panel, summary) + "\n")]
+    record_panel(panel, payload, paths[0])
     log.info("panel: AD lowest RMSE in %d/%d worlds (one model), %d/%d (ensemble); %s", one, total, ens, total,
              paths[1])
     return paths

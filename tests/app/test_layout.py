@@ -20,7 +20,7 @@ PAGE_MODULES = sorted(p.stem for p in PAGE_DIR.glob("*.py") if p.stem != "__init
 
 def test_every_page_module_has_main_and_is_registered_once_under_its_old_url():
     assert PAGE_DIR == REPO_ROOT / "pages" and not (REPO_ROOT / "app" / "pages").exists()
-    assert len(PAGE_MODULES) == 9
+    assert len(PAGE_MODULES) == 10
     registered = {page.main.__module__: page for page in PAGES}
     assert sorted(registered) == [f"pages.{name}" for name in PAGE_MODULES] and len(PAGES) == len(registered)
     for name in PAGE_MODULES:

@@ -143,3 +143,27 @@ def test_a_world_may_name_its_own_project(panel_dir):
     assert project.simulate.overrides["seed"] == 3 and project.simulate.overrides["reads"]["depth"] == 2_000_000
     assert project.output.dir == panel.out / "other" / "seed3" and project.output.catalog == panel.catalog
     assert _world_project(panel, panel.worlds[0], 3).libraries[0].name == "pho4_lib"
+
+
+def test_the_panel_is_recorded_in_the_catalog_and_shown_by_the_app(panel_dir, result, monkeypatch):
+    from affdist_core.catalog import queries
+    from app.testing import open_page
+
+    panel = load_panel(panel_dir / "panel.toml")
+    with open_catalog(panel.catalog) as catalog:
+        panels = queries.benchmark_panels(catalog.connection)
+    assert panels["panel"].tolist() == ["panel:panel"]
+    payload = panels["payload"].iloc[0]
+    assert payload == json.loads((panel.out / "panel.json").read_text())
+    monkeypatch.setenv("AFFDIST_CATALOG", str(panel.catalog))
+    at = open_page("benchmark", timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    wins = payload["ad_lowest_rmse"]
+    assert [m.value for m in at.metric] == [f"{wins['one_model']} of 2 worlds", f"{wins['ensemble']} of 2 worlds"]
+    assert [s.value for s in at.subheader] == ["at-tracts — pho4-pho4_lib", "no-sequence — pho4-pho4_lib"]
+    summary = result["summary"]
+    for frame, world in zip([d.value for d in at.dataframe], ("at-tracts", "no-sequence")):
+        expected = summary[summary["world"] == world].sort_values("rmse_mean")
+        np.testing.assert_allclose(frame["rmse_mean"], expected["rmse_mean"])
+        assert frame["rank"].tolist() == expected["rank"].tolist()
+    assert any("quick sizes" in c.value for c in at.caption)
