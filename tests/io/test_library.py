@@ -219,7 +219,7 @@ def pho4() -> InVitroLibrary:
 
 
 def test_builtin_shape(pho4):
-    assert builtin_libraries() == ["betseq_pho4"]
+    assert builtin_libraries() == ["betseq_pho4", "cbf1_pairwise"]  # measured, then synthetic
     assert len(pho4) == 1_048_576 and pho4.sequence_length == 16
     assert pho4.value_name == "ddG_RT" and pho4.units == "RT"
     assert pho4.frame["value"].dtype == np.float64 and pd.isna(pho4.frame["category"]).all()
@@ -253,7 +253,7 @@ def test_resolve_library(tmp_path):
     path = write(tmp_path / "t.csv", "s,v\nACGT,1\n")
     lib = resolve_library(path, sequence_col="s", value_col="v")
     assert lib.frame["sequence"].tolist() == ["ACGT"]
-    with pytest.raises(ValueError, match=r"neither a built-in library \['betseq_pho4'\]"):
+    with pytest.raises(ValueError, match=r"neither a built-in library \['betseq_pho4', 'cbf1_pairwise'\]"):
         resolve_library("no_such_library")
     with pytest.raises(ValueError, match="available"):
         load_builtin_library("gcpbm_cbf1")
