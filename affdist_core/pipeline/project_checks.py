@@ -45,7 +45,7 @@ def check_project(project: Project, problems: list[str] | None = None) -> None:
     for experiment in project.experiments:
         problems += check_experiment(experiment, sizes, simulated=project.simulate is not None)
         if project.simulate is not None:
-            problems += _check_simulated_split(project, experiment)
+            problems += _check_simulated_split(project, experiment, sizes)
     loaded = {}
     for library in project.libraries:
         found, loaded[library.key] = _check_library(library)
@@ -238,8 +238,9 @@ def _check_split(experiment: Experiment, sizes: dict[str, int], peak_chroms: set
     return problems
 
 
-def _check_simulated_split(project: Project, experiment: Experiment) -> list[str]:
-    """The split of a simulated experiment (given, or the default) lies on the simulated chromosomes."""
+def _check_simulated_split(project: Project, experiment: Experiment, sizes: dict[str, int] | None) -> list[str]:
+    """The split of a simulated experiment (given, or the default) lies on the simulated chromosomes: the
+    ``chroms`` override, else every chromosome of the project's FASTA (``sizes``), else the built-in genome's."""
     from affdist_core.io.genome import CHROMOSOMES
     from affdist_core.model.data_spec import YEAST_SPLIT
     from affdist_core.pipeline.demo_stages import QUICK_CHROMS
@@ -251,15 +252,9 @@ def _check_simulated_split(project: Project, experiment: Experiment) -> list[str
     if chroms:
         simulated = list(chroms)
     elif project.genome.fasta is not None:
-        if not project.genome.fasta.is_file():
-            return []  # reported with the genome
-        from affdist_core.io.fasta import GenomeReader
-
-        reader = GenomeReader(project.genome.fasta)
-        try:
-            simulated = list(reader.chrom_sizes)
-        finally:
-            reader.close()
+        if sizes is None:
+            return []  # the FASTA could not be read: reported with the genome
+        simulated = list(sizes)
     else:
         simulated = QUICK_CHROMS if project.quick else list(CHROMOSOMES)
     default = QUICK_SPLIT if project.quick else YEAST_SPLIT
