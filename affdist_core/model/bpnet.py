@@ -25,25 +25,27 @@ per strand over the whole output window and within ``LOCAL_CONTROL_WIDTH`` (150)
 counts head (``counts_control="mixture"``, the default) models the reads as **bound + background**::
 
     profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
-    nuisance  = standardise(concat([control_logcounts, gc, gc², at, poly_at]))
+    nuisance  = standardise(concat([control_logcounts, accessibility(sequence)]))
                                                             names "nuisance_features", "nuisance_norm"
     bound     = logcounts_seq + MLP_bound(nuisance)         names "bound_hidden", "bound_nuisance", "bound_logcounts"
     background = MLP_background(nuisance)                   names "background_hidden", "background_logcounts"
     logcounts = log(exp(bound) + exp(background))                                     name "logcounts"
 
-with ``gc`` the GC fraction of the input window, ``at`` and ``poly_at`` the A/T and poly(dA:dT) content of
-its central ``COMPOSITION_WIDTH`` (150) bp (:class:`CompositionFeatures`), and each MLP ``Dense(NUISANCE_UNITS,
-relu) → Dense(2 * n_tasks)``. ``standardise`` is a ``Normalization`` layer whose per-feature mean and variance
-the trainer sets from the training windows (identity until then): the composition features vary by a few
-hundredths, the control by whole log units, and unscaled they were learned too slowly to matter.
+with ``accessibility(sequence)`` the frozen accessibility branch (:mod:`affdist_core.model.accessibility`):
+a small network fitted, before BPNet trains, to predict the control's 4 log counts from sequence alone — the
+chromatin's and the library's own sequence rule, learned from the control and nothing else — and each MLP
+``Dense(NUISANCE_UNITS, relu) → Dense(2 * n_tasks)``. ``standardise`` is a ``Normalization`` layer whose
+per-feature mean and variance the trainer sets from the training windows (identity until then).
 
 Reads from the bound factor scale with the accessibility of the site (which the local control measures
-with Poisson noise, and the site's A/T and poly(dA:dT) content predicts) times what the sequence adds; the
-rest of the window's reads (unbound background, GC-biased) do not depend on the site at all. Because the
-nuisance side already sees the composition around the site, the sequence part has no reason to learn
-"A/T next to the site = more reads" (accessibility) as if it were affinity; marginalization keeps the
-nuisance fixed, so a query's A/T content changes its score only through binding (what each step did to
-AD's held-out Pearson: docs/experiments.md, "counts head"). With the seed's linear form
+with Poisson noise, and the branch predicts from the site's sequence) times what the sequence adds; the
+rest of the window's reads (unbound background) do not depend on the site at all. Because the nuisance side
+already sees what the control says about the site and its sequence, the sequence part has less reason to
+learn "open-looking DNA next to the site = more reads" (accessibility) as if it were affinity;
+marginalization keeps the nuisance fixed, so a query's composition changes its score only through binding.
+No feature is hand-made: an earlier version gave the head GC, GC² and the A/T and poly(dA:dT) content of the
+central 150 bp, which happened to be the simulator's own accessibility formula (issue 16; what each step did
+to AD's held-out Pearson: docs/experiments.md, "counts head"). With the seed's linear form
 (``counts_control="linear"``: ``logcounts_seq + Dense(2 * n_tasks, no bias)(control_logcounts)``, name
 ``"control_logcounts_dense"``) the counts head can express neither.
 :func:`counts_model` (DeepSHAP, marginalization) returns ``logcounts_seq``, the sequence part of the bound
@@ -91,6 +93,7 @@ import numpy as np
 from affdist_core.common.atomic import atomic_path
 from affdist_core.common.checks import check_int
 from affdist_core.common.names import ModelDir
+from affdist_core.model.accessibility import accessibility_branch
 from affdist_core.model.inputs import (
     CONTROL_LOGCOUNTS,
     CONTROL_PROFILE,
@@ -107,7 +110,6 @@ from affdist_core.model.params import BPNetParams, body_length, dilations, outpu
 
 __all__ = [
     "CentralCrop1D",
-    "CompositionFeatures",
     "LogSumExpChannels",
     "ReverseComplement",
     "build_bpnet",
@@ -127,10 +129,6 @@ _PACKAGE = "affdist"
 COUNTS_CONTROL_MODES = ("mixture", "linear")
 #: Hidden units of each small network on the nuisance features in the ``"mixture"`` counts head.
 NUISANCE_UNITS = 16
-#: Central window (bp) whose A/T and poly(dA:dT) content are nuisance features (:class:`CompositionFeatures`).
-COMPOSITION_WIDTH = 150
-#: Shortest run of A (or T) counted as a poly(dA:dT) tract by :class:`CompositionFeatures`.
-POLY_AT_RUN = 5
 
 
 # ----------------------------------------------------------------------------------------------- layers
@@ -191,44 +189,6 @@ class LogSumExpChannels(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "channels": list(self.channels)}
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class CompositionFeatures(keras.layers.Layer):
-    """``[gc, gc², at, poly_at]`` of one-hot (batch, L, 4) ``ACGT`` input: (batch, 4), all fractions in [0, 1].
-
-    ``gc``: GC fraction of the whole window; a quadratic in it is the log of the usual Gaussian GC bias of
-    sequencing libraries (Benjamini & Speed 2012). ``at``: A/T fraction of the central ``width`` bp;
-    ``poly_at``: fraction of the 5-bp windows in the central ``width`` bp that read AAAAA or TTTTT
-    (poly(dA:dT) tracts). A/T content and poly(dA:dT) tracts are the main sequence determinants of nucleosome
-    depletion in yeast (Struhl 1985; Segal & Widom 2009), i.e. of how accessible the site is."""
-
-    def __init__(self, width: int = COMPOSITION_WIDTH, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.width = int(width)
-
-    def call(self, inputs):
-        gc = keras.ops.mean(inputs[:, :, 1] + inputs[:, :, 2], axis=1, keepdims=True)
-        length = inputs.shape[1]
-        width = min(self.width, length)
-        start = (length - width) // 2
-        central = inputs[:, start : start + width, :]
-        at = keras.ops.mean(central[:, :, 0] + central[:, :, 3], axis=1, keepdims=True)
-        n_windows = width - POLY_AT_RUN + 1
-        tracts = 0.0
-        for base in (0, 3):  # A, T: a window is a tract when all its bases are that base
-            run = central[:, 0:n_windows, base]
-            for k in range(1, POLY_AT_RUN):
-                run = run * central[:, k : k + n_windows, base]
-            tracts = tracts + run
-        poly = keras.ops.mean(tracts, axis=1, keepdims=True)
-        return keras.ops.concatenate([gc, gc * gc, at, poly], axis=1)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 4)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "width": self.width}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -326,7 +286,7 @@ def build_bpnet(
         if counts_control == "mixture":
             nuisance = layers.Normalization(name=LAYERS.nuisance_norm)(
                 layers.Concatenate(name=LAYERS.nuisance_features)(
-                    [control_logcounts, CompositionFeatures(name=LAYERS.composition_features)(sequence)]))
+                    [control_logcounts, accessibility_branch(sequence, shapes[CONTROL_LOGCOUNTS][0])]))
             access = layers.Dense(n_out, name=LAYERS.bound_nuisance)(
                 layers.Dense(NUISANCE_UNITS, activation="relu", name=LAYERS.bound_hidden)(nuisance))
             bound = layers.Add(name=LAYERS.bound_logcounts)([logcounts, access])

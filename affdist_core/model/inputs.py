@@ -7,8 +7,9 @@ What BPNet takes (:func:`affdist_core.model.bpnet.build_bpnet`), per example:
 * with control: ``"control_profile"`` (out_pred_len, 2) = ``log1p`` of the control reads per position and
   strand, and ``"control_logcounts"`` (:data:`CONTROL_LOGCOUNTS_WIDTH` = 4,) = ``log1p`` of
   ``[total +, total −, local +, local −]`` (the reads per strand over the output window and within
-  :data:`LOCAL_CONTROL_WIDTH` bp of the summit; :func:`control_model_inputs`). The composition features
-  (GC, A/T, poly(dA:dT)) are computed inside the graph from ``"sequence"``; they are not inputs.
+  :data:`LOCAL_CONTROL_WIDTH` bp of the summit; :func:`control_model_inputs`). The accessibility branch's
+  prediction of the control (:mod:`affdist_core.model.accessibility`) is computed inside the graph from
+  ``"sequence"``; it is not an input.
 
 Outputs: ``"profile"`` (out_pred_len, 2 × n_tasks) logits and ``"logcounts"`` (2 × n_tasks,) log1p(totals).
 
@@ -103,7 +104,12 @@ class LayerNames:
     profile: str = PROFILE
     logcounts: str = LOGCOUNTS
     control_profile_conv: str = "control_profile_conv"
-    composition_features: str = "composition_features"
+    access_conv1: str = "access_conv1"
+    access_conv2: str = "access_conv2"
+    access_bins: str = "access_bins"
+    access_flat: str = "access_flat"
+    access_hidden: str = "access_hidden"
+    access_logcounts: str = "access_logcounts"
     nuisance_features: str = "nuisance_features"
     nuisance_norm: str = "nuisance_norm"
     bound_hidden: str = "bound_hidden"

@@ -43,6 +43,7 @@ import numpy as np
 from affdist_core.common.atomic import atomic_path, write_json
 from affdist_core.common.fingerprint import code_version, digest, file_identity
 from affdist_core.common.names import CHECKPOINT_STATE_FILE, LAST_CHECKPOINT_FILE, ModelDir
+from affdist_core.model.accessibility import fit_accessibility
 from affdist_core.model.bpnet import build_bpnet, save_model, sequence_counts_head
 from affdist_core.model.params import BPNetParams, TrainingSettings, save_params
 from affdist_core.model.losses import MultinomialNLL
@@ -181,6 +182,8 @@ def train_bpnet(
         state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
                  "stop_reason": "max_epochs reached", "fingerprint": fingerprint, "fingerprint_parts": parts}
         model = build_bpnet(params, use_control=use_control)
+        if LAYERS.access_logcounts in {layer.name for layer in model.layers}:
+            state["accessibility"] = fit_accessibility(model, train, valid, params)
         _standardise_nuisance(model, train, params)
         _initialise_counts_bias(model, train)
         compile_bpnet(model, params, settings.jit_compile)
@@ -212,6 +215,7 @@ def train_bpnet(
         "fingerprint": fingerprint,
         "split": split,
         "n_windows": {"train": len(train), "train_peaks": int(train.meta["is_peak"].sum()), "valid": len(valid)},
+        "accessibility": state.get("accessibility"),
         "epochs_run": state["epochs_done"],
         "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"],
@@ -235,7 +239,8 @@ NUISANCE_SAMPLE = 4000
 
 def _standardise_nuisance(model: keras.Model, windows, params: BPNetParams) -> None:
     """Set the mixture counts head's ``nuisance_norm`` layer to the mean and variance of its input features
-    (control log counts, GC and composition, :func:`affdist_core.model.bpnet.build_bpnet`) over up to
+    (the control's log counts and the accessibility branch's prediction of them,
+    :func:`affdist_core.model.bpnet.build_bpnet`) over up to
     :data:`NUISANCE_SAMPLE` evenly spaced centred training windows; no-op for models without it."""
     if LAYERS.nuisance_norm not in {layer.name for layer in model.layers}:
         return
@@ -244,7 +249,7 @@ def _standardise_nuisance(model: keras.Model, windows, params: BPNetParams) -> N
     features = keras.Model(model.inputs, model.get_layer(LAYERS.nuisance_features).output).predict(
         inputs, batch_size=256, verbose=0)
     model.get_layer(LAYERS.nuisance_norm).adapt(features)
-    log.info("nuisance features (control ×4, gc, gc², at, poly_at) over %d windows: mean [%s], sd [%s]", len(sample),
+    log.info("nuisance features (control ×4, predicted control ×4) over %d windows: mean [%s], sd [%s]", len(sample),
              ", ".join(f"{v:.3g}" for v in features.mean(axis=0)), ", ".join(f"{v:.3g}" for v in features.std(axis=0)))
 
 

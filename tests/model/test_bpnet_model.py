@@ -152,8 +152,10 @@ def test_presets_build_with_expected_sizes():
     yeast = bpnet.build_bpnet(YEAST_COMPACT_PARAMS)
     assert yeast.output["profile"].shape[1:] == (300, 2)
     assert yeast.output["logcounts"].shape[1:] == (2,)
-    # + 1x1 control conv, nuisance standardisation (mean, variance, count), two nuisance MLPs on 8 features
-    assert yeast.count_params() == 76932 + 4 + (8 + 8 + 1) + 2 * (8 * 16 + 16 + 16 * 2 + 2)
+    # + 1x1 control conv, nuisance standardisation (mean, variance, count), two nuisance MLPs on 8 features,
+    # and the accessibility branch: 2 convs (32 filters, kernel 9), 8 bins × 32 → 32 hidden → 4
+    access = (9 * 4 * 32 + 32) + (9 * 32 * 32 + 32) + (8 * 32 * 32 + 32) + (32 * 4 + 4)
+    assert yeast.count_params() == 76932 + 4 + (8 + 8 + 1) + 2 * (8 * 16 + 16 + 16 * 2 + 2) + access
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras saving
@@ -300,7 +302,7 @@ def _relu_dense(x: np.ndarray, model, hidden: str, out: str) -> np.ndarray:
 
 def test_mixture_counts_head_is_bound_plus_background(tiny_x):
     """logcounts = log(exp(seq + MLP_bound(z)) + exp(MLP_background(z))), z = the standardised nuisance
-    [control, gc, gc², at, poly_at]; the counts model is the sequence part alone, whatever the control."""
+    [control, accessibility branch(sequence)]; the counts model is the sequence part alone, whatever the control."""
     import keras
 
     tiny_model = bpnet.build_bpnet(load_params(TINY))  # own model: Keras bakes the statistics into its first predict
@@ -318,10 +320,10 @@ def test_mixture_counts_head_is_bound_plus_background(tiny_x):
     got = bpnet.predict_outputs(tiny_model, tiny_x, ctl_p, ctl_c, rc_average=False)["logcounts"].astype(np.float64)
     seq_part = keras.Model(tiny_model.inputs, tiny_model.get_layer("logcounts_seq").output).predict(
         {"sequence": tiny_x, "control_profile": ctl_p, "control_logcounts": ctl_c}, verbose=0)
-    gc = tiny_x[:, :, 1:3].sum(axis=(1, 2)) / tiny_x.shape[1]
-    composition = np.asarray(bpnet.CompositionFeatures()(tiny_x))
-    np.testing.assert_allclose(composition[:, :2], np.column_stack([gc, gc**2]), atol=1e-6)
-    nuisance = (np.column_stack([ctl_c, composition]) - mean) / np.sqrt(variance)
+    access = keras.Model(tiny_model.inputs, tiny_model.get_layer("access_logcounts").output).predict(
+        {"sequence": tiny_x, "control_profile": ctl_p, "control_logcounts": ctl_c}, verbose=0)
+    assert access.shape == (len(tiny_x), 4) and access.std(axis=0).min() > 0  # a function of the sequence
+    nuisance = (np.column_stack([ctl_c, access]) - mean) / np.sqrt(variance)
     bound = seq_part + _relu_dense(nuisance, tiny_model, "bound_hidden", "bound_nuisance")
     background = _relu_dense(nuisance, tiny_model, "background_hidden", "background_logcounts")
     np.testing.assert_allclose(got, np.logaddexp(bound, background), atol=1e-4)
@@ -341,21 +343,6 @@ def test_linear_counts_control_adds_a_dense_mix():
     np.testing.assert_allclose(with_ctl - full, ctl_c @ w, atol=1e-5)
     with pytest.raises(ValueError, match="counts_control"):
         bpnet.build_bpnet(load_params(TINY), counts_control="offset")
-
-
-def test_composition_features_count_gc_at_and_poly_at_tracts():
-    """[gc of the window, gc², A/T fraction and poly(dA:dT) 5-mer density of the central width bp]."""
-    from affdist_core.seq.alphabet import one_hot_batch
-
-    #            flank (GC-only)  central 20 bp                 flank
-    sequences = ["GCGCG" + "AAAAAAGCGCTTTTTGCGCG" + "CCCCC",   # central: 11 A/T; AAAAAA = 2 windows, TTTTT = 1
-                 "ATATA" + "GCGCGCGCGCGCGCGCGCGC" + "TTTTT"]   # central: no A/T
-    got = np.asarray(bpnet.CompositionFeatures(width=20)(one_hot_batch(sequences)))
-    gc = np.array([(5 + 9 + 5) / 30, 20 / 30])
-    np.testing.assert_allclose(got, np.column_stack([gc, gc**2, [11 / 20, 0.0], [3 / 16, 0.0]]), atol=1e-6)
-    # a window shorter than width: the whole window is central
-    whole = np.asarray(bpnet.CompositionFeatures(width=500)(one_hot_batch(["TTTTTTTTGC"])))
-    np.testing.assert_allclose(whole, [[0.2, 0.04, 0.8, 4 / 6]], atol=1e-6)
 
 
 def test_input_validation(tiny_model):

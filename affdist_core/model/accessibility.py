@@ -1,0 +1,133 @@
+"""The accessibility branch: a small sequence model of the control track, learned from the control alone.
+
+How much a site's reads depend on its chromatin (how open it is, how well the library captures it) is not
+the TF's affinity, and a model of the ChIP reads that cannot tell the two apart reads "open-looking DNA next
+to the site = more reads" into its sequence head, where marginalization takes it for binding energy. The
+control track (input / IgG / MNase of the same cells) measures the chromatin and the library without the
+factor, so the way *its* reads depend on sequence is the chromatin's and the library's rule, whatever that
+rule is in the user's organism. This module learns that rule, the way ChromBPNet learns its bias model
+before the TF model (Pampari et al. 2024): before BPNet trains, a small network is fitted to predict the
+control's log counts from sequence alone::
+
+    sequence (seq_len, 4)
+      → Conv1D(ACCESS_FILTERS, ACCESS_KERNEL, relu)                            name "access_conv1"
+      → Conv1D(ACCESS_FILTERS, ACCESS_KERNEL, dilation ACCESS_DILATION, relu)  name "access_conv2"
+      → AveragePooling1D into ACCESS_BINS equal bins, flatten                  names "access_bins", "access_flat"
+      → Dense(ACCESS_HIDDEN, relu) → Dense(4)                                   names "access_hidden", "access_logcounts"
+      = predicted log1p control reads [total +, total −, local +, local −]     (same units as the input)
+
+The bins let the output weigh the centre and the flanks of the window differently (the local count is the
+summit's neighbourhood) without a hand-chosen window; nothing in it counts particular bases or runs. It is
+trained with MSE on the training windows and their reverse complements (strands swapped), early-stopped on
+the validation windows, then **frozen**: BPNet's counts head reads its output as nuisance features next to
+the observed control (:func:`affdist_core.model.bpnet.build_bpnet`), and BPNet's own training cannot move
+it, so binding cannot leak into it. Marginalization and DeepSHAP read only the sequence part of the counts
+head (:func:`affdist_core.model.bpnet.counts_model`), never this branch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from affdist_core.model.inputs import CONTROL_LOGCOUNTS, LAYERS, SEQUENCE, fixed_arrays
+from affdist_core.model.params import BPNetParams
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ACCESS_LAYER_NAMES", "accessibility_branch", "fit_accessibility"]
+
+#: Filters of each conv of the branch.
+ACCESS_FILTERS = 32
+#: Kernel size of both convs (odd). One binned feature sees K + (K − 1) × dilation = 41 bp of sequence.
+ACCESS_KERNEL = 9
+#: Dilation of the second conv.
+ACCESS_DILATION = 4
+#: Equal bins the conv features are averaged over (positions left over at the ends are dropped).
+ACCESS_BINS = 8
+#: Hidden units before the output.
+ACCESS_HIDDEN = 32
+#: Training: Adam learning rate, batch size, epoch limit, early-stopping patience, wall-time limit (minutes).
+ACCESS_LR = 1e-3
+ACCESS_BATCH = 64
+ACCESS_MAX_EPOCHS = 30
+ACCESS_PATIENCE = 3
+ACCESS_MAX_MINUTES = 4.0
+
+#: Every layer of the branch, in graph order (all frozen after :func:`fit_accessibility`).
+ACCESS_LAYER_NAMES = (LAYERS.access_conv1, LAYERS.access_conv2, LAYERS.access_bins, LAYERS.access_flat,
+                      LAYERS.access_hidden, LAYERS.access_logcounts)
+#: Column order of the 4 log counts: a reverse complement swaps the strands.
+_RC_COLUMNS = np.array([1, 0, 3, 2])
+
+
+def accessibility_branch(sequence, n_outputs: int = 4):
+    """Apply the branch's (new) layers to the one-hot ``sequence`` tensor (batch, L, 4) → (batch, n_outputs)."""
+    layers = keras.layers
+    x = layers.Conv1D(ACCESS_FILTERS, ACCESS_KERNEL, activation="relu", name=LAYERS.access_conv1)(sequence)
+    x = layers.Conv1D(ACCESS_FILTERS, ACCESS_KERNEL, dilation_rate=ACCESS_DILATION, activation="relu",
+                      name=LAYERS.access_conv2)(x)
+    length = int(x.shape[1])
+    if length < ACCESS_BINS:
+        raise ValueError(f"seq_len: the accessibility branch needs at least "
+                         f"{ACCESS_BINS + (ACCESS_KERNEL - 1) * (1 + ACCESS_DILATION)} bp of input")
+    pool = length // ACCESS_BINS
+    x = layers.AveragePooling1D(pool, strides=pool, name=LAYERS.access_bins)(x)
+    x = layers.Flatten(name=LAYERS.access_flat)(x)
+    x = layers.Dense(ACCESS_HIDDEN, activation="relu", name=LAYERS.access_hidden)(x)
+    return layers.Dense(n_outputs, name=LAYERS.access_logcounts)(x)
+
+
+def _examples(windows, params: BPNetParams, with_rc: bool) -> tuple[np.ndarray, np.ndarray]:
+    inputs = fixed_arrays(windows, params, use_control=True)[0]
+    x, y = inputs[SEQUENCE], inputs[CONTROL_LOGCOUNTS]
+    if with_rc:
+        x = np.concatenate([x, x[:, ::-1, ::-1]])
+        y = np.concatenate([y, y[:, _RC_COLUMNS]])
+    return x, y
+
+
+class _WallTime(keras.callbacks.Callback):
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.deadline = time.time() + 60 * minutes
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if time.time() > self.deadline:
+            self.model.stop_training = True
+
+
+def fit_accessibility(model: keras.Model, train, valid, params: BPNetParams) -> dict[str, Any]:
+    """Fit ``model``'s accessibility branch to the control log counts of ``train`` (early-stopped on
+    ``valid``; both :class:`~affdist_core.model.windows.WindowSet` with control), then freeze it.
+
+    Returns a record for ``training.json``: epochs, validation MSE, and the validation Pearson r of predicted
+    vs observed total and local control log counts (how much of the control the sequence explains).
+    """
+    started = time.time()
+    sequence = model.input[SEQUENCE] if isinstance(model.input, dict) else model.get_layer(LAYERS.sequence).output
+    branch = keras.Model(sequence, model.get_layer(LAYERS.access_logcounts).output, name="accessibility")
+    x, y = _examples(train, params, with_rc=True)
+    vx, vy = _examples(valid, params, with_rc=False)
+    last = branch.get_layer(LAYERS.access_logcounts)
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel, y.mean(axis=0).astype(bias.dtype)])  # start at the mean: learn the sequence part
+    branch.compile(optimizer=keras.optimizers.Adam(ACCESS_LR), loss="mse")
+    stop = keras.callbacks.EarlyStopping(patience=ACCESS_PATIENCE, restore_best_weights=True)
+    history = branch.fit(x, y, batch_size=ACCESS_BATCH, epochs=ACCESS_MAX_EPOCHS, validation_data=(vx, vy),
+                         shuffle=True, callbacks=[stop, _WallTime(ACCESS_MAX_MINUTES)], verbose=0)
+    for name in ACCESS_LAYER_NAMES:
+        model.get_layer(name).trainable = False
+    predicted = branch.predict(vx, batch_size=256, verbose=0)
+    r = [float(np.corrcoef(predicted[:, j], vy[:, j])[0, 1]) if vy[:, j].std() > 0 else float("nan")
+         for j in range(vy.shape[1])]
+    record = {"epochs": len(history.history["loss"]), "valid_mse": float(min(history.history["val_loss"])),
+              "valid_r_total": round(float(np.nanmean(r[:2])), 4), "valid_r_local": round(float(np.nanmean(r[2:])), 4),
+              "wall_s": round(time.time() - started, 1)}
+    log.info("accessibility branch: %d epochs in %.0f s; validation r with the control's log counts: total %.3f, "
+             "local %.3f", record["epochs"], record["wall_s"], record["valid_r_total"], record["valid_r_local"])
+    return record
