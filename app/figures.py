@@ -10,7 +10,8 @@ import numpy as np
 from affdist_core.interpret.profiles import STRANDS, output_offsets
 
 METHOD_LABELS = {"affinity_distillation": "Affinity Distillation", "modisco": "MoDISco", "streme": "STREME",
-                 "weeder": "Weeder", "jaspar": "JASPAR", "external": "external", "measured": "measured"}
+                 "weeder": "Weeder", "jaspar": "JASPAR", "additive": "additive in vivo (ProBound-like)",
+                 "modisco_ensemble": "MoDISco (all models)", "external": "external", "measured": "measured"}
 BASE_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 STRAND_COLOURS = {"+": ("#1F4E79", "#6FA8DC"), "-": ("#8B1E3F", "#E48FA3")}  # (observed, predicted)
 

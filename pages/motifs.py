@@ -13,7 +13,7 @@ from app import data, logos, widgets
 from app.figures import method_label
 from app.widgets import slug
 
-ORDER = ("modisco", "streme", "weeder", "jaspar", "external")  # columns, left to right
+ORDER = ("modisco", "modisco_ensemble", "streme", "weeder", "jaspar", "additive", "external")  # columns, left to right
 KINDS = {  # choice → (catalog matrix, logo kind)
     "PWM (information)": ("pwm", "information"),
     "PWM (probability)": ("pwm", "probability"),

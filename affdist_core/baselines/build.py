@@ -9,7 +9,12 @@ validation chromosomes (never the held-out test chromosomes), strongest peaks fi
 * ``weeder`` — :func:`affdist_core.baselines.weeder.discover_weeder` on the top peaks (Weeder 2's ChIP mode)
   against the genome's own oligo frequencies;
 * ``modisco`` — the TF-MoDISco motifs of the model's interpretation (``model/interpret/motifs.parquet``);
+* ``modisco_ensemble`` — with an ensemble, TF-MoDISco on the contributions averaged over every member
+  (``model/interpret_ensemble/motifs.parquet``): the equal-budget counterpart of the ensemble's AD score;
 * ``jaspar`` — the TF's known JASPAR matrix (a reference row, not de novo);
+* ``additive`` — with the library's sequences: an additive energy model fitted directly on the in-vivo reads
+  at the genomic sites of the library's fixed core, the control as a covariate
+  (:mod:`affdist_core.baselines.additive`, ProBound-like);
 * any external motif files (MEME, JASPAR, TRANSFAC: real STREME/Weeder/HOMER output) under their own names,
 
 and writes them, ranked per method, to ``out_dir/motifs.parquet`` with ``baselines.json`` (timings, counts).
@@ -33,7 +38,7 @@ from affdist_core.seq.motif import Motif, load_motifs, save_motifs
 log = logging.getLogger(__name__)
 
 DEFAULT_PEAK_WIDTH = 100
-BASELINE_METHODS = ("streme", "weeder", "modisco", "jaspar")
+BASELINE_METHODS = ("streme", "weeder", "modisco", "modisco_ensemble", "jaspar", "additive")
 
 
 def peak_sequences(model_dir: str | os.PathLike, width: int = DEFAULT_PEAK_WIDTH) -> pd.DataFrame:
@@ -73,6 +78,7 @@ def build_baselines(
     *,
     jaspar_ids: Sequence[str] = (),
     external: Mapping[str, str | os.PathLike] | None = None,
+    library_sequences: Sequence[str] | None = None,
     n_motifs: int = 10,
     random_state: int = 0,
     quick: bool = False,
@@ -87,6 +93,8 @@ def build_baselines(
             reports); none: no JASPAR row.
         external: ``{method name: motif file}`` of extra motif sets (read with
             :func:`affdist_core.io.motif_files.read_motifs`).
+        library_sequences: the in-vitro library's sequences: fit the ``additive`` baseline at the genomic
+            sites of their fixed core (none: no additive row; a library without a fixed core logs why).
         n_motifs: motifs to keep per de novo method.
         random_state: seed of STREME's control shuffles and hold-out split.
         quick: smaller searches (STREME widths 8–12, 3 motifs) for smoke tests.
@@ -99,6 +107,7 @@ def build_baselines(
     from affdist_core.model.data_spec import load_data_spec
     from affdist_core.baselines.weeder import discover_weeder
     from affdist_core.baselines.weeder_background import oligo_frequencies_from_fasta
+    from affdist_core.model.ensemble import member_dirs
 
     out_dir = Path(out_dir)
     peaks = peak_sequences(model_dir)
@@ -125,8 +134,21 @@ def build_baselines(
         methods["modisco"] = [m for m in load_motifs(modisco_path) if m.provenance.get("metacluster") != "neg"]
     else:
         log.warning("baselines: %s missing (run affdist interpret); no MoDISco row", modisco_path)
+    ensemble_path = ModelDir.at(model_dir).interpret_ensemble / MOTIFS_FILE
+    if ensemble_path.exists() and len(member_dirs(model_dir)) > 1:
+        methods["modisco_ensemble"] = [m for m in load_motifs(ensemble_path)
+                                       if m.provenance.get("metacluster") != "neg"]
     if jaspar_ids:
         methods["jaspar"] = [jaspar_motif(matrix_id) for matrix_id in jaspar_ids]
+    if library_sequences is not None:
+        from affdist_core.baselines.additive import additive_motif
+
+        started = time.perf_counter()
+        try:
+            methods["additive"] = [additive_motif(model_dir, library_sequences)]
+        except ValueError as error:
+            log.warning("baselines: no additive row: %s", error)
+        timings["additive"] = time.perf_counter() - started
     for name, path in (external or {}).items():
         methods[name] = read_motifs(path)
     for name, motifs in methods.items():

@@ -28,6 +28,7 @@ COUNTS_FILE = "counts.parquet"          # observed vs predicted log counts per w
 ENSEMBLE_FILE = "ensemble.json"         # member directories relative to the primary model directory
 MEMBERS_DIR = "members"                 # members/seed_<K>/ — one model directory per ensemble member
 INTERPRET_DIR = "interpret"             # DeepSHAP contributions and TF-MoDISco motifs
+INTERPRET_ENSEMBLE_DIR = "interpret_ensemble"  # TF-MoDISco on the contributions averaged over every member
 CONTRIBUTIONS_FILE = "contributions.npz"
 INTERPRET_FILE = "interpret.json"
 MOTIFS_FILE = "motifs.parquet"
@@ -103,6 +104,10 @@ class ModelDir:
     @property
     def interpret(self) -> Path:
         return self.root / INTERPRET_DIR
+
+    @property
+    def interpret_ensemble(self) -> Path:
+        return self.root / INTERPRET_ENSEMBLE_DIR
 
     def member(self, seed: int) -> Path:
         """Where the ensemble member trained with ``seed`` lives: ``members/seed_<seed>``."""

@@ -14,7 +14,7 @@ control's log counts from sequence alone::
       → Conv1D(ACCESS_FILTERS, ACCESS_KERNEL, dilation ACCESS_DILATION, relu)  name "access_conv2"
       → AveragePooling1D into ACCESS_BINS equal bins, flatten                  names "access_bins", "access_flat"
       → Dense(ACCESS_HIDDEN, relu) → Dense(4)                                   names "access_hidden", "access_logcounts"
-      = predicted log1p control reads [total +, total −, local +, local −]     (same units as the input)
+      = predicted log1p control reads [total +, total −, local +, local −], minus their training mean
 
 The bins let the output weigh the centre and the flanks of the window differently (the local count is the
 summit's neighbourhood) without a hand-chosen window; nothing in it counts particular bases or runs. It is
@@ -39,7 +39,7 @@ from affdist_core.model.params import BPNetParams
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ACCESS_LAYER_NAMES", "accessibility_branch", "fit_accessibility"]
+__all__ = ["ACCESS_LAYER_NAMES", "accessibility_branch", "accessibility_windows", "fit_accessibility"]
 
 #: Filters of each conv of the branch.
 ACCESS_FILTERS = 32
@@ -53,10 +53,14 @@ ACCESS_BINS = 8
 ACCESS_HIDDEN = 32
 #: Training: Adam learning rate, batch size, epoch limit, early-stopping patience, wall-time limit (minutes).
 ACCESS_LR = 1e-3
-ACCESS_BATCH = 64
-ACCESS_MAX_EPOCHS = 30
+ACCESS_BATCH = 128
+ACCESS_MAX_EPOCHS = 20
 ACCESS_PATIENCE = 3
-ACCESS_MAX_MINUTES = 4.0
+ACCESS_MAX_MINUTES = 3.0
+#: Non-peak windows per peak the branch trains on: the control is measured everywhere, not only at peaks, and
+#: the chromatin's sequence rule is learned best from the whole genome (GC-matched non-peak windows,
+#: :func:`affdist_core.model.windows.extract_windows`).
+ACCESS_BACKGROUND_PER_PEAK = 10.0
 
 #: Every layer of the branch, in graph order (all frozen after :func:`fit_accessibility`).
 ACCESS_LAYER_NAMES = (LAYERS.access_conv1, LAYERS.access_conv2, LAYERS.access_bins, LAYERS.access_flat,
@@ -101,9 +105,22 @@ class _WallTime(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def accessibility_windows(spec, params: BPNetParams):
+    """``(train, valid)`` windows for the branch: every peak of the split plus
+    :data:`ACCESS_BACKGROUND_PER_PEAK` GC-matched non-peak windows per peak, with the control track."""
+    import dataclasses
+
+    from affdist_core.model.windows import extract_windows
+
+    wide = dataclasses.replace(spec, background_fraction=ACCESS_BACKGROUND_PER_PEAK)
+    return (extract_windows(wide, params, "train"),
+            extract_windows(wide, params, "valid", include_background=True))
+
+
 def fit_accessibility(model: keras.Model, train, valid, params: BPNetParams) -> dict[str, Any]:
     """Fit ``model``'s accessibility branch to the control log counts of ``train`` (early-stopped on
-    ``valid``; both :class:`~affdist_core.model.windows.WindowSet` with control), then freeze it.
+    ``valid``; both :class:`~affdist_core.model.windows.WindowSet` with control, e.g. from
+    :func:`accessibility_windows`), then freeze it.
 
     Returns a record for ``training.json``: epochs, validation MSE, and the validation Pearson r of predicted
     vs observed total and local control log counts (how much of the control the sequence explains).
@@ -120,12 +137,15 @@ def fit_accessibility(model: keras.Model, train, valid, params: BPNetParams) -> 
     stop = keras.callbacks.EarlyStopping(patience=ACCESS_PATIENCE, restore_best_weights=True)
     history = branch.fit(x, y, batch_size=ACCESS_BATCH, epochs=ACCESS_MAX_EPOCHS, validation_data=(vx, vy),
                          shuffle=True, callbacks=[stop, _WallTime(ACCESS_MAX_MINUTES)], verbose=0)
+    kernel, bias = last.get_weights()  # centre the output on its training mean (it also enters as an offset)
+    last.set_weights([kernel, bias - branch.predict(x, batch_size=256, verbose=0).mean(axis=0).astype(bias.dtype)])
     for name in ACCESS_LAYER_NAMES:
         model.get_layer(name).trainable = False
     predicted = branch.predict(vx, batch_size=256, verbose=0)
     r = [float(np.corrcoef(predicted[:, j], vy[:, j])[0, 1]) if vy[:, j].std() > 0 else float("nan")
          for j in range(vy.shape[1])]
-    record = {"epochs": len(history.history["loss"]), "valid_mse": float(min(history.history["val_loss"])),
+    record = {"windows": {"train": len(train), "valid": len(valid)}, "epochs": len(history.history["loss"]),
+              "valid_mse": float(min(history.history["val_loss"])),
               "valid_r_total": round(float(np.nanmean(r[:2])), 4), "valid_r_local": round(float(np.nanmean(r[2:])), 4),
               "wall_s": round(time.time() - started, 1)}
     log.info("accessibility branch: %d epochs in %.0f s; validation r with the control's log counts: total %.3f, "

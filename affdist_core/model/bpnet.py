@@ -27,13 +27,17 @@ counts head (``counts_control="mixture"``, the default) models the reads as **bo
     profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
     nuisance  = standardise(concat([control_logcounts, accessibility(sequence)]))
                                                             names "nuisance_features", "nuisance_norm"
-    bound     = logcounts_seq + MLP_bound(nuisance)         names "bound_hidden", "bound_nuisance", "bound_logcounts"
+    bound     = logcounts_seq + MLP_bound(nuisance) + mean(accessibility(sequence)[local ±])
+                                 names "bound_hidden", "bound_nuisance", "access_offset", "bound_logcounts"
     background = MLP_background(nuisance)                   names "background_hidden", "background_logcounts"
     logcounts = log(exp(bound) + exp(background))                                     name "logcounts"
 
 with ``accessibility(sequence)`` the frozen accessibility branch (:mod:`affdist_core.model.accessibility`):
 a small network fitted, before BPNet trains, to predict the control's 4 log counts from sequence alone — the
-chromatin's and the library's own sequence rule, learned from the control and nothing else — and each MLP
+chromatin's and the library's own sequence rule, learned from the control and nothing else — centred on its
+training mean. Its local prediction also enters the bound reads directly, with coefficient 1: bound reads
+scale with accessibility the way control reads do (the assumption behind every ChIP/input ratio), so from the
+first epoch the sequence part has nothing of the chromatin's sequence rule left to learn. Each MLP is
 ``Dense(NUISANCE_UNITS, relu) → Dense(2 * n_tasks)``. ``standardise`` is a ``Normalization`` layer whose
 per-feature mean and variance the trainer sets from the training windows (identity until then).
 
@@ -110,6 +114,7 @@ from affdist_core.model.params import BPNetParams, body_length, dilations, outpu
 
 __all__ = [
     "CentralCrop1D",
+    "ColumnMean",
     "LogSumExpChannels",
     "ReverseComplement",
     "build_bpnet",
@@ -127,6 +132,8 @@ RC_MODES = ("augment", "none")
 _PACKAGE = "affdist"
 #: How the control enters the counts head: bound + background reads (default) or the seed's linear mix.
 COUNTS_CONTROL_MODES = ("mixture", "linear")
+#: Columns of ``control_logcounts`` (and of the accessibility branch's prediction) holding the local counts.
+LOCAL_COLUMNS = (2, 3)
 #: Hidden units of each small network on the nuisance features in the ``"mixture"`` counts head.
 NUISANCE_UNITS = 16
 
@@ -189,6 +196,26 @@ class LogSumExpChannels(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "channels": list(self.channels)}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ColumnMean(keras.layers.Layer):
+    """Mean of ``columns`` of a (batch, k) input, repeated ``repeats`` times: (batch, repeats)."""
+
+    def __init__(self, columns: list[int] | tuple[int, ...], repeats: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+        self.repeats = int(repeats)
+
+    def call(self, inputs):
+        mean = keras.ops.mean(keras.ops.take(inputs, self.columns, axis=1), axis=1, keepdims=True)
+        return keras.ops.repeat(mean, self.repeats, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.repeats)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "columns": self.columns, "repeats": self.repeats}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -284,12 +311,13 @@ def build_bpnet(
             [profile, layers.Conv1D(n_out, 1, use_bias=False, name=LAYERS.control_profile_conv)(control_profile)]
         )
         if counts_control == "mixture":
+            predicted_control = accessibility_branch(sequence, shapes[CONTROL_LOGCOUNTS][0])
             nuisance = layers.Normalization(name=LAYERS.nuisance_norm)(
-                layers.Concatenate(name=LAYERS.nuisance_features)(
-                    [control_logcounts, accessibility_branch(sequence, shapes[CONTROL_LOGCOUNTS][0])]))
+                layers.Concatenate(name=LAYERS.nuisance_features)([control_logcounts, predicted_control]))
             access = layers.Dense(n_out, name=LAYERS.bound_nuisance)(
                 layers.Dense(NUISANCE_UNITS, activation="relu", name=LAYERS.bound_hidden)(nuisance))
-            bound = layers.Add(name=LAYERS.bound_logcounts)([logcounts, access])
+            offset = ColumnMean(LOCAL_COLUMNS, n_out, name=LAYERS.access_offset)(predicted_control)
+            bound = layers.Add(name=LAYERS.bound_logcounts)([logcounts, access, offset])
             background = layers.Dense(n_out, name=LAYERS.background_logcounts)(
                 layers.Dense(NUISANCE_UNITS, activation="relu", name=LAYERS.background_hidden)(nuisance))
             logcounts = LogAddExp(name=LAYERS.logcounts)([bound, background])

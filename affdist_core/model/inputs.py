@@ -110,6 +110,7 @@ class LayerNames:
     access_flat: str = "access_flat"
     access_hidden: str = "access_hidden"
     access_logcounts: str = "access_logcounts"
+    access_offset: str = "access_offset"
     nuisance_features: str = "nuisance_features"
     nuisance_norm: str = "nuisance_norm"
     bound_hidden: str = "bound_hidden"

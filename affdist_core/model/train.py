@@ -43,7 +43,7 @@ import numpy as np
 from affdist_core.common.atomic import atomic_path, write_json
 from affdist_core.common.fingerprint import code_version, digest, file_identity
 from affdist_core.common.names import CHECKPOINT_STATE_FILE, LAST_CHECKPOINT_FILE, ModelDir
-from affdist_core.model.accessibility import fit_accessibility
+from affdist_core.model.accessibility import accessibility_windows, fit_accessibility
 from affdist_core.model.bpnet import build_bpnet, save_model, sequence_counts_head
 from affdist_core.model.params import BPNetParams, TrainingSettings, save_params
 from affdist_core.model.losses import MultinomialNLL
@@ -183,7 +183,7 @@ def train_bpnet(
                  "stop_reason": "max_epochs reached", "fingerprint": fingerprint, "fingerprint_parts": parts}
         model = build_bpnet(params, use_control=use_control)
         if LAYERS.access_logcounts in {layer.name for layer in model.layers}:
-            state["accessibility"] = fit_accessibility(model, train, valid, params)
+            state["accessibility"] = fit_accessibility(model, *accessibility_windows(spec, params), params)
         _standardise_nuisance(model, train, params)
         _initialise_counts_bias(model, train)
         compile_bpnet(model, params, settings.jit_compile)

@@ -12,8 +12,10 @@ train           simulate | bam2bw            BPNet params, split, training setti
 evaluate        train                        —                                                  ``model/metrics.json``
 interpret       train                        DeepSHAP shuffles                                  ``model/interpret/``
 train_members   simulate | bam2bw            params, split, each member's settings (seeds)      ``model/members/``
+interpret_...   interpret, train_members     DeepSHAP shuffles (only with ensemble members)     ``model/interpret_ensemble/``
 marginalize     train, train_members         scored rows, backgrounds, models, curve sizes      ``distill/``
-baselines       train, interpret             JASPAR id, seed, quick (+ external motif files)    ``baselines/``
+baselines       train, interpret(_members)   JASPAR id, seed, quick (+ external motif files,    ``baselines/``
+                                             library content: the additive baseline)
 compare         marginalize, baselines       scored rows, seed, top k, calibration rows         ``compare/``
 analyses        compare, marginalize,        — (+ library content)                              ``analyses/``
                 evaluate
@@ -54,7 +56,7 @@ from affdist_core.pipeline.stage import Stage
 QUICK_CHROMS = ["chrI", "chrII", "chrIII"]
 """The chromosomes a quick run simulates (its split: :data:`~affdist_core.pipeline.train_step.QUICK_SPLIT`)."""
 
-MODEL_STAGES = ("simulate", "bam2bw", "train", "evaluate", "interpret", "train_members")
+MODEL_STAGES = ("simulate", "bam2bw", "train", "evaluate", "interpret", "train_members", "interpret_members")
 """Stages that make the experiment's data and model (shared by every library of a TF in ``affdist run``)."""
 
 
@@ -235,6 +237,12 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
                                                            for s in plan.member_seeds]}),
               code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity),
     ]
+    if members:
+        stages.append(Stage(
+            "interpret_members", lambda: _interpret_members(plan),
+            outputs=tuple(rel(model.interpret_ensemble / n) for n in (names.INTERPRET_FILE, names.MOTIFS_FILE)),
+            after=("interpret", "train_members"), settings={"n_shuffles": plan.n_shuffles},
+            code=("affdist_core.interpret.run",)))
     if plan.shares_model:
         stages = []
     ids = plan.the_jaspar_ids  # one id: recorded as before, so earlier runs keep their baselines
@@ -255,9 +263,11 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
               code=("affdist_core.pipeline.distill_step",), inputs=lambda: plan.library_identity),
         Stage("baselines", lambda: _baselines(plan),
               outputs=tuple(rel(root.baselines / n) for n in (names.BASELINES_SUMMARY_FILE, names.MOTIFS_FILE)),
-              after=("train", "interpret"), settings=baseline_settings,
+              after=("train", "interpret", *(("interpret_members",) if members else ())),
+              settings=baseline_settings,
               code=("affdist_core.pipeline.baselines_step",),
-              inputs=lambda: {name: file_identity(path) for name, path in plan.external_motifs}),
+              inputs=lambda: {**{name: file_identity(path) for name, path in plan.external_motifs},
+                              **plan.library_identity}),
         Stage("compare", lambda: _compare(plan),
               outputs=tuple(rel(root.compare / n) for n in (names.COMPARISON_FILE, names.FITS_FILE,
                                                             names.PREDICTIONS_FILE, names.SAMPLE_FILE,
@@ -315,6 +325,12 @@ def _interpret(plan: RunPlan) -> None:
     interpret_model_dir(plan.paths.model, n_shuffles=plan.n_shuffles)
 
 
+def _interpret_members(plan: RunPlan) -> None:
+    from affdist_core.interpret.run import interpret_ensemble
+
+    interpret_ensemble(plan.paths.model, n_shuffles=plan.n_shuffles)
+
+
 def _train_members(plan: RunPlan) -> None:
     train_step.train_members(plan.data_source(), plan.paths.model, plan.model_params(), plan.split, plan.quick,
                              plan.member_seeds, training=dict(plan.training))
@@ -329,7 +345,8 @@ def _distill(plan: RunPlan) -> None:
 def _baselines(plan: RunPlan) -> None:
     from affdist_core.pipeline.baselines_step import run_baselines
 
-    run_baselines(plan.run_dir, plan.the_jaspar_ids, plan.settings, external=dict(plan.external_motifs) or None)
+    run_baselines(plan.run_dir, plan.the_jaspar_ids, plan.settings, external=dict(plan.external_motifs) or None,
+                  library_sequences=plan.library.frame["sequence"].tolist())
 
 
 def _compare(plan: RunPlan) -> None:

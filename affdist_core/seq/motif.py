@@ -28,7 +28,7 @@ from affdist_core.common.atomic import atomic_path
 from affdist_core.common.checks import check_int
 from affdist_core.seq.alphabet import ALPHABET
 
-METHODS = ("modisco", "streme", "weeder", "jaspar", "external")
+METHODS = ("modisco", "streme", "weeder", "jaspar", "additive", "external")
 """Allowed values of :attr:`Motif.method`."""
 
 ROW_SUM_TOLERANCE = 1e-3

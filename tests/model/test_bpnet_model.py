@@ -301,7 +301,7 @@ def _relu_dense(x: np.ndarray, model, hidden: str, out: str) -> np.ndarray:
 
 
 def test_mixture_counts_head_is_bound_plus_background(tiny_x):
-    """logcounts = log(exp(seq + MLP_bound(z)) + exp(MLP_background(z))), z = the standardised nuisance
+    """logcounts = log(exp(seq + MLP_bound(z) + a_local) + exp(MLP_background(z))), z = the standardised nuisance
     [control, accessibility branch(sequence)]; the counts model is the sequence part alone, whatever the control."""
     import keras
 
@@ -324,7 +324,8 @@ def test_mixture_counts_head_is_bound_plus_background(tiny_x):
         {"sequence": tiny_x, "control_profile": ctl_p, "control_logcounts": ctl_c}, verbose=0)
     assert access.shape == (len(tiny_x), 4) and access.std(axis=0).min() > 0  # a function of the sequence
     nuisance = (np.column_stack([ctl_c, access]) - mean) / np.sqrt(variance)
-    bound = seq_part + _relu_dense(nuisance, tiny_model, "bound_hidden", "bound_nuisance")
+    offset = access[:, 2:4].mean(axis=1, keepdims=True)  # the predicted local control, coefficient 1
+    bound = seq_part + _relu_dense(nuisance, tiny_model, "bound_hidden", "bound_nuisance") + offset
     background = _relu_dense(nuisance, tiny_model, "background_hidden", "background_logcounts")
     np.testing.assert_allclose(got, np.logaddexp(bound, background), atol=1e-4)
     cm = bpnet.counts_model(tiny_model).predict(tiny_x, verbose=0)[:, 0]

@@ -180,8 +180,8 @@ class FakeDemo:
         return run
 
 
-AFTER_TRAINING = ["train", "evaluate", "interpret", "train_members", "marginalize", "baselines", "compare",
-                  "analyses"]
+AFTER_TRAINING = ["train", "evaluate", "interpret", "train_members", "interpret_members", "marginalize", "baselines",
+                  "compare", "analyses"]
 
 
 def test_demo_changed_training_default_reruns_the_model_and_everything_after_it(tmp_path, monkeypatch):
