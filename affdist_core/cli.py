@@ -179,6 +179,8 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("panel", type=Path, help="panel file (.toml; see affdist_core/pipeline/benchmark.py)")
     bench.add_argument("--world", action="append", default=None,
                        help="run only this world (repeatable); the tables cover every finished run")
+    bench.add_argument("--seed", action="append", type=int, default=None,
+                       help="run only this simulation seed (repeatable); the tables cover every finished run")
     bench.add_argument("--dry-run", action="store_true", help="validate and print every run's plan")
     bench.set_defaults(func=_cmd_benchmark)
 
@@ -328,7 +330,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     from affdist_core.pipeline.project import ProjectError
 
     try:
-        result = run_panel(args.panel, dry_run=args.dry_run, worlds=args.world)
+        result = run_panel(args.panel, dry_run=args.dry_run, worlds=args.world, seeds=args.seed)
     except ProjectError as err:
         print(str(err), file=sys.stderr)
         return 2

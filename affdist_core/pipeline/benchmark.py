@@ -205,22 +205,25 @@ def _world_project(panel: Panel, world: World, seed: int):
     return parse_project(data, project)
 
 
-def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds: list[str] | None = None
-              ) -> dict[str, Any]:
-    """Run (or with ``dry_run`` plan) every world × seed of the panel (``worlds``: only these), then write
-    ``panel.json`` and ``panel.md`` under the panel's ``out``. Returns ``{"plan": text}`` or
+def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds: list[str] | None = None,
+              seeds: list[int] | None = None) -> dict[str, Any]:
+    """Run (or with ``dry_run`` plan) every world × seed of the panel (``worlds``, ``seeds``: only these; seeds
+    run in the outer loop, so a panel stopped part-way has whole seeds done), then write ``panel.json`` and
+    ``panel.md`` under the panel's ``out`` (over every finished run). Returns ``{"plan": text}`` or
     ``{"table": DataFrame, "summary": DataFrame, "paths": [json, md]}``."""
     from affdist_core.pipeline.run import run_project
 
     panel = panel if isinstance(panel, Panel) else load_panel(panel)
     chosen = [w for w in panel.worlds if worlds is None or w.name in worlds]
-    unknown = sorted(set(worlds or ()) - {w.name for w in panel.worlds})
+    unknown = [f"--world {name}: no such world; worlds: {', '.join(w.name for w in panel.worlds)}"
+               for name in sorted(set(worlds or ()) - {w.name for w in panel.worlds})]
+    unknown += [f"--seed {seed}: not a seed of the panel; seeds: {', '.join(map(str, panel.seeds))}"
+                for seed in sorted(set(seeds or ()) - set(panel.seeds))]
     if unknown:
-        raise ProjectError(panel.path, [f"--world {name}: no such world; worlds: "
-                                        f"{', '.join(w.name for w in panel.worlds)}" for name in unknown])
+        raise ProjectError(panel.path, unknown)
     plans = []
-    for world in chosen:
-        for seed in panel.seeds:
+    for seed in [s for s in panel.seeds if seeds is None or s in seeds]:
+        for world in chosen:
             log.info("panel: world %s, seed %d", world.name, seed)
             project = _world_project(panel, world, seed)
             result = run_project(project, dry_run=dry_run, run_id_prefix=panel.run_id_prefix(world, seed))

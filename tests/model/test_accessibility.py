@@ -30,7 +30,7 @@ def _windows(n: int, seed: int, split: str) -> WindowSet:
 def test_branch_learns_the_controls_sequence_rule_and_is_frozen():
     keras.utils.set_random_seed(0)
     params = load_params(TINY)
-    train, _ = _windows(3000, 0, "train")
+    train, _ = _windows(6000, 0, "train")
     valid, triplets = _windows(600, 1, "valid")
     model = bpnet.build_bpnet(params)
     before = model.get_layer(LAYERS.bound_hidden).get_weights()[0].copy()

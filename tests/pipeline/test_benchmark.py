@@ -91,6 +91,10 @@ def test_a_finished_panel_reruns_nothing(panel_dir, result):
     plan = run_panel(panel_dir / "panel.toml", dry_run=True)["plan"]
     assert "# world at-tracts, seed 3" in plan and "# world no-sequence, seed 3" in plan
     assert " run " not in plan.replace("# world", "")  # every stage: skip
+    one = run_panel(panel_dir / "panel.toml", dry_run=True, worlds=["no-sequence"], seeds=[3])["plan"]
+    assert "# world no-sequence, seed 3" in one and "at-tracts" not in one
+    with pytest.raises(ProjectError, match="--seed 4: not a seed of the panel"):
+        run_panel(panel_dir / "panel.toml", dry_run=True, seeds=[4])
 
 
 def test_summary_ranks_and_spreads_over_seeds():
