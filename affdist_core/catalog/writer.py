@@ -146,7 +146,9 @@ def _write_motifs(con, run_id: str, tf: str, path: Path) -> None:
     rows = []
     for motif in load_motifs(path):
         rows.append({
-            "motif_id": motif.motif_id, "run_id": run_id, "tf": tf, "method": motif.method,
+            # the comparison's method name (baselines record it; e.g. modisco_ensemble, an external set's name)
+            "motif_id": motif.motif_id, "run_id": run_id, "tf": tf,
+            "method": motif.provenance.get("baseline", motif.method),
             "consensus": motif.consensus, "width": motif.width, "pwm": motif.pwm.tolist(),
             "cwm": None if motif.cwm is None else motif.cwm.tolist(),
             "hcwm": None if motif.hcwm is None else motif.hcwm.tolist(),
