@@ -198,7 +198,7 @@ def test_methods_page_bars_equal_the_metrics_and_top_k_changes_them(app_env, mon
         np.testing.assert_allclose(plotly_array(mean["y"]), expected[f"{metric}_mean"])
         np.testing.assert_allclose(plotly_array(mean["error_y"]["array"]), expected[f"{metric}_sd"])
     labels = {"affinity_distillation": "AD", "jaspar": "JASPAR", "weeder": "Weeder", "modisco": "MoDISco",
-              "streme": "STREME"}
+              "streme": "STREME", "additive": "additive in vivo (ProBound-like)"}
     assert list(fig["data"][0]["x"]) == [labels[m] for m in expected["method"]]
     assert expected["method"].iloc[0] == "affinity_distillation" and expected["rmse"].iloc[1:].is_monotonic_increasing
     assert at.get("download_button")[0].key == f"download_methods_{PHO4_LIB}_top10"
@@ -252,7 +252,7 @@ def test_methods_page_per_category(rich_catalog, monkeypatch):
         expected = explore.metrics_by_category(queries.calibrated_predictions(con, PHO4_RUN, PHO4_LIB))
     assert set(expected["category"]) == {explore.ALL_ROWS, "half_site", "spacer"}
     _, categories = _figures(at)
-    assert len(categories["data"]) == expected["method"].nunique() == 5
+    assert len(categories["data"]) == expected["method"].nunique() == 6  # AD, 4 motif methods, additive
     for trace, (_, rows) in zip(categories["data"], expected.groupby("method", sort=False)):
         assert list(trace["x"]) == rows["category"].tolist()
         np.testing.assert_allclose(plotly_array(trace["y"]), rows["rmse"])
@@ -282,19 +282,20 @@ def test_pages_explain_a_tf_without_library(lonely_catalog, monkeypatch, page):
 
 def test_motifs_page_logos_scores_and_matrix_kind(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "motifs", tf="Pho4")
-    assert _texts(at, "subheader")[:4] == ["MoDISco", "STREME", "Weeder", "JASPAR"]
+    methods = ("modisco", "streme", "weeder", "jaspar", "additive")
+    assert _texts(at, "subheader")[:5] == ["MoDISco", "STREME", "Weeder", "JASPAR", "additive in vivo (ProBound-like)"]
     with _connect(app_env) as con:
         comparison = queries.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload
         weeder_2 = queries.motif_calibrations(con, PHO4_RUN, "weeder_2")
-    for method in ("modisco", "streme", "weeder", "jaspar"):  # each shows the motif the comparison reports
+    for method in methods:  # each shows the motif the comparison reports
         assert at.selectbox(key=f"motifs_pick_{method}").value == comparison[method]["motif_id"]
     tables = [d.value for d in at.dataframe if "reported" in d.value.columns]
-    for method, table in zip(("modisco", "streme", "weeder", "jaspar"), tables, strict=True):
+    for method, table in zip(methods, tables, strict=True):
         assert table.loc[table["reported"], "scoring"].tolist() == [comparison[method]["scoring"]]
     images = at.image
-    assert len(images) == 4 and all(i.captions == ["PWM · information"] for i in images)
+    assert len(images) == 5 and all(i.captions == ["PWM · information"] for i in images)
     urls = [i.value[0] for i in images]
-    assert len(set(urls)) == 4
+    assert len(set(urls)) == 5
     downloads = [d.key for d in at.get("download_button")]
     assert f"download_motif_{PHO4_RUN}_modisco_pos_0_pwm" in downloads and f"download_motifs_{PHO4_RUN}" in downloads
 
@@ -345,7 +346,8 @@ def test_dynamic_range_page_histograms_curve_and_method_choice(app_env, monkeypa
         np.testing.assert_array_equal(plotly_array(measured["y"]), table.loc[table["series"] == "measured", "count"])
         np.testing.assert_array_equal(plotly_array(predicted["y"]), table.loc[table["series"] == method, "count"])
     titles = [a["text"] for a in histograms["layout"]["annotations"]]
-    assert titles[-1] == f"JASPAR · sd ratio {dynamic.payload['sd_ratio']['jaspar']:.2f}"
+    assert f"JASPAR · sd ratio {dynamic.payload['sd_ratio']['jaspar']:.2f}" in titles
+    assert len(titles) == len(methods)
     np.testing.assert_allclose(plotly_array(curve_fig["data"][0]["y"]), curve["rmse"])
     np.testing.assert_array_equal(plotly_array(curve_fig["data"][0]["x"]), curve["n"])
     assert curve_fig["layout"]["xaxis"]["type"] == "log"

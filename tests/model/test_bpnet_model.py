@@ -279,7 +279,8 @@ def test_counts_model_matches_full_model(tiny_x, counts_control):
 
     # 2. switch the nuisance / control terms off by their weights: the full output IS the sequence term
     if counts_control == "mixture":
-        for name in (LAYERS.bound_nuisance, LAYERS.background_logcounts):
+        # (the accessibility branch's output, zeroed, also switches off its unit offset of the bound reads)
+        for name in (LAYERS.bound_nuisance, LAYERS.background_logcounts, LAYERS.access_logcounts):
             w, b = model.get_layer(name).get_weights()
             fill = -1e4 if name == LAYERS.background_logcounts else 0.0  # exp(background) = 0
             model.get_layer(name).set_weights([np.zeros_like(w), np.full_like(b, fill)])
