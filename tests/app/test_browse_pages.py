@@ -280,6 +280,17 @@ def test_pages_explain_a_tf_without_library(lonely_catalog, monkeypatch, page):
 # Motifs
 
 
+def test_an_ensemble_run_compares_modisco_on_every_members_contributions(app_env, monkeypatch):
+    """The Cbf1 run averages two models: its comparison has MoDISco on both members' mean contributions (the
+    equal-budget counterpart of the ensemble AD) beside the primary model's MoDISco, and the Motifs page shows it."""
+    with _connect(app_env) as con:
+        comparison = queries.analysis(con, CBF1_RUN, CBF1_LIB, "comparison").payload
+    assert {"modisco", "modisco_ensemble"} <= set(comparison)
+    at = _open(monkeypatch, app_env, "motifs", tf="Cbf1")
+    assert not at.exception
+    assert _texts(at, "subheader")[:2] == ["MoDISco", "MoDISco (all models)"]
+
+
 def test_motifs_page_logos_scores_and_matrix_kind(app_env, monkeypatch):
     at = _open(monkeypatch, app_env, "motifs", tf="Pho4")
     methods = ("modisco", "streme", "weeder", "jaspar", "additive")
