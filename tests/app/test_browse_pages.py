@@ -313,8 +313,8 @@ def test_motifs_page_logos_scores_and_matrix_kind(app_env, monkeypatch):
     at.radio(key="motifs_kind").set_value("CWM").run()
     assert not at.exception
     assert at.image[0].captions == ["CWM · weight"] and at.image[0].value[0] != urls[0]
-    assert [i.captions for i in at.image[1:]] == [["PWM · information"]] * 3  # no CWM: PWM shown
-    assert sum("No CWM for this motif" in t for t in _texts(at, "caption")) == 3
+    assert [i.captions for i in at.image[1:]] == [["PWM · information"]] * 4  # no CWM: PWM shown
+    assert sum("No CWM for this motif" in t for t in _texts(at, "caption")) == 4
     assert f"download_motif_{PHO4_RUN}_modisco_pos_0_cwm" in [d.key for d in at.get("download_button")]
 
     at.selectbox(key="motifs_pick_weeder").set_value("weeder_2").run()
