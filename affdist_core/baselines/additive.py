@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affdist_core.seq.alphabet import encode
+from affdist_core.seq.alphabet import encode, reverse_complement_codes
 from affdist_core.seq.motif import Motif
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,6 @@ ALPHAS = tuple(float(a) for a in np.logspace(-2, 4, 13))
 MIN_SITES = 30
 #: PWM probability of the fixed base at fixed positions.
 FIXED_BASE_PROBABILITY = 0.97
-_COMPLEMENT = np.array([3, 2, 1, 0], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,8 @@ class LibraryLayout:
     @property
     def palindromic(self) -> bool:
         """True when the fixed bases are their own reverse complement (every site matches on both strands)."""
-        rc_fixed = self.fixed[::-1]
-        rc_consensus = _COMPLEMENT[self.consensus[::-1]]
-        return bool(np.array_equal(self.fixed, rc_fixed)
+        rc_consensus = reverse_complement_codes(self.consensus)
+        return bool(np.array_equal(self.fixed, self.fixed[::-1])
                     and np.array_equal(self.consensus[self.fixed], rc_consensus[self.fixed]))
 
 
@@ -95,7 +93,7 @@ def find_sites(chrom_codes: np.ndarray, layout: LibraryLayout) -> list[tuple[int
     if n <= 0:
         return []
     out = []
-    rc_consensus = _COMPLEMENT[layout.consensus[::-1]]
+    rc_consensus = reverse_complement_codes(layout.consensus)
     for strand, fixed, consensus in ((1, layout.fixed, layout.consensus), (-1, layout.fixed[::-1], rc_consensus)):
         ok = np.ones(n, dtype=bool)
         for j in np.flatnonzero(fixed):
@@ -106,8 +104,7 @@ def find_sites(chrom_codes: np.ndarray, layout: LibraryLayout) -> list[tuple[int
 
 def _site_features(windows: np.ndarray, strands: np.ndarray, layout: LibraryLayout) -> np.ndarray:
     """One-hot of the varied positions in library orientation, (n, n_varied × 4); N bases are all-zero rows."""
-    oriented = np.where(strands[:, None] > 0, windows, np.where(windows[:, ::-1] <= 3,
-                                                                 3 - windows[:, ::-1], 4))
+    oriented = np.where(strands[:, None] > 0, windows, reverse_complement_codes(windows))
     varied = oriented[:, ~layout.fixed]
     onehot = (varied[:, :, None] == np.arange(4)[None, None, :]).astype(np.float64)
     return onehot.reshape(len(windows), -1)

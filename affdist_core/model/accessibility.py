@@ -34,7 +34,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from affdist_core.model.inputs import CONTROL_LOGCOUNTS, LAYERS, SEQUENCE, fixed_arrays
+from affdist_core.model.inputs import CONTROL_LOGCOUNTS, LAYERS, SEQUENCE, fixed_arrays, strand_swap
 from affdist_core.model.params import BPNetParams
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,6 @@ ACCESS_BACKGROUND_PER_PEAK = 10.0
 #: Every layer of the branch, in graph order (all frozen after :func:`fit_accessibility`).
 ACCESS_LAYER_NAMES = (LAYERS.access_conv1, LAYERS.access_conv2, LAYERS.access_bins, LAYERS.access_flat,
                       LAYERS.access_hidden, LAYERS.access_logcounts)
-#: Column order of the 4 log counts: a reverse complement swaps the strands.
-_RC_COLUMNS = np.array([1, 0, 3, 2])
 
 
 def accessibility_branch(sequence, n_outputs: int = 4):
@@ -91,7 +89,7 @@ def _examples(windows, params: BPNetParams, with_rc: bool) -> tuple[np.ndarray, 
     x, y = inputs[SEQUENCE], inputs[CONTROL_LOGCOUNTS]
     if with_rc:
         x = np.concatenate([x, x[:, ::-1, ::-1]])
-        y = np.concatenate([y, y[:, _RC_COLUMNS]])
+        y = np.concatenate([y, y[:, strand_swap(y.shape[1])]])  # a reverse complement swaps strands
     return x, y
 
 

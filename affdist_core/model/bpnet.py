@@ -108,6 +108,7 @@ from affdist_core.model.inputs import (
     check_contract,
     input_shapes,
     read_contract,
+    strand_swap,
     write_contract,
 )
 from affdist_core.model.params import BPNetParams, body_length, dilations, output_length
@@ -454,10 +455,6 @@ def predict_logcounts(
     return np.asarray(cm.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32).reshape(-1)
 
 
-def _strand_swap(n_channels: int) -> np.ndarray:
-    return np.arange(n_channels).reshape(-1, 2)[:, ::-1].reshape(-1)
-
-
 def predict_outputs(
     model: keras.Model,
     onehot: np.ndarray,
@@ -508,9 +505,9 @@ def predict_outputs(
     rc_inputs = {SEQUENCE: np.ascontiguousarray(x[:, ::-1, ::-1])}
     if CONTROL_PROFILE in inputs:
         rc_inputs[CONTROL_PROFILE] = np.ascontiguousarray(inputs[CONTROL_PROFILE][:, ::-1, ::-1])
-        rc_inputs[CONTROL_LOGCOUNTS] = np.ascontiguousarray(inputs[CONTROL_LOGCOUNTS][:, _strand_swap(n_control)])
+        rc_inputs[CONTROL_LOGCOUNTS] = np.ascontiguousarray(inputs[CONTROL_LOGCOUNTS][:, strand_swap(n_control)])
     reverse = run(rc_inputs)
-    swap = _strand_swap(forward[LOGCOUNTS].shape[1])
+    swap = strand_swap(forward[LOGCOUNTS].shape[1])
     return {
         PROFILE: 0.5 * (forward[PROFILE] + reverse[PROFILE][:, ::-1, swap]),
         LOGCOUNTS: 0.5 * (forward[LOGCOUNTS] + reverse[LOGCOUNTS][:, swap]),

@@ -57,6 +57,7 @@ __all__ = [
     "local_control_counts",
     "model_contract",
     "read_contract",
+    "strand_swap",
     "write_contract",
 ]
 
@@ -175,6 +176,12 @@ def control_model_inputs(control_counts: np.ndarray, local_counts: np.ndarray | 
     local = local_control_counts(control_counts) if local_counts is None else np.asarray(local_counts, np.float32)
     totals = np.concatenate([control_counts.sum(axis=-2), local], axis=-1)
     return {CONTROL_PROFILE: np.log1p(control_counts), CONTROL_LOGCOUNTS: np.log1p(totals)}
+
+
+def strand_swap(n_channels: int) -> np.ndarray:
+    """Column order that swaps + and − of ``n_channels`` strand-interleaved columns (a reverse complement):
+    ``[1, 0, 3, 2, ...]``."""
+    return np.arange(n_channels).reshape(-1, 2)[:, ::-1].reshape(-1)
 
 
 # ----------------------------------------------------------------------------------------------- examples
