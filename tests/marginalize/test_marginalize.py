@@ -180,7 +180,7 @@ def test_batch_size_and_per_query_independence(tiny_bpnet, tiny_backgrounds):
     assert np.ptp(means[512].mean) > 1e-3  # the scores are not trivially equal
     for bs in (1, 7):
         np.testing.assert_allclose(means[bs].mean, means[512].mean, atol=1e-6)
-        np.testing.assert_allclose(means[bs].deltas, means[512].deltas, atol=2e-6)
+        np.testing.assert_allclose(means[bs].deltas, means[512].deltas, atol=1e-5)
     marg = Marginalizer(tiny_bpnet, tiny_backgrounds, batch_size=5)
     alone = [marg.score_one(q)[0] for q in queries]
     np.testing.assert_allclose(alone, means[512].mean, atol=1e-6)
@@ -188,12 +188,12 @@ def test_batch_size_and_per_query_independence(tiny_bpnet, tiny_backgrounds):
     q = queries[0]
     x = insert_centre(tiny_backgrounds.onehot, one_hot(q))
     direct = predict_logcounts(tiny_bpnet, x) - predict_logcounts(tiny_bpnet, tiny_backgrounds.onehot)
-    np.testing.assert_allclose(means[512].deltas[0], direct, atol=2e-6)
-    assert means[512].sd[0] == pytest.approx(np.std(direct.astype(np.float64), ddof=1), abs=1e-6)
+    np.testing.assert_allclose(means[512].deltas[0], direct, atol=1e-5)
+    assert means[512].sd[0] == pytest.approx(np.std(direct.astype(np.float64), ddof=1), abs=1e-5)
 
 
 def test_background_predictions_are_computed_once(tiny_bpnet, tiny_backgrounds):
-    marg = Marginalizer(tiny_bpnet, tiny_backgrounds, batch_size=4)
+    marg = Marginalizer(tiny_bpnet, tiny_backgrounds, batch_size=4, engine="full")
     bg_rows = {row.tobytes() for row in tiny_backgrounds.onehot}
     calls = {"background_rows": 0, "rows": 0, "max_batch": 0}
     original = marg.scoring_model.predict_on_batch
@@ -228,9 +228,9 @@ def test_rc_average_is_mean_of_forward_scores_on_insert_and_its_reverse_compleme
         f = lambda a: predict_logcounts(tiny_bpnet, a, rc_average=False).astype(np.float64)  # noqa: E731
         expected = 0.5 * (f(x) + f(x[:, ::-1, ::-1])) - 0.5 * (f(bg) + f(bg[:, ::-1, ::-1]))
         got = rc.score([q], keep_deltas=True, progress=False)
-        np.testing.assert_allclose(got.deltas[0], expected, atol=2e-6)
+        np.testing.assert_allclose(got.deltas[0], expected, atol=1e-5)
         forward_only = fwd.score([q], keep_deltas=True, progress=False).deltas[0]
-        np.testing.assert_allclose(forward_only, f(x) - f(bg), atol=2e-6)
+        np.testing.assert_allclose(forward_only, f(x) - f(bg), atol=1e-5)
         assert not np.allclose(forward_only, expected, atol=1e-4)  # RC averaging does change the scores
     # when seq_len - k is even, revcomp(insert(bg, q)) == insert(revcomp(bg), revcomp(q)), so RC-averaged scores
     # of q on bg equal those of revcomp(q) on the reverse-complemented backgrounds
