@@ -137,7 +137,7 @@ def test_cone_verify_catches_a_wrong_cone():
     plan, _ = cone_plan(model)
     bg = _backgrounds(4, 61, seed=22)
     scorer = ConeScorer(plan, bg)
-    assert scorer.verify(model, np.random.default_rng(0)) < TOLERANCE
+    assert scorer.verify(model, np.random.default_rng(0), off_centre=True) < TOLERANCE
     scorer._logits[0] = scorer._logits[0] + np.array([[0.5, -0.5]])  # wrong cached background logits
     with pytest.raises(ValueError, match="they differ by"):
         scorer.verify(model, np.random.default_rng(0))
