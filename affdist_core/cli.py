@@ -149,6 +149,11 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--models", type=int, default=None,
                       help="BPNets averaged by Affinity Distillation (default 3, --quick 1); single models differ "
                            "by seed, see the README")
+    demo.add_argument("--workers", type=int, default=0,
+                      help="distill the library on a local Dask cluster of this many processes (default: in this "
+                           "process)")
+    demo.add_argument("--scheduler", default=None,
+                      help="distill on the Dask cluster at this scheduler address (tcp://host:8786)")
     demo.add_argument("--tf", default=None, help="TF name (default Pho4)")
     demo.add_argument("--library", default=None,
                       help="in-vitro library: built-in name or CSV/TSV/Parquet with sequence,value (default "
@@ -289,7 +294,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     run_demo(args.out, quick=args.quick, force=args.force, catalog_path=args.catalog, full=args.full, tf=args.tf,
              library=args.library, core=args.core, jaspar=args.jaspar, n_scored=args.n_scored,
              n_backgrounds=args.backgrounds, value_col=args.value_col, sequence_col=args.sequence_col,
-             train_seed=args.train_seed, n_models=args.models)
+             train_seed=args.train_seed, n_models=args.models, workers=args.workers, scheduler=args.scheduler)
     print(format_demo(args.out))
     if args.app:
         return serve_app(args.catalog, args.port)

@@ -29,7 +29,7 @@ from affdist_core.seq.shuffle import dinucleotide_shuffle_one_hot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BackgroundSet", "backgrounds_from_model_dir", "make_backgrounds"]
+__all__ = ["BackgroundSet", "backgrounds_from_model_dir", "make_backgrounds", "run_backgrounds"]
 
 
 def _default_source(n: int) -> pd.DataFrame:
@@ -178,3 +178,11 @@ def backgrounds_from_model_dir(
     onehot = fixed_arrays(windows, params)[0]["sequence"]
     log.info("backgrounds: %d test-split peak windows on %s", len(windows), ", ".join(spec.test_chroms))
     return make_backgrounds(onehot, n_backgrounds, random_state, peak_meta=windows.meta)
+
+
+def run_backgrounds(model_dir: str | os.PathLike, pool_size: int, seed: int, n_backgrounds: int
+                    ) -> tuple[BackgroundSet, BackgroundSet]:
+    """``(pool, scoring set)`` as a run scores: the pool of ``pool_size`` backgrounds drawn with ``seed``
+    (:func:`backgrounds_from_model_dir`) and its first ``n_backgrounds`` (the pool itself when they are equal)."""
+    pool = backgrounds_from_model_dir(model_dir, pool_size, seed)
+    return pool, (pool.subset(n_backgrounds) if n_backgrounds < len(pool) else pool)

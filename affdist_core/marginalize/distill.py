@@ -56,7 +56,7 @@ def library_subset(frame: pd.DataFrame, n: int | None, random_state: RandomState
     return frame.iloc[rows].reset_index(drop=True)
 
 
-def _ids_digest(ids: pd.Series) -> str:
+def ids_digest(ids: pd.Series) -> str:
     h = hashlib.sha256()
     for chunk_start in range(0, len(ids), 100_000):
         h.update("\n".join(ids.iloc[chunk_start : chunk_start + 100_000].astype(str)).encode())
@@ -64,17 +64,77 @@ def _ids_digest(ids: pd.Series) -> str:
     return h.hexdigest()[:16]
 
 
-def _manifest(frame: pd.DataFrame, marginalizer: Marginalizer, chunk_rows: int, model_tag: str) -> dict:
+def scoring_manifest(n_rows: int, ids_digest: str, background_id: str, n_backgrounds: int, n_models: int,
+                     rc_average: bool, chunk_rows: int, model_tag: str) -> dict:
+    """What a distillation scores, recorded in ``distill_manifest.json``: a run with another manifest never
+    reuses the chunks (shards) of this one. The same for the in-process and the Dask runs."""
     return {
-        "n_rows": len(frame),
-        "ids_sha256": _ids_digest(frame["id"]),
-        "background_id": marginalizer.backgrounds.background_id,
-        "n_backgrounds": marginalizer.n_backgrounds,
-        "n_models": marginalizer.n_models,
-        "rc_average": marginalizer.rc_average,
+        "n_rows": n_rows,
+        "ids_sha256": ids_digest,
+        "background_id": background_id,
+        "n_backgrounds": n_backgrounds,
+        "n_models": n_models,
+        "rc_average": rc_average,
         "chunk_rows": chunk_rows,
         "model": model_tag,
     }
+
+
+def _manifest(frame: pd.DataFrame, marginalizer: Marginalizer, chunk_rows: int, model_tag: str) -> dict:
+    return scoring_manifest(len(frame), ids_digest(frame["id"]), marginalizer.backgrounds.background_id,
+                            marginalizer.n_backgrounds, marginalizer.n_models, marginalizer.rc_average, chunk_rows,
+                            model_tag)
+
+
+def check_frame(frame: pd.DataFrame) -> None:
+    missing = {"id", "sequence"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame: missing column(s) {sorted(missing)}; expected library rows with id and sequence")
+
+
+def start_scoring(out_dir: Path, manifest: dict) -> pd.DataFrame | None:
+    """Prepare ``out_dir`` for the scoring ``manifest`` describes: the finished scores when they are already
+    there (None otherwise); chunks of a different request are removed, chunks of this one kept (resume)."""
+    manifest_path, scores_path, chunk_dir = out_dir / DISTILL_MANIFEST_FILE, out_dir / SCORES_FILE, out_dir / CHUNKS_DIR
+    previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    if previous != manifest:
+        if previous is not None:
+            log.info("distill: inputs changed since the last run in %s; starting afresh", out_dir)
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+        scores_path.unlink(missing_ok=True)
+        write_json(manifest_path, manifest)
+        return None
+    if scores_path.exists():
+        log.info("distill: %s is complete already (%d rows)", scores_path, manifest["n_rows"])
+        return pd.read_parquet(scores_path)
+    return None
+
+
+def chunk_path(out_dir: Path, index: int) -> Path:
+    """The shard of chunk ``index`` (rows ``index × chunk_rows`` onwards)."""
+    return out_dir / CHUNKS_DIR / f"chunk_{index:05d}.parquet"
+
+
+def score_chunk(marginalizer: Marginalizer, rows: pd.DataFrame, path: Path, progress: bool = False) -> Path:
+    """Score ``rows`` (``id``, ``sequence``) and write them atomically to ``path`` (:data:`SCORE_COLUMNS` +
+    member scores); returns ``path``."""
+    result = marginalizer.score(rows["sequence"].tolist(), progress=progress)
+    chunk = result.to_frame().rename(columns={"mean": "score"})
+    chunk.insert(0, "id", rows["id"].astype(str).to_numpy())
+    members = [] if result.member_means is None else [f"{MEMBER_PREFIX}{k}" for k in range(marginalizer.n_models)]
+    for k, column in enumerate(members):
+        chunk[column] = result.member_means[:, k]
+    write_parquet(path, chunk[SCORE_COLUMNS + members])
+    return path
+
+
+def merge_chunks(out_dir: Path, n_chunks: int) -> pd.DataFrame:
+    """Concatenate the ``n_chunks`` shards in order into ``out_dir/scores.parquet``; remove the shards."""
+    scores = pd.concat([pd.read_parquet(chunk_path(out_dir, i)) for i in range(n_chunks)],
+                       ignore_index=True) if n_chunks else pd.DataFrame(columns=SCORE_COLUMNS)
+    write_parquet(out_dir / SCORES_FILE, scores)
+    shutil.rmtree(out_dir / CHUNKS_DIR, ignore_errors=True)
+    return scores
 
 
 def distill_library(
@@ -100,44 +160,25 @@ def distill_library(
     Returns:
         The (n, 6 [+ K]) scores frame (:data:`SCORE_COLUMNS` [+ member scores]), rows in the order of ``frame``. If
         ``out_dir/scores.parquet`` already holds exactly this request it is returned without any prediction.
+        :func:`affdist_core.marginalize.dask_distill.distill_library_dask` computes the same file on a Dask
+        cluster (and either resumes the other's chunks).
     """
     chunk_rows = check_int("chunk_rows", chunk_rows, 1)
-    missing = {"id", "sequence"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"frame: missing column(s) {sorted(missing)}; expected library rows with id and sequence")
+    check_frame(frame)
     out_dir = Path(out_dir)
-    manifest = _manifest(frame, marginalizer, chunk_rows, model_tag)
-    manifest_path, scores_path, chunk_dir = out_dir / DISTILL_MANIFEST_FILE, out_dir / SCORES_FILE, out_dir / CHUNKS_DIR
-    previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-    if previous != manifest:
-        if previous is not None:
-            log.info("distill: inputs changed since the last run in %s; starting afresh", out_dir)
-        shutil.rmtree(chunk_dir, ignore_errors=True)
-        scores_path.unlink(missing_ok=True)
-        write_json(manifest_path, manifest)
-    elif scores_path.exists():
-        log.info("distill: %s is complete already (%d rows)", scores_path, len(frame))
-        return pd.read_parquet(scores_path)
+    finished = start_scoring(out_dir, _manifest(frame, marginalizer, chunk_rows, model_tag))
+    if finished is not None:
+        return finished
     n_chunks = -(-len(frame) // chunk_rows)
     done = 0
     for index in range(n_chunks):
-        path = chunk_dir / f"chunk_{index:05d}.parquet"
+        path = chunk_path(out_dir, index)
         if path.exists():
             done += 1
             continue
         rows = frame.iloc[index * chunk_rows : (index + 1) * chunk_rows]
-        result = marginalizer.score(rows["sequence"].tolist(), progress=progress)
-        chunk = result.to_frame().rename(columns={"mean": "score"})
-        chunk.insert(0, "id", rows["id"].astype(str).to_numpy())
-        members = [] if result.member_means is None else [f"{MEMBER_PREFIX}{k}" for k in range(marginalizer.n_models)]
-        for k, column in enumerate(members):
-            chunk[column] = result.member_means[:, k]
-        write_parquet(path, chunk[SCORE_COLUMNS + members])
+        score_chunk(marginalizer, rows, path, progress)
         log.info("distill: chunk %d/%d written (%d rows)", index + 1, n_chunks, len(rows))
     if done:
         log.info("distill: resumed; %d of %d chunks were already scored", done, n_chunks)
-    scores = pd.concat([pd.read_parquet(chunk_dir / f"chunk_{i:05d}.parquet") for i in range(n_chunks)],
-                       ignore_index=True) if n_chunks else pd.DataFrame(columns=SCORE_COLUMNS)
-    write_parquet(scores_path, scores)
-    shutil.rmtree(chunk_dir, ignore_errors=True)
-    return scores
+    return merge_chunks(out_dir, n_chunks)

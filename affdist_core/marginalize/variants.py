@@ -161,7 +161,7 @@ def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = 
     differ from those the run's scores were computed on (the genome or model changed since).
     """
     from affdist_core.model.ensemble import load_members
-    from affdist_core.marginalize.backgrounds import backgrounds_from_model_dir
+    from affdist_core.marginalize.backgrounds import run_backgrounds
     from affdist_core.marginalize.marginalizer import Marginalizer
 
     model_dir = Path(model_dir)
@@ -170,8 +170,7 @@ def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = 
         raise ValueError(f"model_dir: {model_dir} has no {model_file.name}; the run's model is missing (rebuild it "
                          f"with `affdist demo`)")
     models = load_members(model_dir)
-    pool = backgrounds_from_model_dir(model_dir, spec.pool_size, spec.seed)
-    backgrounds = pool.subset(spec.n_backgrounds) if spec.n_backgrounds < len(pool) else pool
+    _, backgrounds = run_backgrounds(model_dir, spec.pool_size, spec.seed, spec.n_backgrounds)
     if check_id and spec.background_id and backgrounds.background_id != spec.background_id:
         raise ValueError(f"backgrounds: rebuilt set {backgrounds.background_id} differs from the run's "
                          f"{spec.background_id}; the genome or model changed since run {spec.run_id}")

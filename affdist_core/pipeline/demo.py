@@ -50,7 +50,8 @@ DEFAULT_CATALOG = Path("data_catalog/affdist.duckdb")
 def demo_overrides(quick: bool = False, *, full: bool = False, tf: str | None = None, library: str | None = None,
                    core: str | None = None, jaspar: str | None = None, n_scored: int | None = None,
                    n_backgrounds: int | None = None, value_col: str | None = None, sequence_col: str | None = None,
-                   train_seed: int = 0, n_models: int | None = None) -> dict:
+                   train_seed: int = 0, n_models: int | None = None, workers: int = 0,
+                   scheduler: str | None = None) -> dict:
     """``affdist demo``'s flags as overrides of the built-in default project
     (:func:`~affdist_core.pipeline.project.default_project_path`). A library file's path is made absolute
     (the project file's folder is not the working directory); another TF keeps the preset's JASPAR id unless
@@ -77,6 +78,10 @@ def demo_overrides(quick: bool = False, *, full: bool = False, tf: str | None = 
         distill["n_scored"] = n_scored
     if n_backgrounds is not None:
         distill["n_backgrounds"] = n_backgrounds
+    if workers:
+        distill["workers"] = workers
+    if scheduler:
+        distill["scheduler"] = scheduler
     overrides = {"quick": quick, "experiment": [experiment], "library": [entry],
                  "motifs": {"jaspar": {the_tf: jaspar or "MA0357.1"}}}
     return {**overrides, **({"distill": distill} if distill else {})}
@@ -99,7 +104,8 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
              catalog_path: str | Path = DEFAULT_CATALOG, *, full: bool = False, tf: str | None = None,
              library: str | None = None, core: str | None = None, jaspar: str | None = None,
              n_scored: int | None = None, n_backgrounds: int | None = None, value_col: str | None = None,
-             sequence_col: str | None = None, train_seed: int = 0, n_models: int | None = None) -> dict:
+             sequence_col: str | None = None, train_seed: int = 0, n_models: int | None = None,
+             workers: int = 0, scheduler: str | None = None) -> dict:
     """Run the demo pipeline into ``out_dir`` and write ``out_dir/report.json``; returns the report.
 
     ``tf``/``library``/``core``/``jaspar`` replace the preset's TF (the simulator uses ``library`` as the TF's
@@ -108,12 +114,14 @@ def run_demo(out_dir: str | Path, quick: bool = False, force: bool = False,
     :func:`~affdist_core.pipeline.method_stages.method_settings`). ``train_seed``: the model's weight
     initialisation and batch order (a model trained with another seed is retrained). ``n_models``: BPNets whose
     mean AD scores with (default 3, quick 1); the primary model (``train_seed``, evaluated, interpreted and
-    shown) plus members trained with seeds ``train_seed + 1, ...``.
+    shown) plus members trained with seeds ``train_seed + 1, ...``. ``workers``/``scheduler``: distill the library
+    on a local Dask cluster of that many processes / on a running Dask scheduler (same scores).
     """
     run_started = datetime.now(timezone.utc)
     plan = demo_plan(out_dir, quick, full=full, tf=tf, library=library, core=core, jaspar=jaspar,
                      n_scored=n_scored, n_backgrounds=n_backgrounds, value_col=value_col,
-                     sequence_col=sequence_col, train_seed=train_seed, n_models=n_models)
+                     sequence_col=sequence_col, train_seed=train_seed, n_models=n_models, workers=workers,
+                     scheduler=scheduler)
     outcomes = run_stages(demo_stages(plan), plan.paths.root, force=force, logger=log)
     timings = {name: outcome.seconds for name, outcome in outcomes.items()}
     run_id = f"{plan.the_tf.lower()}-{plan.library.name}" + ("-quick" if plan.quick else "")

@@ -29,7 +29,8 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     """AD scores of the scored rows and of the backgrounds-curve rows; returns ``distill.json``'s content."""
     from affdist_core.compare.analyses import curve_sample
     from affdist_core.marginalize.distill import distill_library
-    from affdist_core.marginalize.backgrounds import backgrounds_from_model_dir
+    from affdist_core.marginalize.backgrounds import run_backgrounds
+    from affdist_core.marginalize.dask_distill import MarginalizerRecipe, distill_library_dask
     from affdist_core.marginalize.marginalizer import Marginalizer
     from affdist_core.model.ensemble import ensemble_tag, load_members
 
@@ -41,10 +42,15 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     if len(models) != settings.n_models:
         raise ValueError(f"{model_dir}: the ensemble has {len(models)} model(s) but the settings ask for "
                          f"{settings.n_models}; train the members first (affdist demo does)")
-    pool = backgrounds_from_model_dir(model_dir, settings.background_pool, settings.seed)
+    pool, scoring_set = run_backgrounds(model_dir, settings.background_pool, settings.seed, settings.n_backgrounds)
     write_parquet(out / BACKGROUNDS_FILE, pool.source.assign(background_id=pool.background_id))
-    main = Marginalizer(models, pool.subset(settings.n_backgrounds))
-    scores = distill_library(main, rows, out, model_tag=ensemble_tag(model_dir))
+    main = Marginalizer(models, scoring_set)
+    if settings.workers or settings.scheduler:
+        recipe = MarginalizerRecipe(str(model_dir), settings.n_backgrounds, settings.background_pool, settings.seed)
+        scores = distill_library_dask(recipe, rows, out, model_tag=ensemble_tag(model_dir),
+                                      workers=settings.workers or 2, scheduler=settings.scheduler)
+    else:
+        scores = distill_library(main, rows, out, model_tag=ensemble_tag(model_dir))
     scoring_s = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -44,6 +44,10 @@ class MethodSettings:
         top_k: motifs per method in the comparison.
         seed: seed of the subset, the backgrounds, the calibration sample and STREME.
         quick: smaller motif searches.
+        workers, scheduler: where the library is distilled — in this process (``workers`` 0, no scheduler,
+            the default), on a local Dask cluster of ``workers`` processes, or on the Dask cluster at
+            ``scheduler`` (:mod:`affdist_core.marginalize.dask_distill`). Scores are identical either way, so
+            neither enters a stage fingerprint.
     """
 
     n_scored: int | None = 10_000
@@ -58,6 +62,8 @@ class MethodSettings:
     seed: int = 0
     quick: bool = False
     calibration_fraction: float | None = None
+    workers: int = 0
+    scheduler: str | None = None
     calibration_ids: tuple[str, ...] | None = None
     calibration_seed: int | None = None
 

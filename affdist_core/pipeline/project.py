@@ -127,12 +127,15 @@ class Motifs:
 class Distill:
     """``[distill]``: ``n_scored`` library rows scored (None = all), ``n_backgrounds`` per score, the
     ``background_pool`` drawn once (the backgrounds curve uses all of it), ``seed``. None = the demo's
-    defaults (10,000 × 5 of 100; quick 2,000 × 5 of 20)."""
+    defaults (10,000 × 5 of 100; quick 2,000 × 5 of 20). ``workers`` > 0: distill on a local Dask cluster of
+    that many processes; ``scheduler``: the address of a running Dask scheduler instead (same scores)."""
 
     n_scored: int | None | str = "default"
     n_backgrounds: int | None = None
     background_pool: int | None = None
     seed: int = 0
+    workers: int = 0
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ _EXPERIMENT = ("tf", "plus", "minus", "bam", "min_mapq", "keep_duplicates", "con
                "core", "max_epochs", "patience", "max_minutes", "batch_size")
 _LIBRARY = ("name", "path", "tf", "sequence_col", "value_col", "id_col", "category_col", "units")
 _MOTIFS = ("jaspar", "files")
-_DISTILL = ("n_scored", "n_backgrounds", "background_pool", "seed")
+_DISTILL = ("n_scored", "n_backgrounds", "background_pool", "seed", "workers", "scheduler")
 _CALIBRATION = ("n", "fraction", "ids", "seed")
 _OUTPUT = ("dir", "catalog")
 _SIMULATE = ("preset", "overrides")
@@ -471,7 +474,9 @@ def _distill(r: _Reader, value: Any) -> Distill:
     d = Distill(n_scored=r.get("distill", t, "n_scored", n_scored, "default"),
                 n_backgrounds=r.get("distill", t, "n_backgrounds", r.integer(1)),
                 background_pool=r.get("distill", t, "background_pool", r.integer(1)),
-                seed=r.get("distill", t, "seed", r.integer(0), 0))
+                seed=r.get("distill", t, "seed", r.integer(0), 0),
+                workers=r.get("distill", t, "workers", r.integer(0), 0),
+                scheduler=r.get("distill", t, "scheduler", r.text))
     if d.n_backgrounds and d.background_pool and d.n_backgrounds > d.background_pool:
         r.problem("distill.n_backgrounds", f"{d.n_backgrounds} is more than distill.background_pool "
                                            f"({d.background_pool}); raise the pool or lower n_backgrounds")

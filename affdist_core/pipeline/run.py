@@ -140,6 +140,10 @@ def _method_settings(project: Project, experiment: Experiment) -> MethodSettings
         changes["background_pool"] = d.background_pool
     if d.seed:
         changes["seed"] = d.seed
+    if d.workers:
+        changes["workers"] = d.workers
+    if d.scheduler:
+        changes["scheduler"] = d.scheduler
     if c.n is not None:
         changes["calibration_rows"] = c.n
     if c.fraction is not None:

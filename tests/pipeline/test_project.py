@@ -69,6 +69,10 @@ def test_defaults_and_overrides(files):
     project = load_project(files / "no_output.toml")
     assert project.output.dir == files / "runs" / "no_output"
     assert project.output.catalog == files / "data_catalog" / "affdist.duckdb"
+    assert (project.distill.workers, project.distill.scheduler) == (0, None)  # distill in this process
+    dask = load_project(files / "project.toml", {"distill": {"workers": 2, "scheduler": "tcp://10.0.0.5:8786"}})
+    assert (dask.distill.workers, dask.distill.scheduler) == (2, "tcp://10.0.0.5:8786")
+    one_problem(files, PROJECT.replace("n_backgrounds = 3", "n_backgrounds = 3\nworkers = -1"), "distill.workers")
 
 
 def test_unknown_key_says_did_you_mean(files):
