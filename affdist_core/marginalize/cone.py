@@ -238,6 +238,10 @@ class ConeScorer:
         logits = self.plan.head(pooled).numpy().astype(np.float64)
         return logits[:, list(self.plan.channels)]
 
+    def has_geometry(self, start: int, k: int) -> bool:
+        """Whether the cone graph of a ``k``-bp insert at ``start`` is built (traced) already."""
+        return (int(start), int(k)) in self._geometries
+
     def _geometry(self, start: int, k: int) -> list[_Geometry]:
         key = (start, k)
         if key not in self._geometries:

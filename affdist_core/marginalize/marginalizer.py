@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Marginalizer", "scoring_ensemble"]
 
 _MAX_REPORTED = 5
+CONE_MIN_QUERIES = 8
+"""A query length with fewer queries than this, whose cone graph is not traced yet, is evaluated whole: tracing
+a new insert geometry (about 2 s) costs more than evaluating a few whole sequences (the app's variant page)."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -302,7 +305,8 @@ class Marginalizer:
         members = np.empty((n, n_models), dtype=np.float64) if n_models > 1 else None
         bg_pred = self.background_member_logcounts.astype(np.float64)  # (N, K)
         bg = self.backgrounds.onehot
-        cones = self._cone_scorers() if self.engine == "cone" and n else []
+        cones = self._cone_scorers() if self.engine == "cone" and len(seqs) >= CONE_MIN_QUERIES else \
+            (self._cones or [])
         queries_per_block = max(1, (16 * bs) // n_bg)
         total = n * n_bg
         if n:
@@ -315,7 +319,8 @@ class Marginalizer:
                 for q0 in range(0, len(rows), queries_per_block):
                     q_codes = codes[q0 : q0 + queries_per_block]
                     n_rows = len(q_codes) * n_bg
-                    if self.engine == "cone":
+                    if cones and (len(rows) >= CONE_MIN_QUERIES
+                                  or all(cone.has_geometry(start, k) for cone in cones)):
                         d_members = np.stack([cone.deltas(q_codes, start) for cone in cones], axis=2)
                         self.n_evaluations += n_rows
                         bar.update(n_rows)

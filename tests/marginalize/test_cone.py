@@ -14,10 +14,11 @@ import pytest
 
 from affdist_core.marginalize.backgrounds import BackgroundSet
 from affdist_core.marginalize.cone import ConeScorer, cone_plan
-from affdist_core.marginalize.marginalizer import Marginalizer
+from affdist_core.marginalize.marginalizer import CONE_MIN_QUERIES, Marginalizer
 from affdist_core.model.bpnet import build_bpnet, predict_logcounts
 from affdist_core.model.params import PARAM_PRESETS, BPNetParams
 from affdist_core.seq.alphabet import ONE_HOT_TABLE, decode
+from affdist_core.seq.insert import centre_start
 
 TOLERANCE = 1e-5
 
@@ -101,7 +102,7 @@ def test_marginalizer_cone_and_full_engines_agree_for_an_ensemble():
     models = [_bpnet(params, seed=s) for s in (11, 12)]
     bg = BackgroundSet(_backgrounds(6, 61, seed=13))
     rng = np.random.default_rng(14)
-    queries = [decode(rng.integers(0, 4, k)) for k in (16, 16, 9, 40, 1)]
+    queries = [decode(rng.integers(0, 4, k)) for k in (16, 9, 40, 1) * CONE_MIN_QUERIES]
     cone = Marginalizer(models, bg, engine="cone")
     full = Marginalizer(models, bg, engine="full")
     assert (cone.engine, full.engine) == ("cone", "full")
@@ -111,6 +112,16 @@ def test_marginalizer_cone_and_full_engines_agree_for_an_ensemble():
     np.testing.assert_allclose(a.member_means, b.member_means, atol=TOLERANCE)
     np.testing.assert_allclose(a.sd, b.sd, atol=TOLERANCE)
     assert cone.n_evaluations == full.n_evaluations == len(queries) * 6 + 6
+    assert all(c.has_geometry(centre_start(61, k), k) for c in cone._cones for k in (16, 9, 40, 1))
+    # a few queries of a length whose cone is not traced yet are evaluated whole (tracing costs more)
+    few = [decode(rng.integers(0, 4, 12)) for _ in range(3)]
+    np.testing.assert_allclose(cone.score(few, progress=False).mean, full.score(few, progress=False).mean,
+                               atol=TOLERANCE)
+    assert not any(c.has_geometry(centre_start(61, 12), 12) for c in cone._cones)
+    many = few * CONE_MIN_QUERIES
+    np.testing.assert_allclose(cone.score(many, progress=False).mean, full.score(many, progress=False).mean,
+                               atol=TOLERANCE)
+    assert all(c.has_geometry(centre_start(61, 12), 12) for c in cone._cones)
     assert Marginalizer(models, bg).engine == "cone"  # auto picks the cone for BPNets
 
 
