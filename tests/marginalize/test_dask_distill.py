@@ -10,43 +10,29 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from dask import distributed
 
 from affdist_core.common.names import ModelDir
-from affdist_core.io.bigwig import write_bigwig
-from affdist_core.io.fasta import write_fasta
-from affdist_core.io.peaks import PEAK_COLUMNS, write_narrowpeak
 from affdist_core.marginalize.dask_distill import MarginalizerRecipe, distill_library_dask
 from affdist_core.marginalize.distill import chunk_path, distill_library, score_chunk, start_scoring
 from affdist_core.model.bpnet import build_bpnet, save_model
-from affdist_core.model.data_spec import DataSpec, save_data_spec
-from affdist_core.model.params import BPNetParams, save_params
+from affdist_core.model.data_spec import save_data_spec
+from affdist_core.model.params import save_params
 from affdist_core.seq.alphabet import decode
-
-distributed = pytest.importorskip("dask.distributed")
-
-TINY = BPNetParams(seq_len=61, out_pred_len=21, c_task_weight=1.0, filters=4, n_dil_layers=2, conv1_kernel_size=11,
-                   dil_kernel_size=3, outconv_kernel_size=7, lr=0.001)
-
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
+    """A random-weight tiny BPNet in a model directory whose data spec is the tiny planted dataset."""
+    from tiny_dataset import TINY, write_dataset
+
     root = tmp_path_factory.mktemp("dask_model")
-    rng = np.random.default_rng(7)
-    chroms = {"chrI": 3000, "chrIV": 3000}
-    write_fasta(root / "genome.fa", {c: decode(rng.integers(0, 4, n)) for c, n in chroms.items()})
-    for strand in ("plus", "minus"):
-        write_bigwig(root / f"{strand}.bw", chroms, {c: rng.poisson(1.0, n).astype(float) for c, n in chroms.items()})
-    rows = [(c, s - 20, s + 20, f"{c}_{s}", 100.0, ".", 5.0, 10.0, 8.0, s) for c in chroms for s in (700, 1500, 2300)]
-    write_narrowpeak(root / "peaks.narrowPeak", pd.DataFrame(rows, columns=PEAK_COLUMNS))
-    spec = DataSpec(genome_fasta=str(root / "genome.fa"), plus_bigwig=str(root / "plus.bw"),
-                    minus_bigwig=str(root / "minus.bw"), peaks=str(root / "peaks.narrowPeak"),
-                    test_chroms=("chrIV",), max_jitter=10)
+    spec = write_dataset(root)
     model_dir = root / "model"
     save_params(TINY, model_dir / "params.json")
     save_data_spec(spec, model_dir / "data.json")
     keras.utils.set_random_seed(1)
-    model = build_bpnet(TINY, use_control=True)
-    dense = model.get_layer("logcounts_seq")
+    model = build_bpnet(TINY, use_control=False)
+    dense = model.get_layer("logcounts")
     w, b = dense.get_weights()
     dense.set_weights([w * 20.0, b])
     save_model(model, ModelDir.at(model_dir).model)
