@@ -20,6 +20,7 @@ from affdist_core.model.data_spec import save_data_spec
 from affdist_core.model.params import save_params
 from affdist_core.seq.alphabet import decode
 
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A random-weight tiny BPNet in a model directory whose data spec is the tiny planted dataset."""
