@@ -51,9 +51,9 @@ def _oracle(model: keras.Model, bg: np.ndarray, codes: np.ndarray, start: int, r
     return full.reshape(q, len(bg)) - base[None]
 
 
-@pytest.mark.parametrize("seq_len, out_len", [(61, 21), (60, 20)])  # odd and even input lengths
-@pytest.mark.parametrize("rc_average", [True, False])
+@pytest.mark.parametrize("seq_len, out_len, rc_average", [(61, 21, True), (60, 20, False), (60, 20, True)])
 def test_cone_equals_full_model_for_every_length_and_position(seq_len, out_len, rc_average):
+    """Odd and even input lengths (odd and even ``seq_len - k``, so RC inserts land one base off too)."""
     model = _bpnet(_params(seq_len, out_len), seed=seq_len)
     plan, reason = cone_plan(model)
     assert plan is not None, reason
@@ -91,7 +91,7 @@ def test_cone_on_the_shipped_presets(preset):
     bg = _backgrounds(2, params.seq_len, seed=8)
     scorer = ConeScorer(plan, bg)
     rng = np.random.default_rng(9)
-    for k, start in ((16, (params.seq_len - 16) // 2), (40, 100)):
+    for k, start in ((16, (params.seq_len - 16) // 2), (40, 100))[: 2 if preset == "yeast-compact" else 1]:
         codes = rng.integers(0, 4, (2, k), dtype=np.uint8)
         np.testing.assert_allclose(scorer.deltas(codes, start), _oracle(model, bg, codes, start, True),
                                    atol=TOLERANCE)
