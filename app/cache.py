@@ -119,13 +119,14 @@ def typed_track(sources: ModelSources, sequence: str) -> tracks.ContributionTrac
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _marginalizer(model_dir: str, mtime: float, spec: ModelSpec) -> Shared:
+def _marginalizer(model_dir: str, mtime: float, spec: ModelSpec, lengths: tuple[int, ...]) -> Shared:
     with MODEL_LOCK:
-        return Shared(variants.build_marginalizer(model_dir, spec))
+        return Shared(variants.build_marginalizer(model_dir, spec, lengths=lengths))
 
 
-def marginalizer(spec: ModelSpec) -> LockedScorer:
-    """The run's marginalizer (model loaded, backgrounds rebuilt and predicted once per model file version) behind
-    the model lock. ValueError if the model directory is gone or the backgrounds differ from the run's."""
+def marginalizer(spec: ModelSpec, lengths: tuple[int, ...] = ()) -> LockedScorer:
+    """The run's marginalizer (model loaded, backgrounds rebuilt and predicted once per model file version, the
+    cone graphs of ``lengths`` — e.g. the library's sequence length — traced) behind the model lock. ValueError if
+    the model directory is gone or the backgrounds differ from the run's."""
     model_dir = ModelDir.at(data.resolve_path(spec.model_dir))
-    return LockedScorer(_marginalizer(str(model_dir.root), files.mtime(model_dir.model), spec))
+    return LockedScorer(_marginalizer(str(model_dir.root), files.mtime(model_dir.model), spec, tuple(lengths)))

@@ -64,11 +64,13 @@ def _read_input(mode: str) -> ut.VariantQueries | None:
     return ut.parse_pair(ref, alt) if ref.strip() or alt.strip() else None
 
 
-def _predict(spec: ModelSpec, queries: ut.VariantQueries, calibration: LinearCalibration) -> None:
-    """Score, store the result in the session and report timing."""
+def _predict(spec: ModelSpec, queries: ut.VariantQueries, calibration: LinearCalibration,
+             library_length: int | None = None) -> None:
+    """Score, store the result in the session and report timing. The library's sequence length gets its cone
+    graph traced with the model (so single queries of that length use the cone engine at once)."""
     with st.spinner("Loading the model and rebuilding its backgrounds (first time only)…"):
         try:
-            scorer = cache.marginalizer(spec)
+            scorer = cache.marginalizer(spec, (library_length,) if library_length else ())
         except ValueError as exc:
             st.error(f"Cannot load the model of run `{spec.run_id}`: {exc}")
             return
@@ -164,7 +166,7 @@ def main() -> None:
     if queries is not None:
         st.caption(f"{len(queries):,} {'pair' if queries.kind == 'pair' else 'sequence'}(s) ready.")
     if st.button("Predict ΔΔG", key="var_predict", type="primary", disabled=queries is None):
-        _predict(spec, queries, calibration)
+        _predict(spec, queries, calibration, library_length)
     result = st.session_state.get("var_result")
     if result is not None and result["run_id"] == run_id:
         _show(result, library_length)

@@ -196,6 +196,16 @@ class Marginalizer:
         log.info("marginalize: full-sequence evaluation (%s)", "; ".join(reasons))
         return "full"
 
+    def prepare(self, lengths: Sequence[int]) -> None:
+        """With the cone engine: build the cone scorers and trace the centred-insert graph of each query length
+        now, so that even a single query of those lengths is scored by the cone (the app's Variant page does
+        this for its library's length). Nothing to do for the full engine."""
+        if self.engine != "cone":
+            return
+        for k in sorted({int(k) for k in lengths if 1 <= int(k) <= self.seq_len}):
+            for cone in self._cone_scorers():
+                cone.prepare(centre_start(self.seq_len, k), k)
+
     def _cone_scorers(self) -> list[ConeScorer]:
         """One :class:`ConeScorer` per model, built (and checked against the full model) on first use."""
         if self._cones is None:

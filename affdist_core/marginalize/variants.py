@@ -151,11 +151,14 @@ def predict_ddg(
 # ------------------------------------------------------------------------------------------------ the run's model
 
 
-def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = True):
+def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = True, lengths: Sequence[int] = ()):
     """Load the run's model (with every ensemble member ``model_dir/ensemble.json`` lists, as ``run_distill``
     scored) and rebuild the run's backgrounds as ``run_distill`` did
     (``backgrounds_from_model_dir(model_dir, pool_size, seed).subset(n_backgrounds)``); returns a
     :class:`~affdist_core.marginalize.marginalizer.Marginalizer` with the background predictions computed.
+
+    ``lengths``: query lengths whose cone graphs are traced now (:meth:`Marginalizer.prepare`), so single queries of
+    those lengths are scored by the cone engine at once.
 
     Raises ValueError if the model directory or file is missing, or (``check_id``) if the rebuilt backgrounds
     differ from those the run's scores were computed on (the genome or model changed since).
@@ -176,5 +179,6 @@ def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = 
                          f"{spec.background_id}; the genome or model changed since run {spec.run_id}")
     marginalizer = Marginalizer(models, backgrounds)
     _ = marginalizer.background_logcounts
+    marginalizer.prepare(lengths)  # the cone graphs of these query lengths (e.g. the library's), traced now
     log.info("variants: %s ready (%d model(s), %d backgrounds)", spec.model_id, len(models), len(backgrounds))
     return marginalizer

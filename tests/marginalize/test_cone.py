@@ -122,6 +122,13 @@ def test_marginalizer_cone_and_full_engines_agree_for_an_ensemble():
     np.testing.assert_allclose(cone.score(many, progress=False).mean, full.score(many, progress=False).mean,
                                atol=TOLERANCE)
     assert all(c.has_geometry(centre_start(61, 12), 12) for c in cone._cones)
+    # prepare(): a length traced ahead is scored by the cone even for one query
+    cone.prepare([7])
+    assert all(c.has_geometry(centre_start(61, 7), 7) for c in cone._cones)
+    one = [decode(rng.integers(0, 4, 7))]
+    np.testing.assert_allclose(cone.score(one, progress=False).mean, full.score(one, progress=False).mean,
+                               atol=TOLERANCE)
+    full.prepare([7])  # nothing to do for the full engine
     assert Marginalizer(models, bg).engine == "cone"  # auto picks the cone for BPNets
 
 
