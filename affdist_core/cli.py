@@ -187,6 +187,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", action="append", type=int, default=None,
                        help="run only this simulation seed (repeatable); the tables cover every finished run")
     bench.add_argument("--dry-run", action="store_true", help="validate and print every run's plan")
+    bench.add_argument("--table", action="store_true",
+                       help="run nothing: rebuild panel.json/panel.md and the catalog record from the finished "
+                            "runs and the reports kept in the panel's results folder")
     bench.set_defaults(func=_cmd_benchmark)
 
     app = sub.add_parser("app", help="serve the explorer app (Streamlit) on a catalog")
@@ -335,7 +338,8 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     from affdist_core.pipeline.project import ProjectError
 
     try:
-        result = run_panel(args.panel, dry_run=args.dry_run, worlds=args.world, seeds=args.seed)
+        result = run_panel(args.panel, dry_run=args.dry_run, worlds=args.world, seeds=args.seed,
+                           table_only=args.table)
     except ProjectError as err:
         print(str(err), file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ project's ``[simulate] overrides`` (:mod:`affdist_core.simulate.config` document
     out = "runs/panel"             # default: runs/<panel file stem> next to the panel file
     catalog = "runs/panel/catalog.duckdb"   # default: <out>/catalog.duckdb
     quick = false                  # the project's quick sizes (smoke tests)
+    results = "results/panel"      # optional: a folder that keeps every finished run's report.json (small; version
+                                   # it with the panel file, and the tables rebuild without rerunning: --table)
 
     [[world]]
     name = "yeast"                 # letters, digits, - and _
@@ -30,6 +32,11 @@ equal-budget comparison with MoDISco, which reads that one model) next to the en
 the count of worlds where AD has the lowest RMSE; both are written to ``<out>/panel.json`` and ``panel.md``
 and recorded in the catalog (``analyses`` row ``benchmark_panel`` of run id ``panel:<panel file stem>``), where
 the app's Benchmark page reads them.
+
+With ``results``, every finished run's ``report.json`` is also copied to ``<results>/<world>/seed<k>/<run>.json``;
+:func:`panel_table` reads a world × seed from there when its run folder has no report (a fresh clone, another
+machine), so ``affdist benchmark PANEL --table`` rebuilds the tables and the catalog record from the kept
+reports without running anything.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ PANEL_ANALYSIS = "benchmark_panel"
 AD_ONE_MODEL = f"{AD_METHOD}_1"
 """The method name of the primary model's own AD score in the panel table."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_PANEL_KEYS = ("project", "seeds", "out", "catalog", "quick")
+_PANEL_KEYS = ("project", "seeds", "out", "catalog", "quick", "results")
 _WORLD_KEYS = ("name", "overrides", "project")
 
 
@@ -83,9 +90,14 @@ class Panel:
     out: Path
     catalog: Path
     quick: bool = False
+    results: Path | None = None
 
     def run_dir(self, world: World, seed: int) -> Path:
         return self.out / world.name / f"seed{seed}"
+
+    def results_dir(self, world: World, seed: int) -> Path | None:
+        """Where the kept reports of one world × seed are (None: the panel keeps none)."""
+        return None if self.results is None else self.results / world.name / f"seed{seed}"
 
     @staticmethod
     def run_id_prefix(world: World, seed: int) -> str:
@@ -127,6 +139,7 @@ def load_panel(path: str | os.PathLike) -> Panel:
         problems.append(f"panel.quick: expected true or false, got {quick!r}")
     out = (path.parent / str(panel.get("out", Path("runs") / path.stem))).resolve()
     catalog = (path.parent / str(panel["catalog"])).resolve() if "catalog" in panel else out / "catalog.duckdb"
+    results = (path.parent / str(panel["results"])).resolve() if "results" in panel else None
     worlds = []
     raw_worlds = data.get("world", [])
     if not isinstance(raw_worlds, list) or not raw_worlds:
@@ -161,7 +174,7 @@ def load_panel(path: str | os.PathLike) -> Panel:
         problems.append(f"world: the name {name!r} is used {names.count(name)} times; give each world its own")
     if problems:
         raise ProjectError(path, problems)
-    result = Panel(path, project, tuple(seeds), tuple(worlds), out, catalog, quick)
+    result = Panel(path, project, tuple(seeds), tuple(worlds), out, catalog, quick, results)
     for world in result.worlds:  # every world's project must be valid (simulator keys included)
         for seed in result.seeds:
             try:
@@ -206,11 +219,12 @@ def _world_project(panel: Panel, world: World, seed: int):
 
 
 def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds: list[str] | None = None,
-              seeds: list[int] | None = None) -> dict[str, Any]:
+              seeds: list[int] | None = None, table_only: bool = False) -> dict[str, Any]:
     """Run (or with ``dry_run`` plan) every world × seed of the panel (``worlds``, ``seeds``: only these; seeds
     run in the outer loop, so a panel stopped part-way has whole seeds done), then write ``panel.json`` and
-    ``panel.md`` under the panel's ``out`` (over every finished run). Returns ``{"plan": text}`` or
-    ``{"table": DataFrame, "summary": DataFrame, "paths": [json, md]}``."""
+    ``panel.md`` under the panel's ``out`` (over every finished run and kept report; ``table_only``: run
+    nothing, only rebuild these). Returns ``{"plan": text}`` or ``{"table": DataFrame, "summary": DataFrame,
+    "paths": [json, md]}``."""
     from affdist_core.pipeline.run import run_project
 
     panel = panel if isinstance(panel, Panel) else load_panel(panel)
@@ -222,13 +236,15 @@ def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds
     if unknown:
         raise ProjectError(panel.path, unknown)
     plans = []
-    for seed in [s for s in panel.seeds if seeds is None or s in seeds]:
+    for seed in [s for s in panel.seeds if (seeds is None or s in seeds) and not table_only]:
         for world in chosen:
             log.info("panel: world %s, seed %d", world.name, seed)
             project = _world_project(panel, world, seed)
             result = run_project(project, dry_run=dry_run, run_id_prefix=panel.run_id_prefix(world, seed))
             if dry_run:
                 plans.append(f"# world {world.name}, seed {seed}\n{result['plan']}")
+            else:
+                keep_reports(panel, world, seed)
     if dry_run:
         return {"plan": "\n".join(plans)}
     table = panel_table(panel)
@@ -237,15 +253,34 @@ def run_panel(panel: Panel | str | os.PathLike, *, dry_run: bool = False, worlds
     return {"table": table, "summary": summary, "paths": paths}
 
 
+def _run_reports(panel: Panel, world: World, seed: int) -> list[tuple[str, Path]]:
+    """``(run, report path)`` of one world × seed: its run folder's reports, else the kept ones."""
+    found = [(p.parent.name, p) for p in sorted(panel.run_dir(world, seed).glob("*/report.json"))]
+    kept = panel.results_dir(world, seed)
+    if not found and kept is not None:
+        found = [(p.stem, p) for p in sorted(kept.glob("*.json"))]
+    return found
+
+
+def keep_reports(panel: Panel, world: World, seed: int) -> list[Path]:
+    """Copy one world × seed's finished ``report.json`` files into the panel's ``results`` folder (atomic
+    writes; nothing when the panel keeps none). Returns the written paths."""
+    kept = panel.results_dir(world, seed)
+    if kept is None:
+        return []
+    return [write_text(kept / f"{p.parent.name}.json", p.read_text())
+            for p in sorted(panel.run_dir(world, seed).glob("*/report.json"))]
+
+
 def panel_table(panel: Panel) -> pd.DataFrame:
-    """One row per world × seed × run × method from every finished run's ``report.json``: ``world, seed, run,
-    method, pearson, rmse, sd_ratio, n_heldout`` (``affinity_distillation_1``: the primary model's own AD)."""
+    """One row per world × seed × run × method from every finished run's ``report.json`` (or the panel's kept
+    copy): ``world, seed, run, method, pearson, rmse, sd_ratio, n_heldout`` (``affinity_distillation_1``: the
+    primary model's own AD)."""
     rows = []
     for world in panel.worlds:
         for seed in panel.seeds:
-            for report_path in sorted(panel.run_dir(world, seed).glob("*/report.json")):
+            for run, report_path in _run_reports(panel, world, seed):
                 report = json.loads(report_path.read_text())
-                run = report_path.parent.name
                 entries = dict(report["methods"])
                 members = report.get("ensemble_members")
                 entries[AD_ONE_MODEL] = members[0] if members else report["methods"][AD_METHOD]
@@ -329,7 +364,11 @@ def _pm(mean: float, sd: float, digits: int) -> str:
 
 
 def write_panel(panel: Panel, table: pd.DataFrame, summary: pd.DataFrame) -> list[Path]:
-    """``<out>/panel.json`` (the table, the summary and the win counts) and ``<out>/panel.md``."""
+    """``<out>/panel.json`` (the table, the summary and the win counts) and ``<out>/panel.md``; every finished
+    run's report is kept in ``results`` too."""
+    for world in panel.worlds:
+        for seed in panel.seeds:
+            keep_reports(panel, world, seed)
     one, total = ad_wins(summary, AD_ONE_MODEL)
     ens, _ = ad_wins(summary, AD_METHOD)
     payload = {"panel": str(panel.path), "project": str(panel.project), "seeds": list(panel.seeds),

@@ -27,6 +27,7 @@ PANEL = """\
 project = "sim_project.toml"
 seeds = [3]
 quick = true
+results = "kept"
 
 [[world]]
 name = "at-tracts"
@@ -95,6 +96,18 @@ def test_a_finished_panel_reruns_nothing(panel_dir, result):
     assert "# world no-sequence, seed 3" in one and "at-tracts" not in one
     with pytest.raises(ProjectError, match="--seed 4: not a seed of the panel"):
         run_panel(panel_dir / "panel.toml", dry_run=True, seeds=[4])
+
+
+def test_kept_reports_rebuild_the_table_without_the_runs(panel_dir, result):
+    kept = sorted(p.relative_to(panel_dir / "kept").as_posix() for p in (panel_dir / "kept").rglob("*.json"))
+    assert kept == ["at-tracts/seed3/pho4-pho4_lib.json", "no-sequence/seed3/pho4-pho4_lib.json"]
+    # the same panel elsewhere, its run folders absent (a fresh clone): --table reads the kept reports, runs nothing
+    (panel_dir / "elsewhere.toml").write_text(
+        (panel_dir / "panel.toml").read_text().replace('results = "kept"', 'results = "kept"\nout = "runs/elsewhere"'))
+    rebuilt = run_panel(panel_dir / "elsewhere.toml", table_only=True)
+    assert not list((panel_dir / "runs" / "elsewhere").glob("*/seed3"))
+    pd.testing.assert_frame_equal(rebuilt["table"], result["table"])
+    assert rebuilt["paths"][1].read_text().split("\n", 1)[1] == result["paths"][1].read_text().split("\n", 1)[1]
 
 
 def test_summary_ranks_and_spreads_over_seeds():
