@@ -50,8 +50,8 @@ class MethodSettings:
             neither enters a stage fingerprint.
     """
 
-    n_scored: int | None = 10_000
-    n_backgrounds: int = 5
+    n_scored: int | None = 20_000
+    n_backgrounds: int = 10
     n_models: int = 3
     background_pool: int = 100
     curve_heldout_rows: int = 300
@@ -94,7 +94,7 @@ class MethodSettings:
 
 def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None,
                     n_models: int | None = None) -> MethodSettings:
-    """The demo's sizes: default 10,000 library rows × 5 backgrounds × 3 models (pool 100; the curve: the
+    """The demo's sizes: default 20,000 library rows × 10 backgrounds × 3 models (pool 100; the curve: the
     primary model on 300 calibration + 300 held-out rows); ``quick`` 2,000 × 5 × 1 model (pool 20, curve 200
     held-out rows); ``full`` every row."""
     if quick:

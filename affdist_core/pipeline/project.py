@@ -127,7 +127,7 @@ class Motifs:
 class Distill:
     """``[distill]``: ``n_scored`` library rows scored (None = all), ``n_backgrounds`` per score, the
     ``background_pool`` drawn once (the backgrounds curve uses all of it), ``seed``. None = the demo's
-    defaults (10,000 × 5 of 100; quick 2,000 × 5 of 20). ``workers`` > 0: distill on a local Dask cluster of
+    defaults (20,000 × 10 of 100; quick 2,000 × 5 of 20). ``workers`` > 0: distill on a local Dask cluster of
     that many processes; ``scheduler``: the address of a running Dask scheduler instead (same scores)."""
 
     n_scored: int | None | str = "default"

@@ -164,7 +164,7 @@ def test_demo_sizes_average_three_models_by_default():
     from affdist_core.pipeline.method_stages import method_settings
 
     default = method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None)
-    assert (default.n_scored, default.n_backgrounds, default.n_models) == (10_000, 5, 3)
+    assert (default.n_scored, default.n_backgrounds, default.n_models) == (20_000, 10, 3)
     assert (default.background_pool, default.curve_heldout_rows, default.curve_calibration_rows) == (100, 300, 300)
     assert default.curve_models == 1
     assert method_settings(quick=True, full=False, n_scored=None, n_backgrounds=None).n_models == 1
