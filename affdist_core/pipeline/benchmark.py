@@ -334,6 +334,7 @@ def format_markdown(panel: Panel, summary: pd.DataFrame) -> str:
              + (" (quick)" if panel.quick else "") + ".", "",
              f"AD has the lowest held-out RMSE in {one} of {total} worlds at equal budget (one model, the one "
              f"MoDISco reads) and in {ens} of {total} with its ensemble.", ""]
+    lines += overview_table(summary) + [""]
     for (world, run), group in summary.groupby(["world", "run"], sort=False):
         lines += [f"## {world} — {run}", "", "| method | Pearson | RMSE | sd ratio | rank |", "|---|---|---|---|---|"]
         for row in group.sort_values("rmse_mean").itertuples():
@@ -341,6 +342,34 @@ def format_markdown(panel: Panel, summary: pd.DataFrame) -> str:
                          f"{_pm(row.rmse_mean, row.rmse_sd, 4)} | {row.sd_ratio_mean:.3f} | {row.rank} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def overview_table(summary: pd.DataFrame) -> list[str]:
+    """Markdown lines of one row per world × run: each method's held-out Pearson / RMSE (mean ± sd over seeds),
+    the lowest RMSE in bold, and the one-model AD's rank; methods in the order of their mean rank over the
+    panel (AD first)."""
+    if summary.empty:
+        return []
+    order = (summary[~summary["method"].isin([AD_METHOD, AD_ONE_MODEL])].groupby("method")["rank"].mean()
+             .sort_values(kind="stable").index.tolist())
+    methods = [m for m in (AD_ONE_MODEL, AD_METHOD) if m in set(summary["method"])] + order
+    lines = ["| world | " + " | ".join(methods) + " | AD rank (one model) |",
+             "|---|" + "---|" * (len(methods) + 1)]
+    for (world, run), group in summary.groupby(["world", "run"], sort=False):
+        rows = group.set_index("method")
+        best = rows["rmse_mean"].min()
+        cells = []
+        for method in methods:
+            if method not in rows.index:
+                cells.append("—")
+                continue
+            row = rows.loc[method]
+            text = f"{_pm(row.pearson_mean, row.pearson_sd, 3)} / {_pm(row.rmse_mean, row.rmse_sd, 4)}"
+            cells.append(f"**{text}**" if row.rmse_mean == best else text)
+        rank = rows.loc[AD_ONE_MODEL, "rank"] if AD_ONE_MODEL in rows.index else "—"
+        n_ranked = int((~rows.index.isin([AD_METHOD])).sum())
+        lines.append(f"| {world} ({run}) | " + " | ".join(cells) + f" | {rank} of {n_ranked} |")
+    return lines
 
 
 def panel_run_id(panel: Panel) -> str:

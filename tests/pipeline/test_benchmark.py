@@ -86,6 +86,12 @@ def test_table_and_summary_recomputed_from_the_reports(panel_dir, result):
     markdown = (panel.out / "panel.md").read_text()
     assert "## at-tracts — pho4-pho4_lib" in markdown and "## no-sequence — pho4-pho4_lib" in markdown
     assert f"in {wins} of 2 worlds at equal budget" in markdown
+    overview = [line for line in markdown.splitlines() if line.startswith("| at-tracts (pho4-pho4_lib) |")]
+    ranked = summary[(summary["world"] == "at-tracts") & (summary["method"] == AD_ONE_MODEL)].iloc[0]
+    n_ranked = int(((summary["world"] == "at-tracts") & (summary["method"] != "affinity_distillation")).sum())
+    assert n_ranked >= 4  # the one-model AD and the motif methods (the ensemble AD is ranked on its own)
+    assert len(overview) == 1 and overview[0].endswith(f"| {ranked['rank']} of {n_ranked} |")
+    assert overview[0].count("**") == 2  # the lowest RMSE, once
 
 
 def test_a_finished_panel_reruns_nothing(panel_dir, result):
