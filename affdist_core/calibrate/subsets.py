@@ -84,21 +84,34 @@ class ScoredTable:
         return len(self.rows)
 
 
-def scored_table(long: pd.DataFrame) -> ScoredTable:
-    """Pivot the long ``scores ⋈ measurements`` frame (columns ``id, method, motif_id, scoring, score,
-    sequence, measured``) into a :class:`ScoredTable`. A method with several (motif, scoring) entries gets one
-    column per entry, named ``method|motif_id|scoring``; otherwise the column is the method name."""
-    if long.empty:
-        return ScoredTable(pd.DataFrame(columns=["sequence", "measured"], index=pd.Index([], name="id")),
-                           pd.DataFrame(columns=["column", "method", "motif_id", "scoring"]))
-    long = long.assign(id=long["id"].astype(str), motif_id=long["motif_id"].astype(object).where(
-        long["motif_id"].notna(), None))
-    methods = long[["method", "motif_id", "scoring"]].drop_duplicates().reset_index(drop=True)
+def empty_scored_table() -> ScoredTable:
+    """A :class:`ScoredTable` with no rows and no methods."""
+    return ScoredTable(pd.DataFrame(columns=["sequence", "measured"], index=pd.Index([], name="id")),
+                       pd.DataFrame(columns=["column", "method", "motif_id", "scoring"]))
+
+
+def method_columns(entries: pd.DataFrame) -> pd.DataFrame:
+    """The method columns of a :class:`ScoredTable` from its distinct ``method, motif_id, scoring`` entries: a
+    method with several entries gets one column per entry, named ``method|motif_id|scoring``, otherwise the
+    method's name; AD first, then by name. Returns :attr:`ScoredTable.methods`."""
+    methods = entries[["method", "motif_id", "scoring"]].drop_duplicates().reset_index(drop=True)
+    methods["motif_id"] = methods["motif_id"].astype(object).where(methods["motif_id"].notna(), None)
     repeated = methods["method"].duplicated(keep=False)
     methods["column"] = [f"{r.method}|{r.motif_id}|{r.scoring}" if rep else r.method
                          for r, rep in zip(methods.itertuples(), repeated)]
     methods = methods.assign(_ad=methods["method"] != AD_METHOD).sort_values(["_ad", "column"]).drop(columns="_ad")
-    methods = methods[["column", "method", "motif_id", "scoring"]].reset_index(drop=True)
+    return methods[["column", "method", "motif_id", "scoring"]].reset_index(drop=True)
+
+
+def scored_table(long: pd.DataFrame) -> ScoredTable:
+    """Pivot the long ``scores ⋈ measurements`` frame (columns ``id, method, motif_id, scoring, score,
+    sequence, measured``) into a :class:`ScoredTable` (columns as :func:`method_columns`). The catalog builds
+    the same table in DuckDB (:func:`affdist_core.catalog.queries.scored_rows`); this is the in-memory path."""
+    if long.empty:
+        return empty_scored_table()
+    long = long.assign(id=long["id"].astype(str), motif_id=long["motif_id"].astype(object).where(
+        long["motif_id"].notna(), None))
+    methods = method_columns(long)
     key = long["method"] + "|" + long["motif_id"].fillna("").astype(str) + "|" + long["scoring"].astype(str)
     names = dict(zip(methods["method"] + "|" + methods["motif_id"].fillna("").astype(str) + "|" + methods["scoring"],
                      methods["column"]))

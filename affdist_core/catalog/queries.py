@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from affdist_core.calibrate.calibration import CalibrationSample
-from affdist_core.calibrate.subsets import FIT_FIELDS, ScoredTable, scored_table
+from affdist_core.calibrate.subsets import FIT_FIELDS, ScoredTable, empty_scored_table, method_columns
 from affdist_core.common.checks import check_int
 from affdist_core.common.names import AD_METHOD, MODEL_FILE
 from affdist_core.marginalize.spec import ModelSpec
@@ -473,17 +473,34 @@ def calibrated_predictions(con: Connection, run_id: str, library: str, method: s
     return _df(con, sql, params)
 
 
-_SCORES_SQL = """
-SELECT s.id, s.method, s.motif_id, s.scoring, s.score, m.sequence, m.value AS measured
-FROM scores s JOIN measurements m ON m.library = s.library AND m.id = s.id
-WHERE s.run_id = ? AND s.library = ?
-"""
-
-
 def scored_rows(con: Connection, run_id: str, library: str) -> ScoredTable:
     """The :class:`~affdist_core.calibrate.subsets.ScoredTable` of ``run_id`` on ``library``: one row per scored
-    library row, one column of uncalibrated scores per reported method."""
-    return scored_table(_df(con, _SCORES_SQL, [run_id, library]))
+    library row, one column of uncalibrated scores per reported method.
+
+    Pivoted inside DuckDB (one aggregate column per method entry), so a library of a million scored rows × 7
+    methods arrives as a million rows, not seven million; equal to
+    :func:`~affdist_core.calibrate.subsets.scored_table` of the long join."""
+    entries = _df(con, "SELECT DISTINCT method, motif_id, scoring FROM scores WHERE run_id = ? AND library = ?",
+                  [run_id, library])
+    if entries.empty:
+        return empty_scored_table()
+    methods = method_columns(entries)
+    aggregates, params = [], []
+    for i, row in enumerate(methods.itertuples()):
+        aggregates.append(f"first(s.score) FILTER (WHERE s.method = ? AND s.motif_id IS NOT DISTINCT FROM ? "
+                          f"AND s.scoring = ?) AS c{i}")
+        params += [row.method, row.motif_id, row.scoring]
+    sql = (f"SELECT s.id, any_value(m.sequence) AS sequence, any_value(m.value) AS measured, "
+           f"{', '.join(aggregates)} FROM scores s JOIN measurements m ON m.library = s.library AND m.id = s.id "
+           f"WHERE s.run_id = ? AND s.library = ? GROUP BY s.id ORDER BY s.id")
+    wide = _df(con, sql, params + [run_id, library])
+    wide = wide.rename(columns={f"c{i}": column for i, column in enumerate(methods["column"])})
+    wide["id"] = wide["id"].astype(str)
+    rows = wide.set_index("id").sort_index()
+    rows["measured"] = rows["measured"].astype(np.float64)
+    for column in methods["column"]:
+        rows[column] = rows[column].astype(np.float64)
+    return ScoredTable(rows[["sequence", "measured", *methods["column"]]], methods)
 
 
 def stored_sample(con: Connection, run_id: str, library: str, n_total: int) -> CalibrationSample | None:

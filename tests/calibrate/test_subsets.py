@@ -283,3 +283,31 @@ def test_scored_table_names_repeated_methods_by_motif_and_scoring():
     table = rc.scored_table(long)
     assert table.columns == ["affinity_distillation", "weeder|w1|sum", "weeder|w2|max"]
     assert table.rows.loc["b", "weeder|w2|max"] == 4.0 and table.rows.loc["a", "affinity_distillation"] == 5.0
+
+
+def test_catalog_pivot_equals_the_in_memory_pivot(tmp_path):
+    """The DuckDB-side pivot (queries.scored_rows) = scored_table of the long join: repeated methods get one
+    column per (motif, scoring), a row a method did not score is NaN, ids sorted as strings."""
+    from affdist_core.catalog.schema import insert_frame, open_catalog
+
+    ids = ["r10", "r2", "r3", "r1", "r20", "r4"]
+    rng = np.random.default_rng(5)
+    entries = [("affinity_distillation", None, "marginalization", ids[:5]), ("weeder", "w1", "sum", ids[1:5]),
+               ("weeder", "w2", "max", ids), ("jaspar", "MA1", "max", ids[::2])]
+    with open_catalog(tmp_path / "pivot.duckdb") as catalog:
+        with catalog.transaction() as con:
+            insert_frame(con, "measurements", pd.DataFrame({"library": "lib", "id": ids, "sequence": [
+                "ACGT", "CCGT", "GCGT", "TCGT", "AAGT", "CAGT"], "value": rng.normal(size=len(ids))}))
+            for method, motif, scoring, scored in entries:
+                insert_frame(con, "scores", pd.DataFrame({"run_id": "run1", "library": "lib", "method": method,
+                                                          "motif_id": motif, "scoring": scoring, "id": scored,
+                                                          "score": rng.normal(size=len(scored))}))
+        con = catalog.connection
+        long = con.execute("SELECT s.id, s.method, s.motif_id, s.scoring, s.score, m.sequence, m.value AS measured "
+                           "FROM scores s JOIN measurements m ON m.library = s.library AND m.id = s.id").df()
+        got = queries.scored_rows(con, "run1", "lib")
+    want = rc.scored_table(long)
+    assert got.columns == ["affinity_distillation", "jaspar", "weeder|w1|sum", "weeder|w2|max"]
+    pd.testing.assert_frame_equal(got.methods, want.methods)
+    pd.testing.assert_frame_equal(got.rows, want.rows)
+    assert np.isnan(got.rows.loc["r4", "affinity_distillation"]) and got.ids == sorted(ids)
