@@ -45,8 +45,10 @@ def main() -> None:
     panels = data.benchmark_panels()
     if panels.empty:
         st.info("No benchmark panel in this catalog. Run one — `affdist benchmark benchmarks/panel.toml` (the "
-                "fixed pipeline over simulated worlds × seeds) — and open the catalog it fills (`runs/panel/` "
-                "by default) with `affdist app --catalog PATH`.")
+                "fixed pipeline over simulated worlds × seeds, hours) or, to see the measured panel shipped with "
+                "the code, `affdist benchmark benchmarks/panel.toml --table` (seconds: it reads the reports kept "
+                "in `benchmarks/results/panel/`) — and open the catalog it fills (`runs/panel/catalog.duckdb`) "
+                "with `affdist app --catalog PATH`.")
         return
     names = panels["panel"].tolist()
     name = st.selectbox("Panel", names, key="benchmark_panel") if len(names) > 1 else names[0]
