@@ -492,7 +492,7 @@ def scored_rows(con: Connection, run_id: str, library: str) -> ScoredTable:
         params += [row.method, row.motif_id, row.scoring]
     sql = (f"SELECT s.id, any_value(m.sequence) AS sequence, any_value(m.value) AS measured, "
            f"{', '.join(aggregates)} FROM scores s JOIN measurements m ON m.library = s.library AND m.id = s.id "
-           f"WHERE s.run_id = ? AND s.library = ? GROUP BY s.id ORDER BY s.id")
+           f"WHERE s.run_id = ? AND s.library = ? GROUP BY s.id")  # ordered by id below, as str
     wide = _df(con, sql, params + [run_id, library])
     wide = wide.rename(columns={f"c{i}": column for i, column in enumerate(methods["column"])})
     wide["id"] = wide["id"].astype(str)
