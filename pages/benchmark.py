@@ -47,7 +47,7 @@ def main() -> None:
         st.info("No benchmark panel in this catalog. Run one — `affdist benchmark benchmarks/panel.toml` (the "
                 "fixed pipeline over simulated worlds × seeds, hours) or, to see the measured panel shipped with "
                 "the code, `affdist benchmark benchmarks/panel.toml --table` (seconds: it reads the reports kept "
-                "in `benchmarks/results/panel/`) — and open the catalog it fills (`runs/panel/catalog.duckdb`) "
+                "in `benchmarks/results/panel/`) — and open the catalog it fills (in `runs/panel/` by default) "
                 "with `affdist app --catalog PATH`.")
         return
     names = panels["panel"].tolist()
