@@ -140,7 +140,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="redo stages whose outputs already exist")
     demo.add_argument("--catalog", type=Path, default=Path("data_catalog/affdist.duckdb"),
                       help="DuckDB catalog to fill (default data_catalog/affdist.duckdb)")
-    demo.add_argument("--full", action="store_true", help="score every library row (1,048,576 for BET-seq: hours)")
+    demo.add_argument("--full", action="store_true",
+                      help="score every library row (1,048,576 for BET-seq), N = 5 unless --backgrounds is given")
     demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 10,000)")
     demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per model and score (default 5)")
     demo.add_argument("--train-seed", type=int, default=0,

@@ -15,8 +15,8 @@ reruns exactly the stages that depend on it; ``force`` reruns everything.
 4. ``model/interpret/`` — DeepSHAP contributions on held-out peaks and TF-MoDISco motifs;
 5. ``model/members/`` — the ensemble members (default 2 more BPNets, seeds + 1 and + 2; ``ensemble.json``);
 6. ``distill/`` — Affinity Distillation scores (mean of the ensemble) of a fixed random subset of the library
-   (default 20,000 rows, N = 10 backgrounds × 3 models; ``--full`` = every row) and the backgrounds-curve
-   rows (the primary model, N up to 100);
+   (default 20,000 rows, N = 10 backgrounds × 3 models; ``--full`` = every row, N = 5) and the
+   backgrounds-curve rows (the primary model, N up to 100; 600 rows, ``--full`` 4,000);
 7. ``baselines/`` — STREME, Weeder, MoDISco and JASPAR motifs from the same in-vivo data;
 8. ``compare/`` — every method calibrated on one sample (min(1000, 10 %) of the scored rows) and judged on the
    held-out rows;

@@ -92,19 +92,28 @@ class MethodSettings:
         return {name: values[name] for name in names}
 
 
+FULL_LIBRARY_BACKGROUNDS = 5
+"""N when every library row is scored and no N is given: the default's backgrounds curve is flat from N = 5
+(README), and N = 10 on the 1,048,576 BET-seq rows × 3 models would take about 2 h of distillation here."""
+
+
 def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None,
                     n_models: int | None = None) -> MethodSettings:
     """The demo's sizes: default 20,000 library rows × 10 backgrounds × 3 models (pool 100; the curve: the
     primary model on 300 calibration + 300 held-out rows); ``quick`` 2,000 × 5 × 1 model (pool 20, curve 200
-    held-out rows); ``full`` every row."""
+    held-out rows); ``full`` every row × :data:`FULL_LIBRARY_BACKGROUNDS` backgrounds, the curve on 1,000
+    calibration + 3,000 held-out rows (not with ``quick``)."""
     if quick:
         base = MethodSettings(n_scored=2_000, n_backgrounds=5, n_models=1, background_pool=20,
                               curve_heldout_rows=200, quick=True)
     else:
         base = MethodSettings()
-    changes = {}
+    changes: dict = {}
     if full:
         changes["n_scored"] = None
+        if not quick:
+            changes.update(n_backgrounds=FULL_LIBRARY_BACKGROUNDS, curve_heldout_rows=3_000,
+                           curve_calibration_rows=1_000)
     if n_scored is not None:
         changes["n_scored"] = n_scored
     if n_backgrounds is not None:

@@ -168,7 +168,11 @@ def test_demo_sizes_average_three_models_by_default():
     assert (default.background_pool, default.curve_heldout_rows, default.curve_calibration_rows) == (100, 300, 300)
     assert default.curve_models == 1
     assert method_settings(quick=True, full=False, n_scored=None, n_backgrounds=None).n_models == 1
-    assert method_settings(quick=False, full=True, n_scored=None, n_backgrounds=None, n_models=2).n_scored is None
+    full = method_settings(quick=False, full=True, n_scored=None, n_backgrounds=None, n_models=2)
+    assert (full.n_scored, full.n_backgrounds, full.n_models) == (None, 5, 2)
+    assert (full.curve_heldout_rows, full.curve_calibration_rows) == (3_000, 1_000)
+    assert method_settings(quick=False, full=True, n_scored=None, n_backgrounds=10).n_backgrounds == 10
+    assert method_settings(quick=True, full=True, n_scored=None, n_backgrounds=None).n_backgrounds == 5
     with pytest.raises(ValueError, match="n_models: expected a positive number"):
         method_settings(quick=False, full=False, n_scored=None, n_backgrounds=None, n_models=0)
     with pytest.raises(ValueError, match=r"curve_models: expected 1..n_models \(1\)"):
