@@ -142,8 +142,9 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="DuckDB catalog to fill (default data_catalog/affdist.duckdb)")
     demo.add_argument("--full", action="store_true",
                       help="score every library row (1,048,576 for BET-seq), N = 5 unless --backgrounds is given")
-    demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 10,000)")
-    demo.add_argument("--backgrounds", type=int, default=None, help="N backgrounds per model and score (default 5)")
+    demo.add_argument("--n-scored", type=int, default=None, help="library rows to score (default 20,000)")
+    demo.add_argument("--backgrounds", type=int, default=None,
+                      help="N backgrounds per model and score (default 10; --quick and --full 5)")
     demo.add_argument("--train-seed", type=int, default=0,
                       help="seed of the primary model's initialisation and batch order (default 0); ensemble "
                            "members use the next seeds")

@@ -94,7 +94,8 @@ class MethodSettings:
 
 FULL_LIBRARY_BACKGROUNDS = 5
 """N when every library row is scored and no N is given: the default's backgrounds curve is flat from N = 5
-(README), and N = 10 on the 1,048,576 BET-seq rows × 3 models would take about 2 h of distillation here."""
+(README), and N = 10 on the 1,048,576 BET-seq rows × 3 models would take about 1 h 45 min of distillation here
+(twice the 53 min measured at N = 5)."""
 
 
 def method_settings(quick: bool, full: bool, n_scored: int | None, n_backgrounds: int | None,
