@@ -11,6 +11,8 @@ Shape (fields may be added, these names are kept)::
      "backgrounds_curve": [{"n", "rmse", "sd", ...}, ...],
      "genomic_matches": {...}, "dynamic_range": {...}, "calibration_resampling": {...},
      "ensemble_members": [{"member", "seed", "pearson", "spearman", "rmse", "sd_ratio"}, ...] (K > 1 models),
+     "training": [{"seed", "epochs_run", "best_epoch", "best_val_loss", "stop_reason",
+                   "wall_time_guard": {"max_minutes", "hit"}}, ...] (every model, the primary first),
      "timings_s": {"simulate", "train", "evaluate", "interpret", "marginalize", "baselines", "compare",
                    "analyses", "total"}}
 
@@ -29,7 +31,7 @@ MODEL_METRICS = ("counts_pearson", "counts_spearman", "profile_jsd", "profile_js
 
 
 def build_report(*, tf: str, library_name: str, units: str, n_library: int, metrics: dict, distill: dict,
-                 comparison: dict, analyses: dict, timings: dict) -> dict:
+                 comparison: dict, analyses: dict, timings: dict, training: list[dict] | None = None) -> dict:
     """Assemble the report dict from the stage summaries (see the module docstring)."""
     return {
         "tf": tf,
@@ -46,6 +48,7 @@ def build_report(*, tf: str, library_name: str, units: str, n_library: int, metr
         "dynamic_range": analyses["dynamic_range"],
         "calibration_resampling": analyses.get("calibration_resampling"),
         "ensemble_members": comparison.get("ensemble_members"),
+        "training": training,
         "genomic_matches": analyses["genomic_matches"],
         "counts_by_split": analyses["counts_by_split"],
         "timings_s": {**{k: round(float(v), 2) for k, v in timings.items()},

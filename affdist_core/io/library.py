@@ -6,8 +6,9 @@ numbers came from. Libraries come from
 * a user's table — :func:`load_library` reads CSV, TSV (``.csv``/``.tsv``/``.txt``, optionally ``.gz``) and
   Parquet, validates it once and raises a ``ValueError`` naming the file, the offending lines (CSV/TSV: 1-based
   file line, header = line 1) or rows (Parquet: 0-based row index), the problem and the fix;
-* a built-in table shipped with the package — :func:`load_builtin_library` (``"betseq_pho4"``: the Pho4 BET-seq
-  flank landscape, all 4^10 ``NNNNNCACGTGNNNNN`` 16-mers, ΔΔG in units of RT; Le et al. 2018, PNAS).
+* a built-in table shipped with the package — :func:`load_builtin_library` (``"betseq_pho4"``, ``"betseq_cbf1"``:
+  the Pho4 and Cbf1 BET-seq flank landscapes, all 4^10 ``NNNNNCACGTGNNNNN`` 16-mers, ΔΔG in units of RT;
+  Le et al. 2018, PNAS).
 
 :func:`resolve_library` takes either a built-in name or a path.
 
@@ -489,6 +490,21 @@ _BUILTINS: dict[str, _BuiltinSpec] = {
             "NNNNNCACGTGNNNNN flanks, ddG in RT, mean-centred; affdist_core/data/betseq_pho4.parquet"
         ),
     ),
+    "betseq_cbf1": _BuiltinSpec(
+        file="betseq_cbf1.parquet",
+        id_col="flank",
+        sequence_col="sequence",
+        value_col="ddG_RT",
+        value_name="ddG_RT",
+        units="RT",
+        n_rows=4**10,
+        sequence_length=16,
+        source=(
+            "Cbf1 BET-seq flank landscape (Le et al. 2018, PNAS), Pho4's paralog: neural-network ensemble "
+            "predictions for all NNNNNCACGTGNNNNN flanks, ddG in RT, mean-centred; "
+            "affdist_core/data/betseq_cbf1.parquet"
+        ),
+    ),
 }
 
 
@@ -503,7 +519,7 @@ def builtin_libraries() -> list[str]:
 def load_builtin_library(name: str) -> InVitroLibrary:
     """Load a shipped library by name (see :func:`builtin_libraries`).
 
-    ``"betseq_pho4"``: 1,048,576 rows; ``id`` = the 10-base flank (5 upstream + 5 downstream of CACGTG),
+    ``"betseq_pho4"`` and ``"betseq_cbf1"`` (Pho4's paralog, same layout): 1,048,576 rows; ``id`` = the 10-base flank (5 upstream + 5 downstream of CACGTG),
     ``sequence`` = the 16-mer, ``value`` = ΔΔG in RT (lower = tighter), ``category`` NA. The shipped table is
     trusted: its shape, sequence lengths and finiteness are checked, not every character (~0.3 s).
     """

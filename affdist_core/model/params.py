@@ -284,8 +284,10 @@ class TrainingSettings:
     here, free of Keras, so deciding whether a training is stale does not load TensorFlow).
 
     batch_size : examples per step (64). max_epochs : upper bound (200). patience : epochs without validation
-    improvement before stopping (8). max_minutes : wall-time budget; training stops after the epoch that
-    crosses it (None = unlimited). jit_compile : XLA-compile the train step (faster on CPU here). seed :
+    improvement before stopping (8). max_minutes : an optional wall-time *guard* (default None: off). Stopping is
+    decided by epochs and patience only, so the same settings give the same model on any machine; a guard,
+    when given, stops after the epoch that crosses it, warns that the model now depends on the machine's
+    speed, and is recorded in ``training.json`` and the run's report (``training`` entry). jit_compile : XLA-compile the train step (faster on CPU here). seed :
     weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
     ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
     counter restarts when a run resumes).
@@ -294,7 +296,7 @@ class TrainingSettings:
     batch_size: int = 64
     max_epochs: int = 200
     patience: int = 8
-    max_minutes: float | None = 12.0
+    max_minutes: float | None = None
     jit_compile: bool = True
     seed: int = 0
     lr_patience: int = 5

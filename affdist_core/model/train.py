@@ -3,8 +3,9 @@
 Loss = multinomial NLL of each strand's profile + ``c_task_weight`` × MSE of log(1 + strand total)
 (:mod:`affdist_core.model.losses`), Adam(``lr``), RC augmentation and jitter from
 :class:`affdist_core.model.batches.BatchGenerator`. Early stopping on the validation loss (``patience``
-epochs), best weights restored; the learning rate halves after 5 epochs without improvement; a wall-time
-budget stops training cleanly too.
+epochs), best weights restored; the learning rate halves after 5 epochs without improvement. Stopping depends on
+epochs and patience only, never on the machine's speed; an optional wall-time guard (``max_minutes``, off by
+default) stops cleanly after the epoch that crosses it, logs a warning and is recorded (``wall_time_guard``).
 
 The model directory (``--out``, :class:`affdist_core.common.names.ModelDir`) holds::
 
@@ -69,6 +70,9 @@ class TrainResult:
 
 #: Settings that only say when to stop; a checkpoint resumes under other values of these (train longer).
 STOPPING_FIELDS = ("max_epochs", "patience", "max_minutes")
+
+#: ``stop_reason`` when the optional wall-time guard (``max_minutes``) ended a training.
+WALL_TIME_GUARD_REASON = "wall-time guard reached (max_minutes): the model depends on the machine's speed"
 
 #: Best weights inside the checkpoint directory.
 BEST_WEIGHTS_FILE = "best.weights.h5"
@@ -137,7 +141,11 @@ class _EarlyStoppingCheckpoint(keras.callbacks.Callback):
             self.state["stop_reason"] = f"early stopping: no val_loss improvement in {self.patience} epochs"
             self.model.stop_training = True
         elif self.deadline is not None and time.time() > self.deadline:
-            self.state["stop_reason"] = "wall-time budget reached"
+            self.state["stop_reason"] = WALL_TIME_GUARD_REASON
+            self.state["wall_time_guard_hit"] = True
+            log.warning("training stopped by the wall-time guard after epoch %d (best epoch %d): this model depends "
+                        "on the machine's speed; rerun without max_minutes (or with a larger one) to train it "
+                        "to its patience / max_epochs", epoch + 1, self.state["best_epoch"])
             self.model.stop_training = True
         with atomic_path(self.directory / LAST_CHECKPOINT_FILE) as tmp:
             self.model.save(tmp)
@@ -188,6 +196,7 @@ def train_bpnet(
         _initialise_counts_bias(model, train)
         compile_bpnet(model, params, settings.jit_compile)
     state["stop_reason"] = "max_epochs reached"
+    state["wall_time_guard_hit"] = False
     deadline = started + 60 * settings.max_minutes if settings.max_minutes else None
     callback = _EarlyStoppingCheckpoint(checkpoint, settings.patience, deadline, state)
     if state["epochs_done"] < settings.max_epochs and state["wait"] < settings.patience:
@@ -220,6 +229,8 @@ def train_bpnet(
         "best_epoch": state["best_epoch"],
         "best_val_loss": state["best_val_loss"],
         "stop_reason": state["stop_reason"],
+        "wall_time_guard": {"max_minutes": settings.max_minutes,
+                            "hit": bool(state.get("wall_time_guard_hit", False))},
         "wall_s": round(wall, 1),
         "keras_version": keras.__version__,
     })

@@ -26,7 +26,8 @@ def finish_run(plan: RunPlan, catalog_path: str | Path, run_id: str, timings: di
                           n_library=len(the_library), metrics=_read(ModelDir(paths.model).metrics),
                           distill=_read(paths.distill / DISTILL_SUMMARY_FILE),
                           comparison=_read(paths.compare / COMPARISON_FILE),
-                          analyses=_read(paths.analyses / ANALYSES_FILE), timings=_read(paths.stage_times))
+                          analyses=_read(paths.analyses / ANALYSES_FILE), timings=_read(paths.stage_times),
+                          training=training_records(paths.model))
     write_report(paths.report, report)
 
     from affdist_core.catalog.schema import open_catalog
@@ -41,6 +42,23 @@ def finish_run(plan: RunPlan, catalog_path: str | Path, run_id: str, timings: di
     timings["catalog"] = time.perf_counter() - started
     log.info("%s stages (s): %s; report: %s", run_id, {k: round(v, 1) for k, v in timings.items()}, paths.report)
     return report
+
+
+#: The fields of each model's ``training.json`` that the report keeps (no wall times: a report must not depend on
+#: the machine's speed).
+TRAINING_FIELDS = ("epochs_run", "best_epoch", "best_val_loss", "stop_reason", "wall_time_guard")
+
+
+def training_records(model_dir: Path) -> list[dict]:
+    """How each model of the run (the primary first, then the ensemble's members) stopped training: its seed and
+    :data:`TRAINING_FIELDS` from its ``training.json``."""
+    from affdist_core.model.ensemble import member_dirs
+
+    records = []
+    for directory in member_dirs(model_dir):
+        training = _read(ModelDir.at(directory).training)
+        records.append({"seed": training["settings"]["seed"], **{k: training.get(k) for k in TRAINING_FIELDS}})
+    return records
 
 
 def _read(path: Path) -> dict:

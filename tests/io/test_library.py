@@ -219,7 +219,7 @@ def pho4() -> InVitroLibrary:
 
 
 def test_builtin_shape(pho4):
-    assert builtin_libraries() == ["betseq_pho4", "cbf1_pairwise"]  # measured, then synthetic
+    assert builtin_libraries() == ["betseq_cbf1", "betseq_pho4", "cbf1_pairwise"]  # measured, then synthetic
     assert len(pho4) == 1_048_576 and pho4.sequence_length == 16
     assert pho4.value_name == "ddG_RT" and pho4.units == "RT"
     assert pho4.frame["value"].dtype == np.float64 and pd.isna(pho4.frame["category"]).all()
@@ -246,6 +246,17 @@ def test_builtin_biology(pho4):
     assert set(np.argsort(spread)[-2:]) == {4, 5}
 
 
+def test_builtin_cbf1_is_the_paralog_measured_on_the_same_sequences(pho4):
+    """The real Cbf1 BET-seq table: the same 4^10 sequences in the same order as Pho4's, its own flank
+    preferences (the paralogs' differential specificity), not a copy of Pho4's."""
+    cbf1 = load_builtin_library("betseq_cbf1")
+    assert len(cbf1) == 4**10 and cbf1.units == "RT" and "Cbf1" in cbf1.source
+    assert (cbf1.frame["sequence"] == pho4.frame["sequence"]).all()
+    assert 0.12 < cbf1.frame["value"].std() < 0.145 and abs(cbf1.frame["value"].mean()) < 0.01
+    r = np.corrcoef(cbf1.frame["value"], pho4.frame["value"])[0, 1]
+    assert abs(r) < 0.5  # measured: r = −0.06 over all 4^10 flanks
+
+
 def test_resolve_library(tmp_path):
     assert len(resolve_library("betseq_pho4")) == 1_048_576
     with pytest.raises(ValueError, match="built in"):
@@ -253,7 +264,7 @@ def test_resolve_library(tmp_path):
     path = write(tmp_path / "t.csv", "s,v\nACGT,1\n")
     lib = resolve_library(path, sequence_col="s", value_col="v")
     assert lib.frame["sequence"].tolist() == ["ACGT"]
-    with pytest.raises(ValueError, match=r"neither a built-in library \['betseq_pho4', 'cbf1_pairwise'\]"):
+    with pytest.raises(ValueError, match=r"neither a built-in library \['betseq_cbf1', 'betseq_pho4', 'cbf1_pairwise'\]"):
         resolve_library("no_such_library")
     with pytest.raises(ValueError, match="available"):
         load_builtin_library("gcpbm_cbf1")

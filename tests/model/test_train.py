@@ -115,6 +115,42 @@ def test_resuming_another_training_starts_afresh(tmp_path, caplog):
     assert "(params differ); starting afresh" in caplog.text
 
 
+def test_stopping_never_depends_on_the_machine_by_default():
+    """Stopping uses epochs and patience only: no wall-time rule unless the user asks for a guard."""
+    assert TrainingSettings().max_minutes is None
+
+
+def test_wall_time_guard_warns_and_is_recorded(tmp_path, caplog):
+    spec = _write_dataset(tmp_path, seed=3)
+    settings = TrainingSettings(batch_size=32, max_epochs=3, patience=5, max_minutes=1e-6, jit_compile=False)
+    with caplog.at_level("WARNING", logger="affdist_core.model.train"):
+        result = train_bpnet(TINY, spec, tmp_path / "m", settings)
+    assert result.epochs_run == 1 and "wall-time guard" in result.stop_reason
+    assert "depends on the machine's speed" in caplog.text
+    training = json.loads((tmp_path / "m" / "training.json").read_text())
+    assert training["wall_time_guard"] == {"max_minutes": 1e-6, "hit": True}
+
+    from affdist_core.pipeline.finish import training_records
+
+    (record,) = training_records(tmp_path / "m")
+    assert record["wall_time_guard"]["hit"] and record["epochs_run"] == 1 and "wall_s" not in record
+    # the same training continued without the guard reaches its epoch limit, and says the guard did not decide
+    result = train_bpnet(TINY, spec, tmp_path / "m", dataclasses.replace(settings, max_minutes=None))
+    assert result.epochs_run == 3 and result.stop_reason == "max_epochs reached"
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["wall_time_guard"]["hit"] is False
+
+
+def test_the_same_training_twice_gives_the_same_model(tmp_path):
+    """Same data, settings and seed → bit-identical losses and weights (what makes two demos' reports equal)."""
+    spec = _write_dataset(tmp_path, seed=4)
+    settings = TrainingSettings(batch_size=32, max_epochs=2, patience=5, jit_compile=False)
+    histories = []
+    for name in ("a", "b"):
+        train_bpnet(TINY, spec, tmp_path / name, settings)
+        histories.append(json.loads((tmp_path / name / "history.json").read_text()))
+    assert histories[0] == histories[1]
+
+
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="patience"):
         TrainingSettings(patience=0)
