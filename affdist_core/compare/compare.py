@@ -204,7 +204,20 @@ def compare_methods(
                      n_heldout=int(best["n_heldout"]))
         summary[method] = entry
         chosen[method] = predictions[best["column"]]
+    if AD_METHOD in chosen:
+        _add_paired_differences(summary, chosen, y, heldout.to_numpy())
     return Comparison(fits, summary, pd.DataFrame(chosen), heldout)
+
+
+def _add_paired_differences(summary: dict, chosen: dict, y: np.ndarray, heldout: np.ndarray) -> None:
+    """Give every other method's entry ``ad_minus_rmse``: RMSE(AD) − RMSE(method) on the held-out rows with its
+    paired bootstrap over those rows (:func:`~affdist_core.calibrate.bootstrap.paired_rmse_difference`; seed 0)."""
+    from affdist_core.calibrate.bootstrap import paired_rmse_difference
+
+    ad = chosen[AD_METHOD].to_numpy()[heldout]
+    for method, pred in chosen.items():
+        if method != AD_METHOD and np.isfinite(ad).sum() >= 3:
+            summary[method]["ad_minus_rmse"] = paired_rmse_difference(ad, pred.to_numpy()[heldout], y[heldout])
 
 
 def member_metrics(member_scores: pd.DataFrame, measured: np.ndarray, ids: Sequence[str],

@@ -285,12 +285,81 @@ def panel_table(panel: Panel) -> pd.DataFrame:
                 members = report.get("ensemble_members")
                 entries[AD_ONE_MODEL] = members[0] if members else report["methods"][AD_METHOD]
                 for method, entry in entries.items():
+                    paired = entry.get("ad_minus_rmse") or {}
+                    lo, hi = paired.get("ci95", (np.nan, np.nan))
                     rows.append({"world": world.name, "seed": seed, "run": run, "method": method,
                                  "pearson": entry.get("pearson", np.nan), "rmse": entry.get("rmse", np.nan),
                                  "sd_ratio": entry.get("sd_ratio", np.nan),
-                                 "n_heldout": report["methods"][AD_METHOD].get("n_heldout")})
-    return pd.DataFrame(rows, columns=["world", "seed", "run", "method", "pearson", "rmse", "sd_ratio",
-                                       "n_heldout"])
+                                 "n_heldout": report["methods"][AD_METHOD].get("n_heldout"),
+                                 "ad_minus_rmse": paired.get("diff", np.nan), "ad_minus_lo": lo,
+                                 "ad_minus_hi": hi})
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+TABLE_COLUMNS = ["world", "seed", "run", "method", "pearson", "rmse", "sd_ratio", "n_heldout", "ad_minus_rmse",
+                 "ad_minus_lo", "ad_minus_hi"]
+"""Columns of :func:`panel_table`; ``ad_minus_*``: RMSE(the run's AD) − RMSE(method) on the run's held-out rows
+and its paired-bootstrap 95 % interval (NaN for AD itself and for reports written before issue 25)."""
+
+#: Methods that read nothing of the run's in-vivo data (a database matrix): AD must match them, not only beat
+#: the methods learned from the same reads.
+PRIOR_METHODS = ("jaspar",)
+
+
+def ad_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Per world × run, AD's RMSE minus three comparators' — ``best_other`` (the non-AD method of lowest mean
+    RMSE), ``best_in_vivo`` (the same among methods learned from the run's in-vivo data, i.e. all but
+    :data:`PRIOR_METHODS`) and ``jaspar`` — with ``diff_mean`` / ``diff_sd`` over seeds, ``hi_max`` / ``lo_min``
+    (the widest paired-bootstrap bounds over seeds), ``better`` (every seed's interval below 0: AD wins beyond
+    the noise of the held-out rows) and ``worse`` (every seed's interval above 0)."""
+    out = []
+    others = table[~table["method"].isin([AD_METHOD, AD_ONE_MODEL])]
+    for (world, run), group in others.groupby(["world", "run"], sort=False):
+        means = group.groupby("method")["rmse"].mean()
+        in_vivo = means.drop([m for m in PRIOR_METHODS if m in means.index])
+        picks = {"best_other": means.idxmin(), "best_in_vivo": in_vivo.idxmin() if len(in_vivo) else None,
+                 "jaspar": "jaspar" if "jaspar" in means.index else None}
+        for comparator, method in picks.items():
+            if method is None:
+                continue
+            rows = group[group["method"] == method]
+            diff = rows["ad_minus_rmse"].to_numpy(dtype=float)
+            lo, hi = rows["ad_minus_lo"].to_numpy(dtype=float), rows["ad_minus_hi"].to_numpy(dtype=float)
+            known = bool(np.isfinite(hi).all()) and len(rows) > 0
+            out.append({"world": world, "run": run, "comparator": comparator, "method": method,
+                        "diff_mean": float(np.mean(diff)), "diff_sd": float(np.std(diff, ddof=1)) if len(diff) > 1
+                        else np.nan, "lo_min": float(np.min(lo)), "hi_max": float(np.max(hi)),
+                        "n_seeds": int(len(rows)), "better": known and bool((hi < 0).all()),
+                        "worse": known and bool((lo > 0).all())})
+    return pd.DataFrame(out, columns=["world", "run", "comparator", "method", "diff_mean", "diff_sd", "lo_min",
+                                      "hi_max", "n_seeds", "better", "worse"])
+
+
+def difference_lines(differences: pd.DataFrame) -> list[str]:
+    """Markdown: per world, AD − comparator RMSE (mean ± sd over seeds, the widest paired-bootstrap 95 %
+    interval over seeds) and whether AD is better or worse beyond that noise; then the counts."""
+    if differences.empty:
+        return []
+    lines = ["AD − comparator held-out RMSE (negative: AD closer); mean ± sd over seeds [widest 95 % paired "
+             "bootstrap interval over seeds]; *better* / *worse* only when every seed's interval excludes 0.", "",
+             "| world | best other | best in vivo | JASPAR |", "|---|---|---|---|"]
+    for (world, run), group in differences.groupby(["world", "run"], sort=False):
+        cells = []
+        for comparator in ("best_other", "best_in_vivo", "jaspar"):
+            row = group[group["comparator"] == comparator]
+            if row.empty:
+                cells.append("—")
+                continue
+            r = row.iloc[0]
+            verdict = " *better*" if r.better else " *worse*" if r.worse else ""
+            cells.append(f"{r.method}: {_pm(r.diff_mean, r.diff_sd, 4)} [{r.lo_min:+.4f}, {r.hi_max:+.4f}]{verdict}")
+        lines.append(f"| {world} ({run}) | " + " | ".join(cells) + " |")
+    n = differences[["world", "run"]].drop_duplicates().shape[0]
+    count = {c: int(differences[(differences["comparator"] == c) & differences["better"]].shape[0])
+             for c in ("best_other", "best_in_vivo", "jaspar")}
+    lines += ["", f"AD better beyond noise than every in-vivo method in {count['best_in_vivo']} of {n} worlds, "
+              f"than JASPAR in {count['jaspar']} of {n}, than every other method in {count['best_other']} of {n}."]
+    return lines
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
@@ -325,7 +394,7 @@ def ad_wins(summary: pd.DataFrame, method: str = AD_ONE_MODEL) -> tuple[int, int
     return int((rows["rank"] == 1).sum()), int(len(rows))
 
 
-def format_markdown(panel: Panel, summary: pd.DataFrame) -> str:
+def format_markdown(panel: Panel, summary: pd.DataFrame, table: pd.DataFrame | None = None) -> str:
     """The panel's tables as Markdown: per world, every method's mean ± sd over seeds and its rank."""
     one, total = ad_wins(summary, AD_ONE_MODEL)
     ens, _ = ad_wins(summary, AD_METHOD)
@@ -335,6 +404,8 @@ def format_markdown(panel: Panel, summary: pd.DataFrame) -> str:
              f"AD has the lowest held-out RMSE in {one} of {total} worlds at equal budget (one model, the one "
              f"MoDISco reads) and in {ens} of {total} with its ensemble.", ""]
     lines += overview_table(summary) + [""]
+    if table is not None:
+        lines += difference_lines(ad_differences(table)) + [""]
     for (world, run), group in summary.groupby(["world", "run"], sort=False):
         lines += [f"## {world} — {run}", "", "| method | Pearson | RMSE | sd ratio | rank |", "|---|---|---|---|---|"]
         for row in group.sort_values("rmse_mean").itertuples():
@@ -405,10 +476,11 @@ def write_panel(panel: Panel, table: pd.DataFrame, summary: pd.DataFrame) -> lis
                "worlds": {w.name: {"overrides": dict(w.overrides), "project": str(w.project or panel.project)}
                           for w in panel.worlds},
                "ad_lowest_rmse": {"one_model": one, "ensemble": ens, "of": total},
+               "ad_differences": json.loads(ad_differences(table).to_json(orient="records")),
                "summary": json.loads(summary.to_json(orient="records")),
                "table": json.loads(table.to_json(orient="records"))}
     paths = [write_json(panel.out / "panel.json", payload),
-             write_text(panel.out / "panel.md", format_markdown(panel, summary) + "\n")]
+             write_text(panel.out / "panel.md", format_markdown(panel, summary, table) + "\n")]
     record_panel(panel, payload, paths[0])
     log.info("panel: AD lowest RMSE in %d/%d worlds (one model), %d/%d (ensemble); %s", one, total, ens, total,
              paths[1])

@@ -86,12 +86,33 @@ def test_table_and_summary_recomputed_from_the_reports(panel_dir, result):
     markdown = (panel.out / "panel.md").read_text()
     assert "## at-tracts — pho4-pho4_lib" in markdown and "## no-sequence — pho4-pho4_lib" in markdown
     assert f"in {wins} of 2 worlds at equal budget" in markdown
-    overview = [line for line in markdown.splitlines() if line.startswith("| at-tracts (pho4-pho4_lib) |")]
+    overview = [line for line in markdown.splitlines() if line.startswith("| at-tracts (pho4-pho4_lib) |")
+                and " of " in line.rsplit("|", 2)[-2]]
     ranked = summary[(summary["world"] == "at-tracts") & (summary["method"] == AD_ONE_MODEL)].iloc[0]
     n_ranked = int(((summary["world"] == "at-tracts") & (summary["method"] != "affinity_distillation")).sum())
     assert n_ranked >= 4  # the one-model AD and the motif methods (the ensemble AD is ranked on its own)
     assert len(overview) == 1 and overview[0].endswith(f"| {ranked['rank']} of {n_ranked} |")
     assert overview[0].count("**") == 2  # the lowest RMSE, once
+
+    # AD − comparator: the paired differences stored in each report, the comparators picked by mean RMSE
+    from affdist_core.pipeline.benchmark import ad_differences
+
+    differences = ad_differences(table)
+    assert stored["ad_differences"] == json.loads(differences.to_json(orient="records"))
+    for world in ("at-tracts", "no-sequence"):
+        report = json.loads((panel.out / world / "seed3" / "pho4-pho4_lib" / "report.json").read_text())
+        others = {m: e for m, e in report["methods"].items() if m != "affinity_distillation"}
+        rows = differences[differences["world"] == world].set_index("comparator")
+        best = min(others, key=lambda m: others[m]["rmse"])
+        best_in_vivo = min((m for m in others if m != "jaspar"), key=lambda m: others[m]["rmse"])
+        assert rows.loc["best_other", "method"] == best and rows.loc["best_in_vivo", "method"] == best_in_vivo
+        ad = report["methods"]["affinity_distillation"]["rmse"]
+        for comparator, method in (("best_other", best), ("jaspar", "jaspar")):
+            paired = others[method]["ad_minus_rmse"]
+            assert rows.loc[comparator, "diff_mean"] == pytest.approx(ad - others[method]["rmse"], abs=1e-9)
+            lo, hi = paired["ci95"]
+            assert lo <= paired["diff"] <= hi and rows.loc[comparator, "better"] == (hi < 0)
+    assert "AD better beyond noise than every in-vivo method in" in markdown
 
 
 def test_a_finished_panel_reruns_nothing(panel_dir, result):
