@@ -10,7 +10,11 @@ run's held-out library rows and judges each against the measured ΔΔG after the
   "no site" to "this site" instead of its finite difference at the site;
 * ``ism_in_context``: in-context in-silico mutagenesis at real CACGTG sites of the held-out peaks: every flank
   base of every site mutated in place, the mean Δ per (position, base) used as an additive matrix;
-* ``modisco``: the run's MoDISco CWM scores (compare/predictions.parquet) on the same rows.
+* ``modisco``: the run's MoDISco CWM scores (compare/predictions.parquet) on the same rows;
+* ``ad_core_contrast``: AD of the 16-mer minus the mean AD of the same flanks around ``--dead-cores`` random
+  cores (the library's constant positions replaced): only the part of the flanks' effect that needs the site;
+* ``ad_dead_core`` (diagnostic, not a read-out of affinity): that subtracted term alone, the counts head's
+  response to the flanks when no site is there (composition, accessibility-like).
 
 Then, per read-out, the per-position A/T-vs-G/C effect (a one-hot regression of the calibrated predictions,
 RT) next to the measured one, and the response curve: the read-out's mean in sextiles of the measured ΔΔG
@@ -77,6 +81,20 @@ def deeplift_insert(model, backgrounds: np.ndarray, seqs: list[str], n_shuffles:
     return out / len(backgrounds)
 
 
+def dead_core_scores(marginalizer, seqs: list[str], n_cores: int, seed: int) -> np.ndarray:
+    """Mean AD score of each 16-mer's flanks around ``n_cores`` random 6-mers in place of CACGTG, (n,)."""
+    rng = np.random.default_rng(seed + 1)
+    cores = []
+    while len(cores) < n_cores:
+        c = "".join(rng.choice(list("ACGT"), 6))
+        if c != CORE:
+            cores.append(c)
+    total = np.zeros(len(seqs))
+    for c in cores:
+        total += np.asarray(marginalizer.score([s[:5] + c + s[11:] for s in seqs], progress=False).mean)
+    return total / n_cores
+
+
 def ism_matrix(model, windows: np.ndarray, max_sites: int) -> tuple[np.ndarray, int]:
     """Mean in-place Δ log counts (10 flank positions × 4 bases, relative to the site's own base) over the
     CACGTG sites nearest the centre of each held-out peak window; returns (matrix, number of sites)."""
@@ -132,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shuffles", type=int, default=10, help="DeepSHAP references per sequence")
     parser.add_argument("--sites", type=int, default=300, help="in-context ISM sites (held-out peaks)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--library", default="betseq_pho4", help="the run's library (built-in name or path)")
     parser.add_argument("--skip-deeplift", action="store_true")
+    parser.add_argument("--skip-ism", action="store_true")
+    parser.add_argument("--dead-cores", type=int, default=4, help="random cores per query for the contrast")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
@@ -147,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     held = held.iloc[np.sort(rng.choice(len(held), min(args.rows, len(held)), replace=False))].reset_index(drop=True)
     from affdist_core.io.library import resolve_library
 
-    library = resolve_library("betseq_pho4").frame.set_index("id")
+    library = resolve_library(args.library).frame.set_index("id")
     seqs = library.loc[held["id"].astype(str), "sequence"].tolist()
     measured = held["measured"].to_numpy()
     calib = np.zeros(len(held), bool)
@@ -157,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(ModelDir(model_dir).model)
     pool, bgs = run_backgrounds(model_dir, 100, 0, args.backgrounds)
     readouts: dict[str, np.ndarray] = {}
-    readouts["ad"] = np.asarray(Marginalizer(model, bgs).score(seqs, progress=False).mean)
+    marginalizer = Marginalizer(model, bgs)
+    readouts["ad"] = np.asarray(marginalizer.score(seqs, progress=False).mean)
+    dead = dead_core_scores(marginalizer, seqs, args.dead_cores, args.seed)
+    readouts["ad_core_contrast"] = readouts["ad"] - dead
+    readouts["ad_dead_core"] = dead
     from affdist_core.model.data_spec import load_data_spec
     from affdist_core.model.inputs import fixed_arrays
     from affdist_core.model.params import load_params
@@ -166,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(ModelDir(model_dir).params)
     spec = load_data_spec(ModelDir(model_dir).data_spec)
     test_windows = fixed_arrays(extract_windows(spec, params, "test", include_background=False), params)[0]["sequence"]
-    matrix, n_sites = ism_matrix(model, test_windows, args.sites)
-    readouts["ism_in_context"] = ism_scores(matrix, seqs)
+    n_sites = 0
+    if not args.skip_ism:
+        matrix, n_sites = ism_matrix(model, test_windows, args.sites)
+        readouts["ism_in_context"] = ism_scores(matrix, seqs)
     if not args.skip_deeplift:
         readouts["deeplift_insert"] = deeplift_insert(model, bgs.onehot, seqs, args.shuffles, args.seed)
     if "modisco" in held:

@@ -37,6 +37,9 @@ class BatchGenerator(keras.utils.PyDataset):
     seed : int seed; batch ``i`` of epoch ``e`` is a pure function of ``(seed, e, i)``.
     max_jitter : maximum shift in training mode, default (None) the windows' ``max_jitter``; at most that.
     reverse_complement : allow RC augmentation in training mode (default True).
+    min_examples : training mode only: an epoch passes over the windows ``ceil(min_examples / n)`` times (at
+        least once), each pass in a new order with its own jitter and RC draws, so that a small peak set still
+        gets enough optimizer steps between two validation checks (default 0: one pass).
     **kwargs : passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``, ``max_queue_size``).
 
     Batches: inputs ``{"sequence": (b, seq_len, 4) float32 one-hot[, "control_profile": (b, out_pred_len, 2),
@@ -60,6 +63,7 @@ class BatchGenerator(keras.utils.PyDataset):
         seed: int = 0,
         max_jitter: int | None = None,
         reverse_complement: bool = True,
+        min_examples: int = 0,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -78,6 +82,8 @@ class BatchGenerator(keras.utils.PyDataset):
         self.use_control = bool(use_control)
         self.max_jitter = jitter
         self.reverse_complement = bool(reverse_complement)
+        min_examples = check_int("min_examples", min_examples, 0)
+        self.passes = max(1, -(-min_examples // len(windows))) if self.training else 1
         if self.use_control and not windows.has_control:
             log.info("use_control=True but the %s windows have no control track: control inputs are zeros",
                      windows.split)
@@ -85,7 +91,7 @@ class BatchGenerator(keras.utils.PyDataset):
         self._set_state()
 
     def __len__(self) -> int:
-        return -(-len(self.windows) // self.batch_size)
+        return -(-len(self.windows) * self.passes // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Make the generator produce the batches of ``epoch`` (order, jitter and RC draws)."""
@@ -104,24 +110,33 @@ class BatchGenerator(keras.utils.PyDataset):
             self._rc = np.zeros(n, bool)
             return
         rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(n)
-        shifts = rng.integers(-self.max_jitter, self.max_jitter + 1, size=n)
-        rc = rng.random(n) < 0.5
+        # pass k draws from the same stream after pass k-1, so one pass gives exactly the single-pass draws
+        orders, shifts, rcs = [], [], []
+        for k in range(self.passes):
+            order = rng.permutation(n)
+            shift = rng.integers(-self.max_jitter, self.max_jitter + 1, size=n)
+            rc = rng.random(n) < 0.5
+            orders.append(order + k * n)  # example ids: pass k, window w -> k * n + w
+            shifts.append(shift)
+            rcs.append(rc)
+        rc = np.concatenate(rcs)
         if not self.reverse_complement:
             rc[:] = False
-        self._order, self._shifts, self._rc = order, shifts, rc  # replaced together; read by workers
+        # replaced together; read by workers. Arrays are indexed by example id (pass * n + window).
+        self._order, self._shifts, self._rc = np.concatenate(orders), np.concatenate(shifts), rc
 
     def epoch_plan(self) -> pd.DataFrame:
         """This epoch's plan in batch order: ``window`` (row of the WindowSet), ``shift`` (bp, the window centre
         moves to ``centre + shift``) and ``reverse_complement`` (bool); batch ``i`` is rows
         ``i * batch_size`` to ``(i + 1) * batch_size - 1``."""
-        return pd.DataFrame(
-            {"window": self._order, "shift": self._shifts[self._order], "reverse_complement": self._rc[self._order]}
-        )
+        n = len(self.windows)
+        return pd.DataFrame({"window": self._order % n, "shift": self._shifts[self._order],
+                             "reverse_complement": self._rc[self._order]})
 
     def __getitem__(self, i: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         if not 0 <= i < len(self):
             raise IndexError(f"batch index {i} out of range for {len(self)} batches")
         order, shifts, rc = self._order, self._shifts, self._rc
-        index = order[i * self.batch_size : (i + 1) * self.batch_size]
-        return assemble_examples(self.windows, index, shifts[index], rc[index], self.use_control)
+        examples = order[i * self.batch_size : (i + 1) * self.batch_size]
+        return assemble_examples(self.windows, examples % len(self.windows), shifts[examples], rc[examples],
+                                 self.use_control)

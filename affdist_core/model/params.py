@@ -290,7 +290,10 @@ class TrainingSettings:
     speed, and is recorded in ``training.json`` and the run's report (``training`` entry). jit_compile : XLA-compile the train step (faster on CPU here). seed :
     weight initialisation and batch order. lr_patience, lr_factor : multiply the learning rate by
     ``lr_factor`` after ``lr_patience`` epochs without validation improvement (Keras ReduceLROnPlateau; its
-    counter restarts when a run resumes).
+    counter restarts when a run resumes). min_epoch_examples : an epoch is at least this many training examples
+    (1,024 = 16 steps of 64): a small peak set passes over its windows several times per epoch, each pass with
+    fresh jitter and reverse complements, so patience and the learning-rate schedule count about the same number
+    of optimizer steps whatever the number of peaks (a 700-peak TF would otherwise get ~12 steps per epoch).
     """
 
     batch_size: int = 64
@@ -301,12 +304,16 @@ class TrainingSettings:
     seed: int = 0
     lr_patience: int = 5
     lr_factor: float = 0.5
+    min_epoch_examples: int = 1024
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs", "patience", "lr_patience"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if (isinstance(self.min_epoch_examples, bool) or not isinstance(self.min_epoch_examples, int)
+                or self.min_epoch_examples < 0):
+            raise ValueError(f"min_epoch_examples: expected an integer >= 0, got {self.min_epoch_examples!r}")
         if not 0 < self.lr_factor <= 1:
             raise ValueError(f"lr_factor: expected a number in (0, 1], got {self.lr_factor!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:

@@ -178,7 +178,10 @@ def train_bpnet(
     log.info("training windows: %r; validation: %r", train, valid)
     use_control = spec.has_control
     train_batches = BatchGenerator(train, params, settings.batch_size, training=True, use_control=use_control,
-                                   seed=settings.seed)
+                                   seed=settings.seed, min_examples=settings.min_epoch_examples)
+    if train_batches.passes > 1:
+        log.info("small training set (%d windows): %d passes per epoch (min_epoch_examples %d)", len(train),
+                 train_batches.passes, settings.min_epoch_examples)
     valid_batches = BatchGenerator(valid, params, settings.batch_size, training=False, use_control=use_control)
 
     state = _load_state(checkpoint)
@@ -223,7 +226,8 @@ def train_bpnet(
         "settings": dataclasses.asdict(settings),
         "fingerprint": fingerprint,
         "split": split,
-        "n_windows": {"train": len(train), "train_peaks": int(train.meta["is_peak"].sum()), "valid": len(valid)},
+        "n_windows": {"train": len(train), "train_peaks": int(train.meta["is_peak"].sum()), "valid": len(valid),
+                      "passes_per_epoch": train_batches.passes, "steps_per_epoch": len(train_batches)},
         "accessibility": state.get("accessibility"),
         "epochs_run": state["epochs_done"],
         "best_epoch": state["best_epoch"],

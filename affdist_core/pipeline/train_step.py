@@ -22,7 +22,8 @@ QUICK_SPLIT = {"valid_chroms": ["chrII"], "test_chroms": ["chrIII"]}
 
 def training_settings(quick: bool, seed: int) -> TrainingSettings:
     """The demo's training settings: the defaults, or 4 epochs with patience 2 when ``quick``."""
-    return TrainingSettings(max_epochs=4, patience=2, seed=seed) if quick else TrainingSettings(seed=seed)
+    return (TrainingSettings(max_epochs=4, patience=2, seed=seed, min_epoch_examples=0) if quick
+            else TrainingSettings(seed=seed))
 
 
 LEARNING_ATTEMPTS = 3

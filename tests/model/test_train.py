@@ -20,7 +20,8 @@ from tiny_dataset import TINY, write_dataset as _write_dataset
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_chip")
     spec = _write_dataset(root)
-    settings = TrainingSettings(batch_size=32, max_epochs=25, patience=25, max_minutes=None, jit_compile=False)
+    settings = TrainingSettings(batch_size=32, max_epochs=25, patience=25, max_minutes=None, jit_compile=False,
+                                min_epoch_examples=0)
     result = train_bpnet(TINY, spec, root / "model", settings)
     return root, spec, result
 
@@ -68,12 +69,23 @@ def test_interpret_held_out_peaks(trained):
     assert (root / "model" / "interpret" / "motifs.parquet").exists()
 
 
+def test_small_training_sets_get_epochs_of_min_epoch_examples(tmp_path):
+    spec = _write_dataset(tmp_path, seed=1)
+    settings = TrainingSettings(batch_size=32, max_epochs=1, patience=5, jit_compile=False, min_epoch_examples=200)
+    train_bpnet(TINY, spec, tmp_path / "m", settings)
+    n_windows = json.loads((tmp_path / "m" / "training.json").read_text())["n_windows"]
+    passes = -(-200 // n_windows["train"])
+    assert passes > 1 and n_windows["passes_per_epoch"] == passes
+    assert n_windows["steps_per_epoch"] == -(-passes * n_windows["train"] // 32)
+
+
 def test_interrupted_training_resumes(tmp_path):
     spec = _write_dataset(tmp_path, seed=1)
-    settings = TrainingSettings(batch_size=32, max_epochs=2, patience=5, max_minutes=None, jit_compile=False)
+    settings = TrainingSettings(batch_size=32, max_epochs=2, patience=5, max_minutes=None, jit_compile=False,
+                                min_epoch_examples=0)
     train_bpnet(TINY, spec, tmp_path / "m", settings)
     resumed = train_bpnet(TINY, spec, tmp_path / "m", TrainingSettings(
-        batch_size=32, max_epochs=3, patience=5, max_minutes=None, jit_compile=False))
+        batch_size=32, max_epochs=3, patience=5, max_minutes=None, jit_compile=False, min_epoch_examples=0))
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert resumed.epochs_run == 3
@@ -85,14 +97,16 @@ def test_resuming_another_training_starts_afresh(tmp_path, caplog):
     from affdist_core.model.train import finished_training, training_fingerprint
 
     spec = _write_dataset(tmp_path, seed=2)
-    settings = TrainingSettings(batch_size=32, max_epochs=1, patience=5, max_minutes=None, jit_compile=False)
+    settings = TrainingSettings(batch_size=32, max_epochs=1, patience=5, max_minutes=None, jit_compile=False,
+                                min_epoch_examples=0)
     train_bpnet(TINY, spec, tmp_path / "m", settings)
     first = json.loads((tmp_path / "m" / "history.json").read_text())
     assert finished_training(tmp_path / "m", TINY, spec, settings)
     assert json.loads((tmp_path / "m" / "training.json").read_text())["fingerprint"] == \
         training_fingerprint(TINY, spec, settings)
 
-    other = TrainingSettings(batch_size=32, max_epochs=2, patience=5, max_minutes=None, jit_compile=False, seed=1)
+    other = TrainingSettings(batch_size=32, max_epochs=2, patience=5, max_minutes=None, jit_compile=False,
+                              min_epoch_examples=0, seed=1)
     assert not finished_training(tmp_path / "m", TINY, spec, other)
     with caplog.at_level("INFO", logger="affdist_core.model.train"):
         train_bpnet(TINY, spec, tmp_path / "m", other)

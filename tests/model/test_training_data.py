@@ -386,6 +386,37 @@ def test_determinism_eval_mode_and_length(train):
         ev.on_epoch_end()
 
 
+def test_small_sets_pass_several_times_per_epoch(train):
+    """min_examples: ceil(min / n) passes, each window once per pass with its own draws; one pass = the plain
+    generator exactly; eval mode ignores it."""
+    n = len(train)
+    plain = BatchGenerator(train, PARAMS, batch_size=8, seed=5)
+    same = BatchGenerator(train, PARAMS, batch_size=8, seed=5, min_examples=n)
+    pd.testing.assert_frame_equal(plain.epoch_plan(), same.epoch_plan())
+    wide = BatchGenerator(train, PARAMS, batch_size=8, seed=5, min_examples=2 * n + 1)
+    assert wide.passes == 3 and len(wide) == math.ceil(3 * n / 8)
+    plan = wide.epoch_plan()
+    assert len(plan) == 3 * n and (plan["window"].value_counts() == 3).all()
+    passes = [plan.iloc[k * n:(k + 1) * n] for k in range(3)]
+    assert all(sorted(p["window"]) == list(range(n)) for p in passes)  # every window once per pass
+    pd.testing.assert_frame_equal(passes[0].reset_index(drop=True), plain.epoch_plan())  # pass 0 = plain draws
+    by_window = [p.set_index("window").sort_index() for p in passes]
+    assert not by_window[1]["shift"].equals(by_window[0]["shift"])  # fresh jitter in every pass
+    # the batches really hold pass k's jitter: the last batch is cut from the third pass
+    x_wide, _ = wide[len(wide) - 1]
+    rows = plan.iloc[8 * (len(wide) - 1):]
+    check = BatchGenerator(train, PARAMS, batch_size=8, seed=5)
+    from affdist_core.model.inputs import assemble_examples
+
+    x_ref, _ = assemble_examples(train, rows["window"].to_numpy(), rows["shift"].to_numpy(),
+                                 rows["reverse_complement"].to_numpy(), False)
+    np.testing.assert_array_equal(x_wide["sequence"], x_ref["sequence"])
+    assert check.passes == 1
+    assert BatchGenerator(train, PARAMS, training=False, min_examples=10 * n).passes == 1
+    with pytest.raises(ValueError, match="min_examples"):
+        BatchGenerator(train, PARAMS, min_examples=-1)
+
+
 def test_keras_fit_accepts_batches(train):
     import keras
 
