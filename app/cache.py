@@ -119,9 +119,10 @@ def typed_track(sources: ModelSources, sequence: str) -> tracks.ContributionTrac
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _marginalizer(model_dir: str, mtime: float, spec: ModelSpec, lengths: tuple[int, ...]) -> Shared:
+def _marginalizer(model_dir: str, mtime: float, spec: ModelSpec, lengths: tuple[int, ...],
+                  readouts: str | None) -> Shared:
     with MODEL_LOCK:
-        return Shared(variants.build_marginalizer(model_dir, spec, lengths=lengths))
+        return Shared(variants.build_marginalizer(model_dir, spec, lengths=lengths, readouts=readouts))
 
 
 def marginalizer(spec: ModelSpec, lengths: tuple[int, ...] = ()) -> LockedScorer:
@@ -129,4 +130,6 @@ def marginalizer(spec: ModelSpec, lengths: tuple[int, ...] = ()) -> LockedScorer
     cone graphs of ``lengths`` — e.g. the library's sequence length — traced) behind the model lock. ValueError if
     the model directory is gone or the backgrounds differ from the run's."""
     model_dir = ModelDir.at(data.resolve_path(spec.model_dir))
-    return LockedScorer(_marginalizer(str(model_dir.root), files.mtime(model_dir.model), spec, tuple(lengths)))
+    readouts = None if spec.readouts is None else str(data.resolve_path(spec.readouts))
+    return LockedScorer(_marginalizer(str(model_dir.root), files.mtime(model_dir.model), spec, tuple(lengths),
+                                      readouts))

@@ -13,6 +13,12 @@ run's held-out library rows and judges each against the measured ΔΔG after the
 * ``modisco``: the run's MoDISco CWM scores (compare/predictions.parquet) on the same rows;
 * ``ad_core_contrast``: AD of the 16-mer minus the mean AD of the same flanks around ``--dead-cores`` random
   cores (the library's constant positions replaced): only the part of the flanks' effect that needs the site;
+* ``modisco_cwm`` / ``modisco_hcwm`` / ``modisco_pwm``: the top MoDISco pattern's CWM, hypothetical CWM and
+  PWM log-odds, each scored as a sum over windows: which part of the CWM carries its accuracy;
+* ``ad_additive_projection``: AD's scores projected on an additive flank model (one-hot least squares on AD
+  itself, no measured value): what AD loses to its own non-additive part;
+* ``ad_core_XXXXXX`` (``--weak-cores``): AD of the flanks around another core (diagnosis);
+* ``linear`` (``--linear``): the pipeline's linear read-out, its matrix built from these rows' sequences;
 * ``ad_dead_core`` (diagnostic, not a read-out of affinity): that subtracted term alone, the counts head's
   response to the flanks when no site is there (composition, accessibility-like).
 
@@ -79,6 +85,31 @@ def deeplift_insert(model, backgrounds: np.ndarray, seqs: list[str], n_shuffles:
         out += scores.contrib[:, start:start + q.shape[1]].sum(axis=(1, 2))
         log.info("deeplift_insert: background %d of %d", j + 1, len(backgrounds))
     return out / len(backgrounds)
+
+
+def cwm_decomposition(motifs_path: Path, seqs: list[str]) -> dict[str, np.ndarray]:
+    """The top MoDISco pattern's three matrices scored on ``seqs`` (sum over windows, both strands): the CWM
+    (mean contribution × base, what MoDISco scores), the hCWM (mean hypothetical contribution: the model's
+    linearized response to each base, whatever base the seqlets had) and the PWM's log-odds (the base
+    frequencies of the seqlets alone, no contribution)."""
+    from affdist_core.baselines.pwm_scoring import score_table
+    from affdist_core.compare.compare import fit_to_length
+    from affdist_core.seq.motif import load_motifs
+
+    motif = fit_to_length(next(m for m in load_motifs(motifs_path) if m.motif_id.startswith("modisco_pos")),
+                          len(seqs[0]))
+    table = score_table(seqs, [motif], uses=("cwm", "hcwm", "pwm"), reduces=("sum",))
+    return {f"modisco_{use}": table[f"{motif.motif_id}:{use}:sum"].to_numpy() for use in ("cwm", "hcwm", "pwm")}
+
+
+def additive_projection(seqs: list[str], values: np.ndarray) -> np.ndarray:
+    """Least-squares fit of ``values`` on the one-hot flank bases (10 positions × 4); the fitted values, (n,).
+    Uses no measured value: it keeps the part of a read-out that is additive over flank positions."""
+    flanks = [s[:5] + s[11:] for s in seqs]
+    x = np.array([[c == b for c in f for b in "ACG"] for f in flanks], dtype=float)
+    design = np.column_stack([x, np.ones(len(x))])
+    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    return design @ coef
 
 
 def dead_core_scores(marginalizer, seqs: list[str], n_cores: int, seed: int) -> np.ndarray:
@@ -153,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library", default="betseq_pho4", help="the run's library (built-in name or path)")
     parser.add_argument("--skip-deeplift", action="store_true")
     parser.add_argument("--skip-ism", action="store_true")
+    parser.add_argument("--weak-cores", default="",
+                        help="comma-separated 6-mers: also read out AD of the flanks around each of these cores "
+                             "(e.g. CACGTT,AACGTG: one-mismatch E-boxes; diagnosis of the core × flank interaction)")
+    parser.add_argument("--linear", action="store_true",
+                        help="also the linear read-out (affdist_core.marginalize.linear_readout, its defaults)")
     parser.add_argument("--dead-cores", type=int, default=4, help="random cores per query for the contrast")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -183,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     dead = dead_core_scores(marginalizer, seqs, args.dead_cores, args.seed)
     readouts["ad_core_contrast"] = readouts["ad"] - dead
     readouts["ad_dead_core"] = dead
+    readouts["ad_additive_projection"] = additive_projection(seqs, readouts["ad"])
+    for core in filter(None, args.weak_cores.split(",")):
+        readouts[f"ad_core_{core}"] = np.asarray(
+            marginalizer.score([s[:5] + core + s[11:] for s in seqs], progress=False).mean)
+    if args.linear:
+        from affdist_core.marginalize.linear_readout import LinearReadout
+
+        readouts["linear"] = LinearReadout.build([model], bgs.onehot, seqs, seed=args.seed).score(seqs)
     from affdist_core.model.data_spec import load_data_spec
     from affdist_core.model.inputs import fixed_arrays
     from affdist_core.model.params import load_params
@@ -199,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         readouts["deeplift_insert"] = deeplift_insert(model, bgs.onehot, seqs, args.shuffles, args.seed)
     if "modisco" in held:
         readouts["modisco"] = held["modisco"].to_numpy()
+    readouts.update(cwm_decomposition(model_dir / "interpret" / "motifs.parquet", seqs))
 
     results: dict = {"run": str(args.run), "rows": len(held), "backgrounds": args.backgrounds,
                      "ism_sites": n_sites, "readouts": {}}

@@ -10,6 +10,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
+from affdist_core.catalog.explore import READOUT_COLUMNS
 from affdist_core.common.names import AD_METHOD
 from app import data, widgets
 from app.figures import method_label
@@ -90,9 +91,29 @@ def main() -> None:
                                 if c.startswith(("rmse", "pearson", "spearman"))})
     widgets.download_button(metrics, f"methods_{library}_top{top_k}")
 
+    readouts_section(run_id, comparison_payload)
     robustness_section(run_id, library)
     members_section(run_id, library, comparison_payload)
     category_section(run_id, library, units)
+
+
+def readouts_section(run_id: str, comparison: dict | None) -> None:
+    """AD's read-outs of the same model(s) and which one the run reports (chosen on the calibration rows)."""
+    st.subheader("Affinity Distillation: read-outs")
+    entry = (comparison or {}).get(AD_METHOD) or {}
+    frame = explore.readouts_frame(entry)
+    if frame.empty:
+        st.caption(f"Run `{run_id}` predates the read-out choice: its AD score is the counts read-out.")
+        return
+    rule = ((entry.get("readouts") or {}).get("choice") or {}).get("rule", "")
+    st.caption("Two read-outs of the same model(s): marginalization's finite difference (Δ log counts of the "
+               "insert) and the model's mean per-base response over the same inserts (DeepSHAP hypothetical "
+               "contributions averaged over a sample of library rows and backgrounds), and their combination. "
+               f"The run reports one, chosen by {rule or 'the calibration rows'}; the held-out rows were not "
+               "looked at. Each row: that read-out calibrated on the same sample, judged on the same held-out "
+               "rows.")
+    st.dataframe(frame, hide_index=True, key="methods_readouts_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in READOUT_COLUMNS[2:]})
 
 
 def robustness_section(run_id: str, library: str) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 from affdist_core.calibrate.calibration import CalibrationSample
 from affdist_core.calibrate.subsets import FIT_FIELDS, ScoredTable, empty_scored_table, method_columns
 from affdist_core.common.checks import check_int
-from affdist_core.common.names import AD_METHOD, MODEL_FILE
+from affdist_core.common.names import AD_METHOD, MODEL_FILE, READOUTS_FILE
 from affdist_core.marginalize.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -379,8 +379,11 @@ def model_spec(con: Connection, run_id: str) -> ModelSpec | None:
     seed = int(mine["random_state"].iloc[0]) if len(mine) else int(sets["random_state"].iloc[0]) if len(sets) else 0
     pool = int(sets["n_backgrounds"].max()) if len(sets) else n
     seq_len = int(json.loads(model[2])["seq_len"])
+    scores_path = con.execute("SELECT path FROM artifacts WHERE run_id = ? AND kind = 'ad_scores' LIMIT 1",
+                              [run_id]).fetchone()
+    readouts = None if scores_path is None else str(Path(scores_path[0]).parent / READOUTS_FILE)
     return ModelSpec(run_id, str(model[0]), str(model[1]), n, max(pool, n), seed, used[1], seq_len,
-                     model_member_count(con, str(model[0])))
+                     model_member_count(con, str(model[0])), readouts)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -177,6 +177,7 @@ SITES_FILE = "sites.parquet"
 SIMULATION_FILE = "simulation.json"     # the simulation's summary, written last (marks a finished simulation)
 
 # --- files of the method stages inside a run directory (pipeline.*_step) ------------------------------------
+READOUTS_FILE = "readouts.json"         # distill/: the linear read-out's matrices and the read-out chosen as AD
 DISTILL_SUMMARY_FILE = "distill.json"   # distill/: what was scored, with which backgrounds and models
 SCORES_FILE = "scores.parquet"          # distill/: AD score per scored row; compare/: each method's raw score
 CURVE_FILE = "curve.parquet"            # distill/: the backgrounds-curve rows scored on the whole pool

@@ -20,6 +20,8 @@ class ModelSpec:
         background_id: the id recorded with the scores (the rebuilt set must have it), or None.
         seq_len: the model input length (longest sequence that can be scored), from its params.
         n_models: networks whose mean the scores are (``model_members``; 1 for a single model).
+        readouts: the run's ``distill/readouts.json`` as stored (the AD read-out it reports; resolve it first),
+            or None for a run from before read-outs were chosen (counts).
     """
 
     run_id: str
@@ -31,3 +33,4 @@ class ModelSpec:
     background_id: str | None
     seq_len: int
     n_models: int = 1
+    readouts: str | None = None

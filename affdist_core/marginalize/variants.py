@@ -30,7 +30,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -148,17 +148,76 @@ def predict_ddg(
     return out
 
 
+# ------------------------------------------------------------------------------------------------ the run's read-out
+
+
+class ReadoutResult(NamedTuple):
+    """What a scorer's ``score`` returns: ``mean`` (n,), ``sd`` (n,) and ``deltas`` (n, N) or None."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    deltas: np.ndarray | None
+
+
+class ReadoutScorer:
+    """A marginalizer that reports the run's chosen AD read-out (``distill/readouts.json``,
+    :mod:`affdist_core.calibrate.readout_choice`): ``w_counts × counts + w_linear × linear``, so typed sequences
+    and variants get the score the run's calibration line was fitted to. Per-background Δ are the counts Δ times
+    ``w_counts`` plus the linear score (the same for every background); ``sd`` is ``|w_counts|`` × the counts
+    sd. ValueError for a query length the linear read-out has no matrix for."""
+
+    def __init__(self, marginalizer: Any, choice: Any, linear: Any) -> None:
+        self.marginalizer, self.choice, self.linear = marginalizer, choice, linear
+        self.seq_len: int = int(marginalizer.seq_len)
+        self.n_backgrounds: int = int(marginalizer.n_backgrounds)
+
+    @property
+    def readout(self) -> str:
+        return str(self.choice.picked)
+
+    def score(self, sequences: Sequence[str], keep_deltas: bool = False, progress: bool = True) -> ReadoutResult:
+        seqs = list(sequences)
+        w_counts, w_linear = self.choice.weights["counts"], self.choice.weights["linear"]
+        linear = self.linear.score(seqs) if w_linear else np.zeros(len(seqs))
+        counts = self.marginalizer.score(seqs, keep_deltas=keep_deltas, progress=progress)
+        mean = w_counts * np.asarray(counts.mean, dtype=np.float64) + w_linear * linear
+        deltas = None
+        if counts.deltas is not None:
+            deltas = w_counts * np.asarray(counts.deltas, dtype=np.float64) + w_linear * linear[:, None]
+        return ReadoutResult(mean, abs(w_counts) * np.asarray(counts.sd, dtype=np.float64), deltas)
+
+
+def readout_scorer(marginalizer: Any, readouts_path: str | Path | None) -> Any:
+    """``marginalizer`` wrapped in the run's chosen read-out (:class:`ReadoutScorer`), or unchanged when the run
+    has no ``readouts.json`` (runs from before read-outs were chosen) or reports the counts read-out."""
+    import json
+
+    from affdist_core.calibrate.readout_choice import ReadoutChoice
+    from affdist_core.marginalize.linear_readout import LinearReadout
+
+    if readouts_path is None or not Path(readouts_path).is_file():
+        return marginalizer
+    data = json.loads(Path(readouts_path).read_text())
+    choice = ReadoutChoice.from_dict(data["choice"])
+    if choice.weights == {"counts": 1.0, "linear": 0.0}:
+        return marginalizer
+    log.info("variants: AD read-out %s (%s)", choice.picked, readouts_path)
+    return ReadoutScorer(marginalizer, choice, LinearReadout.from_dict(data["linear"]))
+
+
 # ------------------------------------------------------------------------------------------------ the run's model
 
 
-def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = True, lengths: Sequence[int] = ()):
+def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = True, lengths: Sequence[int] = (),
+                       readouts: str | Path | None = None):
     """Load the run's model (with every ensemble member ``model_dir/ensemble.json`` lists, as ``run_distill``
     scored) and rebuild the run's backgrounds as ``run_distill`` did
     (``backgrounds_from_model_dir(model_dir, pool_size, seed).subset(n_backgrounds)``); returns a
     :class:`~affdist_core.marginalize.marginalizer.Marginalizer` with the background predictions computed.
 
     ``lengths``: query lengths whose cone graphs are traced now (:meth:`Marginalizer.prepare`), so single queries of
-    those lengths are scored by the cone engine at once.
+    those lengths are scored by the cone engine at once. ``readouts``: the run's ``readouts.json`` (resolved);
+    when given, the marginalizer is wrapped in the run's chosen read-out (:func:`readout_scorer`).
 
     Raises ValueError if the model directory or file is missing, or (``check_id``) if the rebuilt backgrounds
     differ from those the run's scores were computed on (the genome or model changed since).
@@ -181,4 +240,4 @@ def build_marginalizer(model_dir: str | Path, spec: ModelSpec, check_id: bool = 
     _ = marginalizer.background_logcounts
     marginalizer.prepare(lengths)  # the cone graphs of these query lengths (e.g. the library's), traced now
     log.info("variants: %s ready (%d model(s), %d backgrounds)", spec.model_id, len(models), len(backgrounds))
-    return marginalizer
+    return readout_scorer(marginalizer, readouts)

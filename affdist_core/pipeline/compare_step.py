@@ -54,6 +54,9 @@ def run_compare(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
         measured=rows["value"].to_numpy(), heldout=comparison.heldout.to_numpy()).reset_index())
     write_json(out / SAMPLE_FILE, sample.to_dict())
     write_parquet(out / SCORES_FILE, _reported_scores(table, scores["score"].to_numpy(), ids, comparison.summary))
+    if AD_METHOD in comparison.summary:
+        comparison.summary[AD_METHOD]["readouts"] = readout_metrics(scores, rows["value"].to_numpy(), ids, sample,
+                                                                    paths.distill)
     summary = {"methods": comparison.summary, "n_scored": len(rows), "calibration": {
         "n_samples": sample.size, "seed": sample.seed, "rule": sample.rule}}
     members = member_columns(scores)
@@ -64,6 +67,33 @@ def run_compare(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     summary["timings_s"] = {"compare": time.perf_counter() - started}
     write_json(out / COMPARISON_FILE, summary)
     return summary
+
+
+def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], sample, distill_dir: Path) -> dict:
+    """Every AD read-out calibrated on the comparison's sample and judged on the same held-out rows:
+    ``{"picked": name, "choice": the distill stage's record, "counts"|"linear"|"combined": {pearson, spearman,
+    rmse}}`` (read-outs the run lacks are left out)."""
+    import json
+
+    from affdist_core.calibrate.calibration import calibrate
+    from affdist_core.calibrate.readout_choice import ReadoutChoice
+    from affdist_core.common.names import READOUTS_FILE
+
+    path = distill_dir / READOUTS_FILE
+    if not path.is_file() or "score_counts" not in scores:
+        return {"picked": "counts"}
+    choice = ReadoutChoice.from_dict(json.loads(path.read_text())["choice"])
+    out: dict = {"picked": choice.picked, "choice": choice.to_dict()}
+    counts, linear = scores["score_counts"].to_numpy(), scores["score_linear"].to_numpy()
+    in_sample = sample.mask(ids)
+    # the combination refitted here is the one the choice would give: the same calibration rows, least squares
+    x = np.column_stack([counts, linear, np.ones(len(counts))])
+    coef, *_ = np.linalg.lstsq(x[in_sample], np.asarray(measured, dtype=np.float64)[in_sample], rcond=None)
+    for name, values in (("counts", counts), ("linear", linear), ("combined", x[:, :2] @ coef[:2])):
+        fit, _ = calibrate(values, measured, ids, sample, method=name)
+        out[name] = {"pearson": fit.pearson, "spearman": fit.spearman, "rmse": fit.rmse,
+                     "cv_rmse_calibration": choice.cv_rmse.get(name)}
+    return out
 
 
 def _reported_scores(table: pd.DataFrame, ad: np.ndarray, ids: list[str], summary: dict) -> pd.DataFrame:

@@ -1,8 +1,16 @@
 """The distill stage: AD scores of the scored library rows and of the backgrounds-curve rows.
 
 Writes ``distill/`` (:class:`~affdist_core.common.names.RunDir`): ``backgrounds.parquet``, ``scores.parquet``
-(resumable by chunks, :func:`affdist_core.marginalize.distill.distill_library`), ``curve.parquet``,
-``curve_deltas.npy`` and ``distill.json``.
+(resumable by chunks, :func:`affdist_core.marginalize.distill.distill_library`), ``readouts.json``,
+``curve.parquet``, ``curve_deltas.npy`` and ``distill.json``.
+
+Read-outs (issue 25): marginalization's finite difference (``counts``) and the linear read-out
+(:mod:`affdist_core.marginalize.linear_readout`) are both computed; :func:`~affdist_core.calibrate.readout_choice.choose_readout`
+picks, on the calibration rows only, which of counts, linear or their combination is reported. ``scores.parquet``'s
+``score`` (and ``score_member_k``) is the picked read-out; ``score_counts``, ``score_linear`` (and
+``counts_member_k``) keep both read-outs; ``sd`` is the counts read-out's sd over backgrounds times its weight.
+``readouts.json`` holds the linear matrices and the choice, so typed sequences and variants are scored the same way
+(:func:`affdist_core.marginalize.variants.build_marginalizer`). The backgrounds curve is the counts read-out's.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from affdist_core.common.atomic import atomic_path, write_json, write_parquet
 from affdist_core.common.names import (
@@ -19,6 +28,8 @@ from affdist_core.common.names import (
     CURVE_DELTAS_FILE,
     CURVE_FILE,
     DISTILL_SUMMARY_FILE,
+    READOUTS_FILE,
+    SCORES_FILE,
     RunDir,
 )
 from affdist_core.io.library import InVitroLibrary
@@ -51,6 +62,9 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
                                       workers=settings.workers or 2, scheduler=settings.scheduler)
     else:
         scores = distill_library(main, rows, out, model_tag=ensemble_tag(model_dir))
+    scores, readouts = _apply_readouts(scores, rows, models, scoring_set.onehot, settings)
+    write_parquet(out / SCORES_FILE, scores)
+    write_json(out / READOUTS_FILE, readouts)
     scoring_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -67,8 +81,49 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
                "n_models": len(models),
                "background_pool": settings.background_pool, "background_id": main.backgrounds.background_id,
                "pool_background_id": pool.background_id, "n_curve_rows": len(curve_ids),
-               "curve_models": settings.curve_models,
+               "curve_models": settings.curve_models, "readout": readouts["choice"],
                "timings_s": {"score": scoring_s, "curve": time.perf_counter() - started},
                "settings": asdict(settings)}
     write_json(out / DISTILL_SUMMARY_FILE, summary)
     return summary
+
+
+COUNTS_MEMBER_PREFIX = "counts_member_"
+#: The linear read-out's sampling budget in ``--quick`` runs (a smoke test of the pipeline, not a measurement).
+QUICK_LINEAR_BUDGET = {"n_queries": 32, "n_backgrounds": 2, "n_shuffles": 4}
+
+
+def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, backgrounds: np.ndarray,
+                    settings: MethodSettings) -> tuple[pd.DataFrame, dict]:
+    """Add the linear read-out to the counts scores, choose the reported read-out on the calibration rows and
+    write it as ``score`` (see the module docstring); returns the frame and ``readouts.json``'s content.
+    Idempotent: a frame that already went through here is read back from its ``score_counts`` columns."""
+    from affdist_core.calibrate.readout_choice import choose_readout
+    from affdist_core.marginalize.distill import member_columns
+    from affdist_core.marginalize.linear_readout import LinearReadout
+
+    scores = scores.copy()
+    members = member_columns(scores)
+    if "score_counts" in scores:  # the finished scores of an earlier pass: start again from the counts read-out
+        scores["score"] = scores["score_counts"]
+        scores["sd"] = scores["sd_counts"]
+        for k, column in enumerate(members):
+            scores[column] = scores[f"{COUNTS_MEMBER_PREFIX}{k}"]
+    sequences = scores["sequence"].tolist()
+    budget = QUICK_LINEAR_BUDGET if settings.quick else {}
+    linear = LinearReadout.build(models, backgrounds, sequences, seed=settings.seed, **budget)
+    linear_scores = linear.score(sequences)
+    sample = calibration_sample(rows, settings)
+    in_sample = sample.mask(rows["id"].tolist())
+    counts = scores["score"].to_numpy(dtype=np.float64)
+    choice = choose_readout(counts[in_sample], linear_scores[in_sample], rows["value"].to_numpy()[in_sample],
+                            seed=settings.seed)
+    scores["score_counts"] = counts
+    scores["sd_counts"] = scores["sd"].to_numpy(dtype=np.float64)
+    scores["score_linear"] = linear_scores
+    scores["score"] = choice.combine(counts, linear_scores)
+    scores["sd"] = abs(choice.weights["counts"]) * scores["sd_counts"]
+    for k, column in enumerate(members):
+        scores[f"{COUNTS_MEMBER_PREFIX}{k}"] = scores[column].to_numpy(dtype=np.float64)
+        scores[column] = choice.combine(scores[column].to_numpy(), linear.score(sequences, member=k))
+    return scores, {"choice": choice.to_dict(), "linear": linear.to_dict()}

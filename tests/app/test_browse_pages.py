@@ -246,6 +246,23 @@ def test_methods_page_shows_the_ensemble_members(app_env, monkeypatch):
     assert explore.ensemble_members_frame(None, None).columns.tolist() == explore.MEMBER_COLUMNS
 
 
+def test_methods_page_shows_every_readout_and_the_pick(app_env, monkeypatch):
+    at = _open(monkeypatch, app_env, "methods", tf="Pho4")
+    with _connect(app_env) as con:
+        ad = queries.analysis(con, PHO4_RUN, PHO4_LIB, "comparison").payload["affinity_distillation"]
+    readouts = ad["readouts"]
+    assert readouts["picked"] in ("counts", "linear", "combined")
+    (table,) = [d.value for d in at.dataframe if "read-out" in d.value.columns]
+    assert len(table) == 3 and table["reported"].sum() == 1
+    picked = table[table["reported"]]["read-out"].iloc[0]
+    assert picked == explore.READOUT_LABELS[readouts["picked"]]
+    np.testing.assert_allclose(table["rmse"].to_numpy(), [readouts[k]["rmse"] for k in ("counts", "linear", "combined")])
+    # the reported read-out's held-out RMSE is AD's own
+    assert readouts[readouts["picked"]]["rmse"] == pytest.approx(ad["rmse"], abs=1e-9)
+    assert any("chosen by lowest 5-fold" in t or "chosen by counts kept" in t for t in _texts(at, "caption"))
+    assert explore.readouts_frame(None).columns.tolist() == explore.READOUT_COLUMNS
+
+
 def test_methods_page_per_category(rich_catalog, monkeypatch):
     at = _open(monkeypatch, rich_catalog, "methods", tf="Pho4")
     with _connect(rich_catalog) as con:

@@ -296,3 +296,47 @@ def test_calibration_sample_type_is_shared():
     sample = CalibrationSample(ids=("r1", "r2", "r3", "r4"), seed=None, rule="explicit", n_total=10)
     cal = bootstrap.LinearCalibration.from_sample(np.arange(10.0), 3 * np.arange(10.0), ids, sample)
     assert cal.slope == pytest.approx(3.0) and cal.label == "explicit"
+
+
+def test_readout_scorer_reports_the_runs_chosen_readout(tmp_path):
+    """Typed sequences get the score the run calibrated: w_counts × counts + w_linear × linear, Δ per background
+    shifted by the linear score, sd scaled by |w_counts|; counts-only runs and old runs keep the marginalizer."""
+    import json
+    from types import SimpleNamespace
+
+    from affdist_core.calibrate.readout_choice import ReadoutChoice
+    from affdist_core.marginalize.linear_readout import LinearReadout, additive_scores
+    from affdist_core.marginalize.variants import readout_scorer
+
+    class Fake:
+        seq_len, n_backgrounds = 20, 3
+
+        def score(self, sequences, keep_deltas=False, progress=True):
+            n = len(sequences)
+            deltas = np.arange(n * 3, dtype=float).reshape(n, 3)
+            return SimpleNamespace(mean=deltas.mean(axis=1), sd=deltas.std(axis=1, ddof=1),
+                                   deltas=deltas if keep_deltas else None)
+
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(4, 4))
+    linear = LinearReadout({4: matrix}, {4: [matrix]})
+    choice = ReadoutChoice("combined", {"counts": 0.5, "linear": -2.0}, {}, 100, "test")
+    path = tmp_path / "readouts.json"
+    path.write_text(json.dumps({"choice": choice.to_dict(), "linear": linear.to_dict()}))
+    fake = Fake()
+    scorer = readout_scorer(fake, path)
+    assert scorer is not fake and scorer.readout == "combined" and scorer.n_backgrounds == 3
+    seqs = ["ACGT", "GGCA"]
+    got = scorer.score(seqs, keep_deltas=True)
+    plain = fake.score(seqs, keep_deltas=True)
+    lin = additive_scores(matrix, seqs)
+    np.testing.assert_allclose(got.mean, 0.5 * plain.mean - 2.0 * lin, atol=1e-7)
+    np.testing.assert_allclose(got.deltas, 0.5 * plain.deltas - 2.0 * lin[:, None], atol=1e-7)
+    np.testing.assert_allclose(got.deltas.mean(axis=1), got.mean, atol=1e-7)
+    np.testing.assert_allclose(got.sd, 0.5 * plain.sd)
+    with pytest.raises(ValueError, match="length 5 has no linear read-out"):
+        scorer.score(["ACGTA"])
+    counts = ReadoutChoice("counts", {"counts": 1.0, "linear": 0.0}, {}, 100, "test")
+    path.write_text(json.dumps({"choice": counts.to_dict(), "linear": linear.to_dict()}))
+    assert readout_scorer(fake, path) is fake
+    assert readout_scorer(fake, tmp_path / "absent.json") is fake and readout_scorer(fake, None) is fake

@@ -1,0 +1,84 @@
+"""The linear read-out: the analytic answer on a linear model, additive scoring against brute force, the
+matrices' JSON round trip and the errors."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from affdist_core.marginalize.linear_readout import LinearReadout, additive_scores, linear_matrix, symmetrise
+from affdist_core.seq.alphabet import one_hot_batch, reverse_complement
+
+L, K = 40, 8
+
+
+def _linear_model(weights: np.ndarray) -> keras.Model:
+    inp = keras.Input((L, 4))
+    dense = keras.layers.Dense(1, name="linear")
+    model = keras.Model(inp, dense(keras.layers.Flatten()(inp)))
+    dense.set_weights([weights.reshape(L * 4, 1).astype(np.float32), np.array([0.1], np.float32)])
+    return model
+
+
+def _random_seqs(rng, n: int, k: int) -> list[str]:
+    return ["".join(rng.choice(list("ACGT"), k)) for _ in range(n)]
+
+
+def test_linear_model_gives_its_own_weights_at_the_insert():
+    """For f(x) = Σ W·x the mean hypothetical contribution of base b at insert position p is W[start + p, b]
+    minus a per-position constant, whatever the queries, backgrounds or references: the read-out is W's insert
+    block, RC-symmetrised and centred."""
+    rng = np.random.default_rng(3)
+    weights = rng.normal(0, 1, (L, 4))
+    model = _linear_model(weights)
+    backgrounds = one_hot_batch(_random_seqs(rng, 3, L))
+    queries = _random_seqs(rng, 6, K)
+    matrix = linear_matrix(model, backgrounds, queries, n_shuffles=4, seed=1)
+    start = (L - K) // 2
+    expected = symmetrise(weights[start:start + K])
+    np.testing.assert_allclose(matrix, expected, atol=1e-5)
+    assert np.allclose(matrix, matrix[::-1, ::-1]) and np.allclose(matrix.sum(axis=1), 0)
+    # an asymmetric model is symmetrised: the plain block differs from the read-out
+    assert not np.allclose(matrix, weights[start:start + K] - weights[start:start + K].mean(axis=1, keepdims=True))
+
+
+def test_additive_scores_match_brute_force_and_are_strand_symmetric():
+    rng = np.random.default_rng(5)
+    m = rng.normal(0, 1, (K, 4))
+    seqs = _random_seqs(rng, 20, K)
+    idx = {b: i for i, b in enumerate("ACGT")}
+
+    def plain(s: str) -> float:
+        return sum(m[p, idx[c]] for p, c in enumerate(s))
+
+    expected = [(plain(s) + plain(reverse_complement(s))) / 2 for s in seqs]
+    np.testing.assert_allclose(additive_scores(m, seqs), expected, atol=1e-12)
+    np.testing.assert_allclose(additive_scores(m, [reverse_complement(s) for s in seqs]), expected, atol=1e-12)
+    with pytest.raises(ValueError, match=r"sequences\[1\]: length 7"):
+        additive_scores(m, [seqs[0], seqs[1][:-1]])
+    with pytest.raises(ValueError, match=r"sequences\[0\].*A, C, G, T"):
+        additive_scores(m, ["ACGTNACG"])
+
+
+def test_build_scores_every_length_and_round_trips(tmp_path):
+    rng = np.random.default_rng(7)
+    weights = rng.normal(0, 1, (L, 4))
+    models = [_linear_model(weights), _linear_model(weights * 2)]
+    backgrounds = one_hot_batch(_random_seqs(rng, 2, L))
+    seqs = _random_seqs(rng, 10, K) + _random_seqs(rng, 5, K + 1)
+    readout = LinearReadout.build(models, backgrounds, seqs, n_queries=4, n_backgrounds=2, n_shuffles=3, seed=0)
+    assert readout.lengths() == [K, K + 1] and readout.provenance["n_queries"] == {K: 4, K + 1: 4}
+    # the ensemble's matrix is the members' mean; member 1 (2 W) doubles member 0
+    np.testing.assert_allclose(readout.members[K][1], 2 * readout.members[K][0], atol=1e-5)
+    np.testing.assert_allclose(readout.matrices[K], 1.5 * readout.members[K][0], atol=1e-5)
+    scores = readout.score(seqs)
+    np.testing.assert_allclose(scores[:10], additive_scores(readout.matrices[K], seqs[:10]))
+    np.testing.assert_allclose(readout.score(seqs, member=1), 2 * readout.score(seqs, member=0), atol=1e-5)
+    path = readout.save(tmp_path / "readouts.json")
+    again = LinearReadout.load(path)
+    np.testing.assert_allclose(again.score(seqs), scores, atol=1e-7)
+    with pytest.raises(ValueError, match="length 5 has no linear read-out matrix"):
+        readout.score(["ACGTA"])
+    with pytest.raises(ValueError, match=r"matrix for length 8 has shape \(2, 4\)"):
+        LinearReadout.from_dict({"matrices": {"8": [[0, 0, 0, 0]] * 2}, "members": {}})
