@@ -51,12 +51,13 @@ ACCESS_DILATION = 4
 ACCESS_BINS = 8
 #: Hidden units before the output.
 ACCESS_HIDDEN = 32
-#: Training: Adam learning rate, batch size, epoch limit, early-stopping patience, wall-time limit (minutes).
+#: Training: Adam learning rate, batch size, epoch limit, early-stopping patience. No wall-time limit: a
+#: 3-minute one (until issue 25) stopped the branch after 17 epochs on a quiet machine and 12 on a busy one,
+#: so the same run trained different models.
 ACCESS_LR = 1e-3
 ACCESS_BATCH = 128
 ACCESS_MAX_EPOCHS = 20
 ACCESS_PATIENCE = 3
-ACCESS_MAX_MINUTES = 3.0
 #: Non-peak windows per peak the branch trains on: the control is measured everywhere, not only at peaks, and
 #: the chromatin's sequence rule is learned best from the whole genome (GC-matched non-peak windows,
 #: :func:`affdist_core.model.windows.extract_windows`).
@@ -93,16 +94,6 @@ def _examples(windows, params: BPNetParams, with_rc: bool) -> tuple[np.ndarray, 
     return x, y
 
 
-class _WallTime(keras.callbacks.Callback):
-    def __init__(self, minutes: float) -> None:
-        super().__init__()
-        self.deadline = time.time() + 60 * minutes
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if time.time() > self.deadline:
-            self.model.stop_training = True
-
-
 def accessibility_windows(spec, params: BPNetParams):
     """``(train, valid)`` windows for the branch: every peak of the split plus
     :data:`ACCESS_BACKGROUND_PER_PEAK` GC-matched non-peak windows per peak, with the control track."""
@@ -134,7 +125,7 @@ def fit_accessibility(model: keras.Model, train, valid, params: BPNetParams) -> 
     branch.compile(optimizer=keras.optimizers.Adam(ACCESS_LR), loss="mse")
     stop = keras.callbacks.EarlyStopping(patience=ACCESS_PATIENCE, restore_best_weights=True)
     history = branch.fit(x, y, batch_size=ACCESS_BATCH, epochs=ACCESS_MAX_EPOCHS, validation_data=(vx, vy),
-                         shuffle=True, callbacks=[stop, _WallTime(ACCESS_MAX_MINUTES)], verbose=0)
+                         shuffle=True, callbacks=[stop], verbose=0)
     kernel, bias = last.get_weights()  # centre the output on its training mean (it also enters as an offset)
     last.set_weights([kernel, bias - branch.predict(x, batch_size=256, verbose=0).mean(axis=0).astype(bias.dtype)])
     for name in ACCESS_LAYER_NAMES:
