@@ -475,36 +475,20 @@ class _BuiltinSpec:
     source: str
 
 
+def _betseq(tf: str, note: str = "") -> _BuiltinSpec:
+    """A BET-seq flank landscape shipped as ``affdist_core/data/betseq_<tf>.parquet`` (all 4^10 flanks)."""
+    file = f"betseq_{tf.lower()}.parquet"
+    return _BuiltinSpec(
+        file=file, id_col="flank", sequence_col="sequence", value_col="ddG_RT", value_name="ddG_RT", units="RT",
+        n_rows=4**10, sequence_length=16,
+        source=(f"{tf} BET-seq flank landscape (Le et al. 2018, PNAS){note}: neural-network ensemble predictions "
+                f"for all NNNNNCACGTGNNNNN flanks, ddG in RT, mean-centred; affdist_core/data/{file}"),
+    )
+
+
 _BUILTINS: dict[str, _BuiltinSpec] = {
-    "betseq_pho4": _BuiltinSpec(
-        file="betseq_pho4.parquet",
-        id_col="flank",
-        sequence_col="sequence",
-        value_col="ddG_RT",
-        value_name="ddG_RT",
-        units="RT",
-        n_rows=4**10,
-        sequence_length=16,
-        source=(
-            "Pho4 BET-seq flank landscape (Le et al. 2018, PNAS): neural-network ensemble predictions for all "
-            "NNNNNCACGTGNNNNN flanks, ddG in RT, mean-centred; affdist_core/data/betseq_pho4.parquet"
-        ),
-    ),
-    "betseq_cbf1": _BuiltinSpec(
-        file="betseq_cbf1.parquet",
-        id_col="flank",
-        sequence_col="sequence",
-        value_col="ddG_RT",
-        value_name="ddG_RT",
-        units="RT",
-        n_rows=4**10,
-        sequence_length=16,
-        source=(
-            "Cbf1 BET-seq flank landscape (Le et al. 2018, PNAS), Pho4's paralog: neural-network ensemble "
-            "predictions for all NNNNNCACGTGNNNNN flanks, ddG in RT, mean-centred; "
-            "affdist_core/data/betseq_cbf1.parquet"
-        ),
-    ),
+    "betseq_pho4": _betseq("Pho4"),
+    "betseq_cbf1": _betseq("Cbf1", ", Pho4's paralog"),
 }
 
 
