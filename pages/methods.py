@@ -109,7 +109,7 @@ def readouts_section(run_id: str, comparison: dict | None) -> None:
     st.caption("Two read-outs of the same model(s): marginalization's finite difference (Δ log counts of the "
                "insert) and the model's mean per-base response over the same inserts (DeepSHAP hypothetical "
                "contributions averaged over a sample of library rows and backgrounds), and their combination. "
-               f"The run reports one, chosen by {rule or 'the calibration rows'}; the held-out rows were not "
+               f"The run reports one ({rule or 'chosen on the calibration rows'}); the held-out rows were not "
                "looked at. Each row: that read-out calibrated on the same sample, judged on the same held-out "
                "rows.")
     st.dataframe(frame, hide_index=True, key="methods_readouts_table",

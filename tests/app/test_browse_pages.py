@@ -256,10 +256,11 @@ def test_methods_page_shows_every_readout_and_the_pick(app_env, monkeypatch):
     assert len(table) == 3 and table["reported"].sum() == 1
     picked = table[table["reported"]]["read-out"].iloc[0]
     assert picked == explore.READOUT_LABELS[readouts["picked"]]
-    np.testing.assert_allclose(table["rmse"].to_numpy(), [readouts[k]["rmse"] for k in ("counts", "linear", "combined")])
+    np.testing.assert_allclose(table["rmse"].to_numpy(),
+                               [readouts[k]["rmse"] for k in ("counts", "linear", "combined")])
     # the reported read-out's held-out RMSE is AD's own
     assert readouts[readouts["picked"]]["rmse"] == pytest.approx(ad["rmse"], abs=1e-9)
-    assert any("chosen by lowest 5-fold" in t or "chosen by counts kept" in t for t in _texts(at, "caption"))
+    assert any("reports one (lowest 5-fold" in t or "reports one (counts kept" in t for t in _texts(at, "caption"))
     assert explore.readouts_frame(None).columns.tolist() == explore.READOUT_COLUMNS
 
 
