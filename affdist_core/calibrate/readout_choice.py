@@ -75,6 +75,15 @@ def _cv_rmse(features: list[np.ndarray], y: np.ndarray, folds: np.ndarray) -> fl
     return float(np.sqrt(np.mean(np.concatenate(errors))))
 
 
+def combination_weights(counts: np.ndarray, linear: np.ndarray, measured: np.ndarray) -> dict[str, float]:
+    """``{"counts": w, "linear": w}`` of the least-squares fit ``measured ≈ w_c·counts + w_l·linear + b`` over the
+    rows where all three are finite: the ``combined`` read-out of these (calibration) rows."""
+    c, lin, y = (np.asarray(v, dtype=np.float64) for v in (counts, linear, measured))
+    ok = np.isfinite(c) & np.isfinite(lin) & np.isfinite(y)
+    coef, *_ = np.linalg.lstsq(_design([c[ok], lin[ok]]), y[ok], rcond=None)
+    return {"counts": float(coef[0]), "linear": float(coef[1])}
+
+
 def choose_readout(counts: np.ndarray, linear: np.ndarray | None, measured: np.ndarray,
                    seed: int = 0) -> ReadoutChoice:
     """Pick the read-out on the calibration rows: ``counts``, ``linear`` and ``measured`` are (m,) values of the
@@ -101,8 +110,7 @@ def choose_readout(counts: np.ndarray, linear: np.ndarray | None, measured: np.n
     cv = {name: _cv_rmse(feats, y, folds) for name, feats in candidates.items()}
     picked = min(READOUTS, key=lambda name: (cv[name], READOUTS.index(name)))
     if picked == "combined":
-        coef, *_ = np.linalg.lstsq(_design([c, lin]), y, rcond=None)
-        weights = {"counts": float(coef[0]), "linear": float(coef[1])}
+        weights = combination_weights(c, lin, y)
     else:
         weights = {"counts": float(picked == "counts"), "linear": float(picked == "linear")}
     rule = f"lowest {CV_FOLDS}-fold cross-validated calibration RMSE on the {len(y)} calibration rows"

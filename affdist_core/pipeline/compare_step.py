@@ -76,7 +76,7 @@ def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], 
     import json
 
     from affdist_core.calibrate.calibration import calibrate
-    from affdist_core.calibrate.readout_choice import ReadoutChoice
+    from affdist_core.calibrate.readout_choice import ReadoutChoice, combination_weights
     from affdist_core.common.names import READOUTS_FILE
 
     path = distill_dir / READOUTS_FILE
@@ -86,10 +86,10 @@ def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], 
     out: dict = {"picked": choice.picked, "choice": choice.to_dict()}
     counts, linear = scores["score_counts"].to_numpy(), scores["score_linear"].to_numpy()
     in_sample = sample.mask(ids)
-    # the combination refitted here is the one the choice would give: the same calibration rows, least squares
-    x = np.column_stack([counts, linear, np.ones(len(counts))])
-    coef, *_ = np.linalg.lstsq(x[in_sample], np.asarray(measured, dtype=np.float64)[in_sample], rcond=None)
-    for name, values in (("counts", counts), ("linear", linear), ("combined", x[:, :2] @ coef[:2])):
+    # the combination on the same calibration rows: the choice's weights when it picked it, refitted otherwise
+    w = combination_weights(counts[in_sample], linear[in_sample], np.asarray(measured)[in_sample])
+    combined = w["counts"] * counts + w["linear"] * linear
+    for name, values in (("counts", counts), ("linear", linear), ("combined", combined)):
         fit, _ = calibrate(values, measured, ids, sample, method=name)
         out[name] = {"pearson": fit.pearson, "spearman": fit.spearman, "rmse": fit.rmse,
                      "cv_rmse_calibration": choice.cv_rmse.get(name)}

@@ -6,8 +6,9 @@ Writes ``distill/`` (:class:`~affdist_core.common.names.RunDir`): ``backgrounds.
 
 Read-outs (issue 25): marginalization's finite difference (``counts``) and the linear read-out
 (:mod:`affdist_core.marginalize.linear_readout`) are both computed;
-:func:`~affdist_core.calibrate.readout_choice.choose_readout` picks, on the calibration rows only, which of counts, linear or their combination is reported. ``scores.parquet``'s
-``score`` (and ``score_member_k``) is the picked read-out; ``score_counts``, ``score_linear`` (and
+:func:`~affdist_core.calibrate.readout_choice.choose_readout` picks, on the calibration rows only, which of
+counts, linear or their combination is reported. ``scores.parquet``'s ``score`` (and ``score_member_k``) is the
+picked read-out; ``score_counts``, ``score_linear`` (and
 ``counts_member_k``) keep both read-outs; ``sd`` is the counts read-out's sd over backgrounds times its weight.
 ``readouts.json`` holds the linear matrices and the choice, so typed sequences and variants are scored the same way
 (:func:`affdist_core.marginalize.variants.build_marginalizer`). The backgrounds curve is the counts read-out's.
