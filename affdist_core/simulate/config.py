@@ -73,6 +73,20 @@ Top level
     ``gc_optimum`` / ``gc_sd`` null — the assay's own GC bias (null = the ChIP reads' ``reads.gc_optimum`` /
     ``gc_sd``).
 
+``other_tfs`` (optional; absent = one TF)
+    Further TFs in the same cells, each a JSON object of the TF's own keys merged over the first TF's:
+    ``tf`` (required, a distinct name of letters, digits, ``-`` or ``_``), ``library``,
+    ``library_sequence_col``, ``library_value_col``, ``core``, ``jaspar_id``, ``energy`` (any of
+    ``flank_kcal_per_unit``, ``core_mismatch_kcal``, ``max_core_kcal``, ``chemical_potential_kcal``) and
+    ``reads`` (any ``reads`` key: its own ChIP-nexus library, depth, footprint). The TFs share the genome,
+    the chromatin (accessibility) and the control. They compete for each window: the states of a window are
+    empty or bound by exactly one TF (steric exclusion), so TF k's occupancy is a × w_k / (1 + Σ_j w_j) with
+    w_j = exp((μ_j − ΔG_j)/kT) over both strands, the windows aligned on their centres. With one TF this is
+    the one-TF formula and the outputs are byte-identical to a run without the key. Paralogs sharing a core
+    (Pho4 and Cbf1 on CACGTG) compete for every E-box: in yeast Cbf1 keeps Pho4 off many of its sites (Zhou &
+    O'Shea 2011 Mol Cell). Each further TF's experiment is written to ``<out>/<tf>/`` (strand bigWigs,
+    peaks, truth sites); the first TF's stays in ``<out>/``.
+
 ``peaks`` (the caller, :mod:`affdist_core.simulate.peak_caller`)
     ``window`` 50 bp counting window; ``min_log10p`` 5 (−log10 Poisson p-value threshold);
     ``local_lambda_windows`` [1000, 5000, 10000] bp; ``merge_gap`` 50 bp; ``min_length`` 20 bp.
@@ -83,6 +97,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,16 +211,82 @@ _RANGES = {
 }
 
 
+OTHER_TFS_KEY = "other_tfs"
+# the keys of one TF (the rest of a config describes the cells, the genome, the control and the peak caller)
+TF_KEYS = ("tf", "library", "library_sequence_col", "library_value_col", "core", "jaspar_id")
+TF_ENERGY_KEYS = ("flank_kcal_per_unit", "core_mismatch_kcal", "max_core_kcal", "chemical_potential_kcal")
+_TF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
 def resolve_config(user: dict[str, Any] | None = None, preset: str | None = None) -> dict[str, Any]:
-    """Defaults ← preset ← user overrides, validated. Raises ValueError naming any bad key or value."""
+    """Defaults ← preset ← user overrides, validated. Raises ValueError naming any bad key or value.
+
+    ``other_tfs`` (further TFs in the same cells) is kept only when given and non-empty, so a one-TF config
+    resolves to the same object as before the key existed."""
     config = copy.deepcopy(DEFAULTS)
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"preset: unknown preset {preset!r}; available: {sorted(PRESETS)}")
         _merge(config, PRESETS[preset], "")
-    _merge(config, user or {}, "")
+    user = dict(user or {})
+    others = user.pop(OTHER_TFS_KEY, None)
+    _merge(config, user, "")
     _validate(config)
+    if others:
+        config[OTHER_TFS_KEY] = _validated_other_tfs(config, others)
     return config
+
+
+def tf_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One single-TF config per TF of a resolved config: the config itself (without ``other_tfs``) first,
+    then each further TF's keys merged over it (everything that is not the TF's stays shared)."""
+    first = {k: v for k, v in config.items() if k != OTHER_TFS_KEY}
+    out = [first]
+    for entry in config.get(OTHER_TFS_KEY, ()):
+        other = copy.deepcopy(first)
+        _merge(other, entry, "")
+        out.append(other)
+    return out
+
+
+def _validated_other_tfs(config: dict[str, Any], others: Any) -> list[dict[str, Any]]:
+    """``other_tfs`` checked entry by entry (a list of objects with the TF's own keys only, each with a
+    distinct valid ``tf`` name); every merged TF config passes the one-TF validation."""
+    if not isinstance(others, list) or not all(isinstance(e, dict) for e in others):
+        raise ValueError(f"config: {OTHER_TFS_KEY} must be a list of objects (one per further TF), got {others!r}")
+    allowed = {**{k: None for k in TF_KEYS}, "energy": set(TF_ENERGY_KEYS), "reads": set(DEFAULTS["reads"])}
+    names = [config["tf"]]
+    resolved = []
+    for i, entry in enumerate(others):
+        where = f"{OTHER_TFS_KEY}[{i}]"
+        for key, value in entry.items():
+            if key not in allowed:
+                raise ValueError(f"config: unknown key {where}.{key!r}; a further TF takes only its own keys: "
+                                 f"{sorted(allowed)} (the cells, genome, control and peak caller are shared)")
+            if isinstance(allowed[key], set):
+                if not isinstance(value, dict):
+                    raise ValueError(f"config: {where}.{key} must be an object with keys {sorted(allowed[key])}")
+                bad = sorted(set(value) - allowed[key])
+                if bad:
+                    raise ValueError(f"config: unknown key {where}.{key}.{bad[0]!r}; valid keys here: "
+                                     f"{sorted(allowed[key])}")
+        name = entry.get("tf")
+        if not isinstance(name, str) or not _TF_NAME.match(name):
+            raise ValueError(f"config: {where}.tf must name the TF (letters, digits, '-' or '_'), got {name!r}")
+        if name.lower() in {n.lower() for n in names}:
+            raise ValueError(f"config: {where}.tf {name!r} is already a TF of this simulation; names must differ")
+        names.append(name)
+        merged = copy.deepcopy({k: v for k, v in config.items() if k != OTHER_TFS_KEY})
+        _merge(merged, copy.deepcopy(entry), f"{where}.")
+        try:
+            _validate(merged)
+        except ValueError as err:
+            raise ValueError(f"{err} (in {where}, TF {name})") from None
+        entry = copy.deepcopy(entry)
+        if "core" in entry:
+            entry["core"] = merged["core"]  # upper-cased by the validation
+        resolved.append(entry)
+    return resolved
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:

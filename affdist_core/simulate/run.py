@@ -11,10 +11,16 @@ Pipeline (all parameters in :mod:`affdist_core.simulate.config`):
 5. outputs written atomically: genome.fa(.fai), chrom.sizes, annotation.parquet, plus.bw, minus.bw,
    peaks.narrowPeak, sites.parquet (truth) and simulation.json (resolved config + summary), the last one
    written last so its presence marks a complete run.
+
+Several TFs in the same cells (config ``other_tfs``): one accessibility track and one control; every window's
+states are empty or bound by one of the TFs (a partition function 1 + Σ_k w_k per window centre), and each TF
+gets its own reads, peaks and truth sites — the first TF's in the output directory, each further TF's in
+``<out>/<tf>/`` (:func:`experiment_outputs`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -99,6 +105,19 @@ class SimulationOutputs:
         return self.summary_json.exists()
 
 
+def experiment_outputs(out_dir: str | os.PathLike, tf: str, first_tf: str) -> SimulationOutputs:
+    """The outputs of TF ``tf``'s experiment in a simulation written to ``out_dir`` whose first TF is
+    ``first_tf``: its strand bigWigs, peaks and truth sites are in ``out_dir`` for the first TF and in
+    ``out_dir/<tf>/`` for a further one; the genome, annotation, control and ``simulation.json`` are always
+    the simulation's own (in ``out_dir``)."""
+    shared = SimulationOutputs.in_directory(out_dir)
+    if tf == first_tf:
+        return shared
+    own = SimulationOutputs.in_directory(Path(out_dir) / tf)
+    return dataclasses.replace(shared, plus_bigwig=own.plus_bigwig, minus_bigwig=own.minus_bigwig,
+                               peaks=own.peaks, sites=own.sites)
+
+
 @dataclass
 class _ChromState:
     codes: np.ndarray
@@ -109,70 +128,110 @@ class _ChromState:
     core_penalty: np.ndarray  # best of the two strands' core penalties
     core_mismatches: np.ndarray  # fewest core substitutions of the two strands' readings
     minus_is_better: np.ndarray  # bool: the − strand reading binds tighter (non-palindromic cores)
+    competitor_occupancy: np.ndarray | None = None  # the other TFs' occupancy of the same window (several TFs)
+    alone_occupancy: np.ndarray | None = None  # the occupancy were the TF alone in the cells (several TFs)
 
 
 def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOutputs:
     """Run the simulator with a resolved config (see :func:`affdist_core.simulate.config.resolve_config`).
 
-    Returns the output paths; ``simulation.json`` holds the resolved config and the summary statistics.
-    """
+    Returns the first TF's output paths (:func:`experiment_outputs` gives a further TF's); ``simulation.json``
+    holds the resolved config and the summary statistics (a further TF's under ``other_tfs``)."""
+    from affdist_core.simulate.config import tf_configs
+
     started = time.perf_counter()
     outputs = SimulationOutputs.in_directory(out_dir)
     outputs.directory.mkdir(parents=True, exist_ok=True)
-    seeds = np.random.SeedSequence(config["seed"]).spawn(4)
+    root = np.random.SeedSequence(config["seed"])
+    seeds = root.spawn(4)
     rng_access, rng_hyper, rng_reads, rng_control = (np.random.default_rng(s) for s in seeds)
+    configs = tf_configs(config)
+    other_read_seeds = root.spawn(len(configs) - 1)  # after the first four: a one-TF run draws as before
 
     genome, annotation, depth = _prepare_genome(config, outputs)
-    model, library_values = _energy_model(config)
+    genome_share = depth / config["reads"]["depth"]  # the simulated chromosomes' share of the genome
+    energy = [_energy_model(c) for c in configs]
+    models = [model for model, _ in energy]
     kt = GAS_CONSTANT_KCAL * (config["energy"]["temperature_c"] + 273.15)
-    log.info("energy model: core %s, flanks %d+%d (%s), kT = %.3f kcal/mol",
-             model.core, model.left, model.right, model.flank_source, kt)
+    for c, model in zip(configs, models):
+        log.info("energy model of %s: core %s, flanks %d+%d (%s), kT = %.3f kcal/mol",
+                 c["tf"], model.core, model.left, model.right, model.flank_source, kt)
 
-    states = {
-        chrom: _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng_access)
+    per_chrom = {
+        chrom: _chrom_occupancy(genome, chrom, annotation, models, configs, kt, rng_access)
         for chrom in genome.chroms
     }
-    plus, minus, expected = _simulate_reads(states, model, annotation, config, depth, rng_hyper, rng_reads)
-    timings = {"occupancy_and_reads_s": time.perf_counter() - started}
+    timings: dict[str, float] = {}
+    experiments = []
+    for k, (tf_config, (model, library_values)) in enumerate(zip(configs, energy)):
+        states = {chrom: tf_states[k] for chrom, tf_states in per_chrom.items()}
+        hyper_rng = rng_hyper if k == 0 else np.random.default_rng(seeds[1])  # the cells' hyper-ChIPable loci
+        read_rng = rng_reads if k == 0 else np.random.default_rng(other_read_seeds[k - 1])
+        tf_depth = depth if k == 0 else tf_config["reads"]["depth"] * genome_share
+        plus, minus, expected = _simulate_reads(states, model, annotation, tf_config, tf_depth, hyper_rng,
+                                                read_rng)
+        if k == 0:
+            timings["occupancy_and_reads_s"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        peak_params = config["peaks"]
+        peaks, caller_info = call_peaks(
+            plus, minus,
+            window=int(peak_params["window"]), min_log10p=float(peak_params["min_log10p"]),
+            local_lambda_windows=tuple(int(w) for w in peak_params["local_lambda_windows"]),
+            merge_gap=int(peak_params["merge_gap"]), min_length=int(peak_params["min_length"]),
+        )
+        if k == 0:
+            timings["peak_calling_s"] = time.perf_counter() - mark
+        sites = _truth_sites(states, model, expected, plus, minus, library_values, tf_config)
+        summary = summarize_simulation(
+            plus=plus, minus=minus, peaks=peaks, sites=sites, model=model, config=tf_config,
+            caller_info=caller_info,
+        )
+        experiments.append((tf_config, model, plus, minus, peaks, sites, summary))
 
-    peak_params = config["peaks"]
-    peaks, caller_info = call_peaks(
-        plus, minus,
-        window=int(peak_params["window"]), min_log10p=float(peak_params["min_log10p"]),
-        local_lambda_windows=tuple(int(w) for w in peak_params["local_lambda_windows"]),
-        merge_gap=int(peak_params["merge_gap"]), min_length=int(peak_params["min_length"]),
-    )
-    timings["peak_calling_s"] = time.perf_counter() - started - timings["occupancy_and_reads_s"]
-
-    sites = _truth_sites(states, model, expected, plus, minus, library_values, config)
-    summary = summarize_simulation(
-        plus=plus, minus=minus, peaks=peaks, sites=sites, model=model, config=config,
-        caller_info=caller_info,
-    )
-
-    write_bigwig(outputs.plus_bigwig, genome.chrom_sizes, plus)
-    write_bigwig(outputs.minus_bigwig, genome.chrom_sizes, minus)
+    first = experiments[0][0]["tf"]
+    for tf_config, _, plus, minus, peaks, sites, _ in experiments:
+        own = experiment_outputs(outputs.directory, tf_config["tf"], first)
+        own.plus_bigwig.parent.mkdir(parents=True, exist_ok=True)
+        write_bigwig(own.plus_bigwig, genome.chrom_sizes, plus)
+        write_bigwig(own.minus_bigwig, genome.chrom_sizes, minus)
+        write_narrowpeak(own.peaks, peaks)
+        write_parquet(own.sites, sites)
     for path in (outputs.control_plus_bigwig, outputs.control_minus_bigwig):
         path.unlink(missing_ok=True)
     if config["control"]["depth"] > 0:
-        genome_share = depth / config["reads"]["depth"]  # the simulated chromosomes' share of the genome
+        states = {chrom: tf_states[0] for chrom, tf_states in per_chrom.items()}  # the shared chromatin
         control_plus, control_minus = _simulate_control(states, config, genome_share, rng_control)
         write_bigwig(outputs.control_plus_bigwig, genome.chrom_sizes, control_plus)
         write_bigwig(outputs.control_minus_bigwig, genome.chrom_sizes, control_minus)
-    write_narrowpeak(outputs.peaks, peaks)
-    write_parquet(outputs.sites, sites)
     timings["total_s"] = time.perf_counter() - started
+    summary = experiments[0][6]
     summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
-    write_json(outputs.summary_json, {
+    record = {
         "affdist_version": __version__,
         "config": config,
-        "energy_model": {"core": model.core, "left_flank": model.left, "right_flank": model.right,
-                         "flank_source": model.flank_source, "palindromic": model.palindromic,
-                         "core_weights_kcal": model.core_weights_kcal, "kT_kcal": kt},
+        "energy_model": _energy_record(models[0], kt),
         "summary": summary,
-    })
+    }
+    if len(experiments) > 1:
+        record["competition"] = {
+            c["tf"]: {"occupancy_kept": round(sum(float(st[k].occupancy.sum()) for st in per_chrom.values())
+                                              / max(sum(float(st[k].alone_occupancy.sum())
+                                                        for st in per_chrom.values()), 1e-12), 4)}
+            for k, c in enumerate(configs)}
+        record["other_tfs"] = [
+            {"tf": c["tf"], "directory": c["tf"], "energy_model": _energy_record(model, kt), "summary": s}
+            for c, model, *_, s in experiments[1:]]
+    write_json(outputs.summary_json, record)
     log.info("simulation written to %s in %.1f s", outputs.directory, timings["total_s"])
     return outputs
+
+
+def _energy_record(model: TFEnergyModel, kt: float) -> dict[str, Any]:
+    """The energy model's description in ``simulation.json``."""
+    return {"core": model.core, "left_flank": model.left, "right_flank": model.right,
+            "flank_source": model.flank_source, "palindromic": model.palindromic,
+            "core_weights_kcal": model.core_weights_kcal, "kT_kcal": kt}
 
 
 def _prepare_genome(
@@ -236,9 +295,12 @@ def _energy_model(config: dict[str, Any]) -> tuple[TFEnergyModel, dict[str, floa
     return model, pd.Series(frame["value"].to_numpy(), index=frame["sequence"].to_numpy())
 
 
-def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _ChromState:
-    """Accessibility, ΔG and occupancy of every window of one chromosome."""
+def _chrom_occupancy(genome, chrom, annotation, models, configs, kt, rng) -> list[_ChromState]:
+    """Accessibility, ΔG and occupancy of every window of one chromosome, one state per TF (``models`` and
+    their single-TF ``configs``, the first TF's config holding the shared chromatin settings). The TFs share
+    one accessibility track and compete for each window centre: θ_k = a × w_k / (1 + Σ_j w_j)."""
     codes = genome.fetch_codes(chrom)
+    config = configs[0]
     acc_cfg = config["accessibility"]
     genes = annotation[annotation["chrom"] == chrom] if annotation is not None else pd.DataFrame(
         {"start": [], "end": [], "strand": []})
@@ -251,36 +313,65 @@ def _chrom_occupancy(genome, chrom, annotation, model, config, kt, rng) -> _Chro
         sequence_weight=float(acc_cfg["sequence_weight"]), bin_size=int(acc_cfg["bin_size"]),
         noise_sd=float(acc_cfg["noise_sd"]), rng=rng,
     )
-    max_core = config["energy"]["max_core_kcal"]
     rc_codes = reverse_complement_codes(codes)
-    dg_plus = model.window_energies(codes, max_core)
-    dg_minus = model.window_energies(rc_codes, max_core)[::-1]
-    mu = config["energy"]["chemical_potential_kcal"]
-    with np.errstate(over="ignore"):
-        weight = np.exp((mu - dg_plus) / kt) + np.exp((mu - dg_minus) / kt)
-    if model.palindromic:
-        weight *= 0.5  # both readings are the same physical site
-    centre = np.arange(len(weight)) + model.site_length // 2
-    occupancy = (accessibility[centre] * weight / (1.0 + weight)).astype(np.float32)
-    with np.errstate(divide="ignore"):
-        dg = (mu - kt * np.log(weight)).astype(np.float32)
-    core_penalty = np.minimum(model.core_penalty(codes),
-                              model.core_penalty(rc_codes)[::-1])
-    minus_is_better = (dg_minus < dg_plus) & (not model.palindromic)
-    mismatches = np.minimum(model.core_mismatches(codes), model.core_mismatches(rc_codes)[::-1])
-    return _ChromState(codes, accessibility, region, occupancy, dg, core_penalty, mismatches, minus_is_better)
+    weights, centres, strands = [], [], []
+    for model, tf_config in zip(models, configs):
+        max_core = tf_config["energy"]["max_core_kcal"]
+        dg_plus = model.window_energies(codes, max_core)
+        dg_minus = model.window_energies(rc_codes, max_core)[::-1]
+        mu = tf_config["energy"]["chemical_potential_kcal"]
+        with np.errstate(over="ignore"):
+            weight = np.exp((mu - dg_plus) / kt) + np.exp((mu - dg_minus) / kt)
+        if model.palindromic:
+            weight *= 0.5  # both readings are the same physical site
+        weights.append(weight)
+        centres.append(np.arange(len(weight)) + model.site_length // 2)
+        strands.append((dg_plus, dg_minus))
+    if len(models) == 1:
+        partition = [1.0 + weights[0]]
+    else:
+        on_centre = np.zeros(len(codes))  # Σ_k w_k at each window centre
+        for weight, centre in zip(weights, centres):
+            on_centre[centre] += weight
+        partition = [1.0 + on_centre[centre] for centre in centres]
+    states = []
+    for model, tf_config, weight, centre, z, (dg_plus, dg_minus) in zip(
+            models, configs, weights, centres, partition, strands):
+        occupancy = (accessibility[centre] * weight / z).astype(np.float32)
+        competitors = alone = None
+        if len(models) > 1:
+            competitors = (accessibility[centre] * (z - 1.0 - weight) / z).astype(np.float32)
+            alone = (accessibility[centre] * weight / (1.0 + weight)).astype(np.float32)
+        mu = tf_config["energy"]["chemical_potential_kcal"]
+        with np.errstate(divide="ignore"):
+            dg = (mu - kt * np.log(weight)).astype(np.float32)
+        core_penalty = np.minimum(model.core_penalty(codes), model.core_penalty(rc_codes)[::-1])
+        minus_is_better = (dg_minus < dg_plus) & (not model.palindromic)
+        mismatches = np.minimum(model.core_mismatches(codes), model.core_mismatches(rc_codes)[::-1])
+        states.append(_ChromState(codes, accessibility, region, occupancy, dg, core_penalty, mismatches,
+                                  minus_is_better, competitors, alone))
+    return states
 
 
 def _simulate_reads(states, model, annotation, config, depth, rng_hyper, rng_reads):
-    """Expected and Poisson-sampled 5′-end counts per strand; returns (plus, minus, expected signal per site)."""
+    """Expected and Poisson-sampled 5′-end counts per strand; returns (plus, minus, expected signal per site).
+
+    ``reads.signal_fraction`` is the share of the library from the TF's bound fragments when it binds alone;
+    with competitors each bound molecule yields the same reads, so a site loses reads in proportion to the
+    occupancy competitors take (the realised signal fraction falls and background fills the depth)."""
     reads = config["reads"]
     kernel = footprint_kernel(int(reads["footprint_half_width"]), float(reads["exo_stop_mean"]),
                               float(reads["tail_fraction"]), float(reads["tail_mean"]))
     total_occupancy = sum(float(s.occupancy.sum()) for s in states.values())
-    signal_per_occupancy = depth * reads["signal_fraction"] / max(total_occupancy, 1e-12)
+    signal_fraction = reads["signal_fraction"]
+    reference_occupancy = total_occupancy
+    if any(s.alone_occupancy is not None for s in states.values()):
+        reference_occupancy = sum(float(s.alone_occupancy.sum()) for s in states.values())
+        signal_fraction = reads["signal_fraction"] * total_occupancy / max(reference_occupancy, 1e-12)
+    signal_per_occupancy = depth * reads["signal_fraction"] / max(reference_occupancy, 1e-12)
     background = {c: gc_bias(gc_content(s.codes, int(reads["gc_window"])), reads["gc_optimum"], reads["gc_sd"])
                   * (1.0 + reads["background_accessibility_weight"] * s.accessibility) for c, s in states.items()}
-    background_scale = depth * (1 - reads["signal_fraction"] - reads["hyperchip_fraction"]) / max(
+    background_scale = depth * (1 - signal_fraction - reads["hyperchip_fraction"]) / max(
         sum(float(b.sum()) for b in background.values()), 1e-12)
     hyper = _hyperchip_tracks(states, annotation, reads, depth, rng_hyper)
     plus, minus, expected = {}, {}, {}
@@ -381,6 +472,8 @@ def _truth_sites(states, model, expected, plus, minus, library_values, config) -
             "accessibility": state.accessibility[centre],
             "region": pd.Categorical.from_codes(state.region[centre], categories=list(REGION_NAMES.values())),
             "occupancy": state.occupancy[keep],
+            **({} if state.competitor_occupancy is None
+               else {"competitor_occupancy": state.competitor_occupancy[keep]}),
             "expected_reads": expected[chrom][keep],
             "observed_reads": (csum[hi] - csum[lo]).astype(np.float32),
         }))

@@ -194,3 +194,116 @@ def test_a_noisy_control_measures_accessibility_worse(tmp_path, sim_chrI):
 def test_world_parameters_are_validated(override, message):
     with pytest.raises(ValueError, match=message):
         resolve_config(override, preset="pho4-yeast")
+
+
+# ---- several TFs in the same cells (issue 26) -------------------------------------------------------------
+
+def content_digest(out_dir) -> str:
+    """sha256 over a simulation's contents: every strand and control bigWig's values, the peaks file and the
+    truth sites table (values, not file bytes, so a writer's metadata cannot hide or fake a change)."""
+    import hashlib
+
+    out = SimulationOutputs.in_directory(out_dir)
+    digest = hashlib.sha256()
+    for path in (out.plus_bigwig, out.minus_bigwig, out.control_plus_bigwig, out.control_minus_bigwig):
+        with BigWigReader(path) as bw:
+            for chrom in sorted(bw.chrom_sizes):
+                digest.update(np.ascontiguousarray(bw.chrom_values(chrom), dtype=np.float32).tobytes())
+    digest.update(out.peaks.read_bytes())
+    sites = pd.read_parquet(out.sites)
+    digest.update(",".join(sites.columns).encode())
+    digest.update(pd.util.hash_pandas_object(sites, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+# the pho4-yeast preset on chrI, seed 0, as the one-TF simulator wrote it before `other_tfs` existed (main at
+# db870b2); a change here changes every simulated world
+ONE_TF_CHRI_DIGEST = "2e2c2b849f0d0cda05a27731f1058ff0c4ce286a45e4571e0abdf48d6bbd3eda"
+
+CBF1 = {"tf": "Cbf1", "library": "betseq_cbf1", "jaspar_id": "MA0281.2",
+        "energy": {"chemical_potential_kcal": 0.5}, "reads": {"depth": 200_000}}
+
+
+def test_one_tf_output_is_byte_identical_to_the_one_tf_simulator(sim_chrI):
+    assert content_digest(sim_chrI) == ONE_TF_CHRI_DIGEST
+    assert resolve_config({"other_tfs": []}, preset="pho4-yeast") == resolve_config(preset="pho4-yeast")
+    assert "other_tfs" not in resolve_config(preset="pho4-yeast")
+
+
+def _mini_world(mini_genome_fasta, **extra):
+    return resolve_config({"genome_fasta": str(mini_genome_fasta), "reads": {"depth": 400_000},
+                           "energy": {"chemical_potential_kcal": 0.5}, **extra}, preset="pho4-yeast")
+
+
+def _weights(sites: pd.DataFrame, mu: float, kt: float) -> pd.Series:
+    """Each window's Boltzmann weight w = exp((μ − ΔG)/kT) from a one-TF run's truth table, by (chrom, centre)."""
+    return pd.Series(np.exp((mu - sites["dG_kcal"].to_numpy(np.float64)) / kt),
+                     index=pd.MultiIndex.from_frame(sites[["chrom", "center"]]))
+
+
+def test_a_site_taken_by_a_competitor_loses_reads_by_its_share(tmp_path, mini_genome_fasta):
+    """Pho4 and Cbf1 in one cell: at every window θ_P = a w_P / (1 + w_P + w_C), each TF's weights being those
+    of its one-TF run; a Pho4 site's expected reads fall by exactly (1 + w_P)/(1 + w_P + w_C) against Pho4
+    alone (each bound molecule yields the same reads); the chromatin and the control are shared."""
+    from affdist_core.simulate.run import experiment_outputs
+
+    pho4_alone = simulate(_mini_world(mini_genome_fasta), tmp_path / "pho4")
+    cbf1_alone = simulate(_mini_world(mini_genome_fasta, **{k: v for k, v in CBF1.items() if k != "reads"}),
+                          tmp_path / "cbf1")
+    both = simulate(_mini_world(mini_genome_fasta, other_tfs=[CBF1]), tmp_path / "both")
+    kt = _summary(both.directory)["energy_model"]["kT_kcal"]
+    alone = pd.read_parquet(pho4_alone.sites).set_index(["chrom", "center"])
+    shared = pd.read_parquet(both.sites).set_index(["chrom", "center"])
+    w_p = _weights(pd.read_parquet(pho4_alone.sites), 0.5, kt)  # _mini_world sets μ = 0.5 for Pho4 too
+    w_c = _weights(pd.read_parquet(cbf1_alone.sites), 0.5, kt)
+    canonical = alone.index[alone["core_mismatches"] == 0]
+    assert len(canonical) >= 5
+    w_c_here = w_c.reindex(canonical).fillna(0.0).to_numpy()
+    assert (w_c_here > 1.0).any()  # Cbf1 does take some of these E-boxes
+    kept = (1 + w_p[canonical].to_numpy()) / (1 + w_p[canonical].to_numpy() + w_c_here)
+    a = alone.loc[canonical, "accessibility"].to_numpy()
+    np.testing.assert_allclose(shared.loc[canonical, "occupancy"], a * w_p[canonical] / (1 + w_p[canonical] + w_c_here),
+                               rtol=1e-4)
+    np.testing.assert_allclose(shared.loc[canonical, "expected_reads"],
+                               alone.loc[canonical, "expected_reads"].to_numpy() * kept, rtol=1e-4)
+    np.testing.assert_allclose(shared.loc[canonical, "competitor_occupancy"],
+                               a * w_c_here / (1 + w_p[canonical] + w_c_here), rtol=1e-4, atol=1e-7)
+    # Cbf1's own experiment: in <out>/Cbf1/, its occupancy the mirror image, the same chromatin
+    cbf1 = pd.read_parquet(experiment_outputs(both.directory, "Cbf1", "Pho4").sites).set_index(["chrom", "center"])
+    np.testing.assert_allclose(cbf1.loc[canonical, "competitor_occupancy"], shared.loc[canonical, "occupancy"],
+                               rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(cbf1.loc[canonical, "accessibility"], a)
+    for name in ("control_plus_bigwig", "control_minus_bigwig"):  # one control for the cells
+        assert getattr(both, name).read_bytes() == getattr(pho4_alone, name).read_bytes()
+    record = _summary(both.directory)
+    assert [t["tf"] for t in record["other_tfs"]] == ["Cbf1"]
+    assert 0 < record["competition"]["Pho4"]["occupancy_kept"] < 1
+    assert record["other_tfs"][0]["summary"]["total_reads"] == pytest.approx(
+        0.5 * record["summary"]["total_reads"], rel=0.02)  # its own library depth (200,000 against 400,000)
+
+
+def test_competition_shows_in_the_reads(tmp_path, mini_genome_fasta):
+    """Not only the expectation: Pho4's sampled reads around the E-boxes Cbf1 takes most fall with a
+    competitor, and the realised Pho4 signal is smaller while the depth is kept."""
+    alone = simulate(_mini_world(mini_genome_fasta), tmp_path / "alone")
+    both = simulate(_mini_world(mini_genome_fasta, other_tfs=[CBF1]), tmp_path / "both")
+    a, b = pd.read_parquet(alone.sites), pd.read_parquet(both.sites)
+    taken = b[(b["core_mismatches"] == 0) & (b["competitor_occupancy"] > b["occupancy"])]
+    assert len(taken) >= 3
+    assert b.loc[taken.index, "observed_reads"].sum() < 0.8 * a.loc[taken.index, "observed_reads"].sum()
+    assert _summary(both.directory)["summary"]["total_reads"] == pytest.approx(
+        _summary(alone.directory)["summary"]["total_reads"], rel=0.01)
+
+
+@pytest.mark.parametrize(("others", "message"), [
+    ({"tf": "Cbf1"}, "other_tfs must be a list of objects"),
+    ([{"library": "betseq_cbf1"}], r"other_tfs\[0\].tf must name the TF"),
+    ([{"tf": "pho4"}], r"other_tfs\[0\].tf 'pho4' is already a TF"),
+    ([{"tf": "Cbf1", "accessibility": {"orf": 0.1}}], r"unknown key other_tfs\[0\].'accessibility'"),
+    ([{"tf": "Cbf1", "energy": {"temperature_c": 20}}], r"unknown key other_tfs\[0\].energy.'temperature_c'"),
+    ([{"tf": "Cbf1", "reads": {"signal_fraction": 2}}], r"reads.signal_fraction=2 is outside .*in other_tfs\[0\]"),
+    ([{"tf": "C b"}], r"other_tfs\[0\].tf must name the TF"),
+])
+def test_other_tfs_are_validated(others, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_config({"other_tfs": others}, preset="pho4-yeast")
