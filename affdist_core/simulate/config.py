@@ -85,7 +85,8 @@ Top level
     the one-TF formula and the outputs are byte-identical to a run without the key. Paralogs sharing a core
     (Pho4 and Cbf1 on CACGTG) compete for every E-box: in yeast Cbf1 keeps Pho4 off many of its sites (Zhou &
     O'Shea 2011 Mol Cell). Each further TF's experiment is written to ``<out>/<tf>/`` (strand bigWigs,
-    peaks, truth sites); the first TF's stays in ``<out>/``.
+    peaks, truth sites, its own ``simulation.json`` and links to the shared genome and control: a complete
+    one-TF simulation directory); the first TF's stays in ``<out>/``.
 
 ``peaks`` (the caller, :mod:`affdist_core.simulate.peak_caller`)
     ``window`` 50 bp counting window; ``min_log10p`` 5 (−log10 Poisson p-value threshold);

@@ -15,12 +15,12 @@ Pipeline (all parameters in :mod:`affdist_core.simulate.config`):
 Several TFs in the same cells (config ``other_tfs``): one accessibility track and one control; every window's
 states are empty or bound by one of the TFs (a partition function 1 + Σ_k w_k per window centre), and each TF
 gets its own reads, peaks and truth sites — the first TF's in the output directory, each further TF's in
-``<out>/<tf>/`` (:func:`experiment_outputs`).
+``<out>/<tf>/``, a complete one-TF simulation directory with links to the shared genome and control
+(:func:`experiment_outputs`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -107,15 +107,26 @@ class SimulationOutputs:
 
 def experiment_outputs(out_dir: str | os.PathLike, tf: str, first_tf: str) -> SimulationOutputs:
     """The outputs of TF ``tf``'s experiment in a simulation written to ``out_dir`` whose first TF is
-    ``first_tf``: its strand bigWigs, peaks and truth sites are in ``out_dir`` for the first TF and in
-    ``out_dir/<tf>/`` for a further one; the genome, annotation, control and ``simulation.json`` are always
-    the simulation's own (in ``out_dir``)."""
-    shared = SimulationOutputs.in_directory(out_dir)
-    if tf == first_tf:
-        return shared
-    own = SimulationOutputs.in_directory(Path(out_dir) / tf)
-    return dataclasses.replace(shared, plus_bigwig=own.plus_bigwig, minus_bigwig=own.minus_bigwig,
-                               peaks=own.peaks, sites=own.sites)
+    ``first_tf``: ``out_dir`` itself for the first TF, ``out_dir/<tf>/`` for a further one. A further TF's
+    directory is a complete one-TF simulation directory: its own strand bigWigs, peaks, truth sites and
+    ``simulation.json``, and relative links to the shared genome, annotation and control."""
+    return SimulationOutputs.in_directory(out_dir if tf == first_tf else Path(out_dir) / tf)
+
+
+SHARED_FILES = (GENOME_FASTA_FILE, GENOME_FASTA_FILE + ".fai", CHROM_SIZES_FILE, ANNOTATION_FILE,
+                CONTROL_PLUS_BIGWIG_FILE, CONTROL_MINUS_BIGWIG_FILE)
+"""The files of a simulation that its TFs share (a further TF's directory links to them)."""
+
+
+def _link_shared(shared: Path, own: Path) -> None:
+    """Relative links in a further TF's directory ``own`` to the shared files of ``shared`` that exist (stale
+    links, e.g. to a control no longer simulated, are removed)."""
+    for name in SHARED_FILES:
+        link = own / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        if (shared / name).exists():
+            link.symlink_to(os.path.relpath(shared / name, own))
 
 
 @dataclass
@@ -192,7 +203,8 @@ def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOu
     first = experiments[0][0]["tf"]
     for tf_config, _, plus, minus, peaks, sites, _ in experiments:
         own = experiment_outputs(outputs.directory, tf_config["tf"], first)
-        own.plus_bigwig.parent.mkdir(parents=True, exist_ok=True)
+        own.directory.mkdir(parents=True, exist_ok=True)
+        own.summary_json.unlink(missing_ok=True)  # a further TF's directory is complete only when rewritten
         write_bigwig(own.plus_bigwig, genome.chrom_sizes, plus)
         write_bigwig(own.minus_bigwig, genome.chrom_sizes, minus)
         write_narrowpeak(own.peaks, peaks)
@@ -214,6 +226,13 @@ def simulate(config: dict[str, Any], out_dir: str | os.PathLike) -> SimulationOu
         "summary": summary,
     }
     if len(experiments) > 1:
+        tfs = [c["tf"] for c in configs]
+        for tf_config, model, *_, tf_summary in experiments[1:]:
+            own = experiment_outputs(outputs.directory, tf_config["tf"], first)
+            _link_shared(outputs.directory, own.directory)
+            write_json(own.summary_json, {
+                "affdist_version": __version__, "config": tf_config, "energy_model": _energy_record(model, kt),
+                "summary": tf_summary, "simulation": {"directory": "..", "tfs": tfs}})
         record["competition"] = {
             c["tf"]: {"occupancy_kept": round(sum(float(st[k].occupancy.sum()) for st in per_chrom.values())
                                               / max(sum(float(st[k].alone_occupancy.sum())

@@ -275,6 +275,13 @@ def test_a_site_taken_by_a_competitor_loses_reads_by_its_share(tmp_path, mini_ge
     np.testing.assert_array_equal(cbf1.loc[canonical, "accessibility"], a)
     for name in ("control_plus_bigwig", "control_minus_bigwig"):  # one control for the cells
         assert getattr(both, name).read_bytes() == getattr(pho4_alone, name).read_bytes()
+    # ... which Cbf1's directory links to: it reads as a complete one-TF simulation of Cbf1
+    own = experiment_outputs(both.directory, "Cbf1", "Pho4")
+    assert own.complete() and own.has_control() and own.control_plus_bigwig.is_symlink()
+    assert own.genome_fasta.read_bytes() == both.genome_fasta.read_bytes()
+    own_record = json.loads(own.summary_json.read_text())
+    assert own_record["config"]["tf"] == "Cbf1" and own_record["config"]["library"] == "betseq_cbf1"
+    assert "other_tfs" not in own_record["config"] and own_record["simulation"]["tfs"] == ["Pho4", "Cbf1"]
     record = _summary(both.directory)
     assert [t["tf"] for t in record["other_tfs"]] == ["Cbf1"]
     assert 0 < record["competition"]["Pho4"]["occupancy_kept"] < 1
