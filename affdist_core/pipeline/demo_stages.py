@@ -83,6 +83,9 @@ class RunPlan:
         shares_model: the model stages ran in another run directory (``model/`` links there).
         sim_split: the split of a simulated run when given (``(key, chromosomes)`` pairs; default the yeast split,
             or chrII/chrIII when ``quick``).
+        sim_tf: the TF this run models when ``config`` simulates several TFs in the same cells (its
+            ``other_tfs``); "" = the config's first TF. A further TF's run simulates the whole cell into
+            ``simulation/`` and its ``data`` is a link to that TF's experiment, ``simulation/<tf>/``.
     """
 
     run_dir: Path
@@ -103,24 +106,46 @@ class RunPlan:
     keep_duplicates: bool = False
     shares_model: bool = False
     sim_split: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sim_tf: str = ""
 
     @property
     def paths(self) -> RunDir:
         return RunDir.at(self.run_dir)
 
     @property
+    def tf_config(self) -> dict | None:
+        """The one-TF simulator config of the TF this run models (None for a user's files)."""
+        if self.config is None:
+            return None
+        from affdist_core.simulate.config import tf_configs
+
+        configs = tf_configs(self.config)
+        if not self.sim_tf:
+            return configs[0]
+        for config in configs:
+            if config["tf"] == self.sim_tf:
+                return config
+        raise ValueError(f"sim_tf: {self.sim_tf!r} is not a TF of the simulation "
+                         f"({', '.join(c['tf'] for c in configs)})")
+
+    @property
+    def further_tf(self) -> bool:
+        """True when this run models a further TF of a several-TF simulation (its data are a link)."""
+        return self.config is not None and bool(self.sim_tf) and self.sim_tf != self.config["tf"]
+
+    @property
     def the_tf(self) -> str:
-        return self.config["tf"] if self.config is not None else self.tf
+        return self.tf_config["tf"] if self.config is not None else self.tf
 
     @property
     def the_core(self) -> str:
-        return self.config["core"] if self.config is not None else self.core
+        return self.tf_config["core"] if self.config is not None else self.core
 
     @property
     def the_jaspar_ids(self) -> tuple[str, ...]:
-        if self.jaspar_ids or self.config is None or not self.config.get("jaspar_id"):
+        if self.jaspar_ids or self.config is None or not self.tf_config.get("jaspar_id"):
             return self.jaspar_ids
-        return (self.config["jaspar_id"],)
+        return (self.tf_config["jaspar_id"],)
 
     @property
     def split(self) -> dict:
@@ -288,10 +313,33 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
 # --- run functions: each writes its stage's outputs (atomically) -------------------------------------------
 
 
-def _simulate(plan: RunPlan) -> None:
-    from affdist_core.simulate.run import simulate
+SIMULATION_DIR = "simulation"
+"""A further TF's run directory: the whole simulated cell (its ``data`` links to ``simulation/<tf>/``)."""
 
-    simulate(plan.config, plan.paths.data)
+
+def _simulate(plan: RunPlan) -> None:
+    import os
+    import shutil
+
+    from affdist_core.simulate.run import experiment_outputs, simulate
+
+    data = plan.paths.data
+    if not plan.further_tf:
+        if data.is_symlink():
+            data.unlink()
+        simulate(plan.config, data)
+        return
+    cell = plan.run_dir / SIMULATION_DIR
+    simulate(plan.config, cell)
+    own = experiment_outputs(cell, plan.sim_tf, plan.config["tf"]).directory
+    if data.is_symlink() or data.is_file():
+        data.unlink()
+    elif data.exists():
+        shutil.rmtree(data)  # an earlier one-TF simulation of this run
+    link = data.with_name(data.name + ".link.tmp")
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.relpath(own, data.parent))
+    os.replace(link, data)
 
 
 def _bam2bw(plan: RunPlan) -> None:

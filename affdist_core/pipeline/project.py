@@ -187,8 +187,11 @@ class Project:
         return self.path.parent
 
     def libraries_of(self, tf: str) -> list[Library]:
-        """The libraries that measure ``tf``, in file order."""
-        return [lib for lib in self.libraries if tf in lib.tf]
+        """The libraries that score ``tf``: those that name it first in their ``tf`` (they measure it), then
+        the others, each group in file order. The first one trains the TF's model (and is its simulated
+        energy landscape)."""
+        return ([lib for lib in self.libraries if lib.tf[0] == tf]
+                + [lib for lib in self.libraries if tf in lib.tf[1:]])
 
 
 def default_project_path() -> Path:
@@ -347,6 +350,8 @@ def parse_project(data: Mapping[str, Any], path: Path, problems: list[str] | Non
     calibration = _calibration(r, top.get("calibration"))
     output = _output(r, top.get("output"), path)
     _cross_checks(r, experiments, libraries, motifs)
+    if simulate is not None:
+        _simulated_tf_checks(r, experiments, simulate)
     if problems is not None:
         problems += r.problems
     elif r.problems:
@@ -517,7 +522,42 @@ def _simulate(r: _Reader, value: Any) -> Simulate:
         if reserved in overrides:
             r.problem(f"simulate.overrides.{reserved}", "set by the project (experiment.tf, the TF's first "
                                                         "[[library]], motifs.jaspar); remove it here")
+    others = overrides.get("other_tfs", [])
+    if not isinstance(others, list) or not all(isinstance(e, dict) for e in others):
+        r.problem("simulate.overrides.other_tfs", "expected a list of tables, one per further TF: "
+                                                  "{ tf = \"Cbf1\", energy = { chemical_potential_kcal = 0.5 } }")
+    else:
+        for i, entry in enumerate(others):
+            where = f"simulate.overrides.other_tfs[{i}]"
+            if not isinstance(entry.get("tf"), str):
+                r.problem(f"{where}.tf", "name the further TF (an [[experiment]]'s tf) whose settings these are")
+            for key in sorted(set(entry) - {"tf", "energy", "reads"}):
+                r.problem(f"{where}.{key}", "a further TF's library, JASPAR id and core come from its "
+                                            "[[experiment]], [[library]] and [motifs]; here only energy and reads")
     return Simulate(preset=preset, overrides=overrides)
+
+
+def _simulated_tf_checks(r: _Reader, experiments, simulate: Simulate) -> None:
+    """``simulate.overrides.other_tfs`` entries name further TFs: experiments after the first, once each."""
+    others = simulate.overrides.get("other_tfs", [])
+    if not isinstance(others, list):
+        return
+    further = [e.tf for e in experiments[1:]]
+    seen: set[str] = set()
+    for i, entry in enumerate(e for e in others if isinstance(e, dict)):
+        tf = entry.get("tf")
+        if not isinstance(tf, str):
+            continue
+        where = f"simulate.overrides.other_tfs[{i}].tf"
+        if experiments and tf == experiments[0].tf:
+            r.problem(where, f"{tf!r} is the first experiment's TF, the simulation's first TF: set its energy and "
+                             "reads in [simulate.overrides] itself")
+        elif tf not in further:
+            r.problem(where, f"{tf!r} is not a further [[experiment]] of this project; further TFs: "
+                             f"{', '.join(further) or 'none (one experiment)'}")
+        elif tf in seen:
+            r.problem(where, f"{tf!r} has two entries; merge them")
+        seen.add(tf)
 
 
 def _cross_checks(r: _Reader, experiments, libraries, motifs: Motifs) -> None:

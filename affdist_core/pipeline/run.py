@@ -91,7 +91,9 @@ def _plan(project: Project, experiment: Experiment, entry: Library, run_dir: Pat
     if project.simulate is not None:
         split = tuple((k, tuple(getattr(experiment, k))) for k in ("valid_chroms", "test_chroms", "exclude_chroms")
                       if getattr(experiment, k))
-        return RunPlan(config=_simulation_config(project, experiment), sim_split=split, **common)
+        config = simulation_config(project)
+        return RunPlan(config=config, sim_split=split,
+                       sim_tf=experiment.tf if config.get("other_tfs") else "", **common)
     from affdist_core.common import names
     from affdist_core.model.data_spec import DataSpec
     from affdist_core.pipeline.project_checks import genome_fasta
@@ -108,26 +110,43 @@ def _plan(project: Project, experiment: Experiment, entry: Library, run_dir: Pat
                    keep_duplicates=experiment.keep_duplicates, **common)
 
 
-def _simulation_config(project: Project, experiment: Experiment) -> dict:
-    """The simulator config of a ``[simulate]`` project: preset ← overrides ← the TF, its first library (the
-    TF's energy model), its JASPAR id, core and genome."""
+def simulation_config(project: Project) -> dict:
+    """The simulator config of a ``[simulate]`` project: preset ← overrides ← the first experiment's TF, its
+    energy library (:func:`energy_library`), JASPAR id, core and genome. Every further experiment is a further
+    TF in the same cells (``other_tfs``): its library, JASPAR id and core from the project, its own energy and
+    reads settings from the overrides' ``other_tfs`` entry of that TF when there is one."""
     from affdist_core.simulate.config import resolve_config
 
-    first = project.libraries_of(experiment.tf)[0]
-    user: dict[str, Any] = dict(project.simulate.overrides)
-    user["tf"] = experiment.tf
-    user["library"] = first.path if first.builtin else str(first.path)
-    if not first.builtin:
-        user["library_sequence_col"], user["library_value_col"] = first.sequence_col, first.value_col
-    if experiment.tf in project.motifs.jaspar:
-        user["jaspar_id"] = project.motifs.jaspar[experiment.tf][0]
-    if experiment.core:
-        user["core"] = experiment.core
+    first, *others = project.experiments
+    user: dict[str, Any] = {k: v for k, v in project.simulate.overrides.items() if k != "other_tfs"}
+    user.update(_tf_keys(project, first))
     if project.genome.fasta is not None:
         user["genome_fasta"] = str(project.genome.fasta)
     if project.quick and "chroms" not in user and project.genome.fasta is None:
         user["chroms"] = QUICK_CHROMS  # the built-in genome's quick subset; a user's FASTA is simulated whole
+    settings = {entry["tf"]: entry for entry in project.simulate.overrides.get("other_tfs", ())}
+    if others:
+        user["other_tfs"] = [{**settings.get(e.tf, {}), **_tf_keys(project, e)} for e in others]
     return resolve_config(user, preset=project.simulate.preset)
+
+
+def energy_library(project: Project, tf: str) -> Library:
+    """The library a simulated TF's energy model comes from: its first library
+    (:meth:`~affdist_core.pipeline.project.Project.libraries_of`: one that names ``tf`` first if any)."""
+    return project.libraries_of(tf)[0]
+
+
+def _tf_keys(project: Project, experiment: Experiment) -> dict[str, Any]:
+    """One TF's own simulator keys from the project: name, energy library (and its columns), JASPAR id, core."""
+    library = energy_library(project, experiment.tf)
+    out: dict[str, Any] = {"tf": experiment.tf, "library": library.path if library.builtin else str(library.path)}
+    if not library.builtin:
+        out["library_sequence_col"], out["library_value_col"] = library.sequence_col, library.value_col
+    if experiment.tf in project.motifs.jaspar:
+        out["jaspar_id"] = project.motifs.jaspar[experiment.tf][0]
+    if experiment.core:
+        out["core"] = experiment.core
+    return out
 
 
 def _method_settings(project: Project, experiment: Experiment) -> MethodSettings:
