@@ -192,6 +192,8 @@ def _write_methods(con, run_id: str, run_dir: Path, library: str, model_id: str)
                 ("counts_by_split", report["counts_by_split"], None),
                 ("ensemble_members", report.get("ensemble_members"), None),
                 ("predictions", {"n_scored": report["n_scored"]}, run.compare / names.PREDICTIONS_FILE)]
+    for comparison in report.get("paralogs") or ():  # one row per other TF, its shared rows' table
+        analyses.append(("paralogs", comparison, run.analyses / comparison["table"]))
     analyses = [a for a in analyses if a[1] is not None]  # runs from before an analysis existed lack it
     insert_frame(con, "analyses", pd.DataFrame({
         "run_id": run_id, "library": library, "name": [a[0] for a in analyses],

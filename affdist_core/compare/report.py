@@ -31,7 +31,8 @@ MODEL_METRICS = ("counts_pearson", "counts_spearman", "profile_jsd", "profile_js
 
 
 def build_report(*, tf: str, library_name: str, units: str, n_library: int, metrics: dict, distill: dict,
-                 comparison: dict, analyses: dict, timings: dict, training: list[dict] | None = None) -> dict:
+                 comparison: dict, analyses: dict, timings: dict, training: list[dict] | None = None,
+                 paralogs: list[dict] | None = None) -> dict:
     """Assemble the report dict from the stage summaries (see the module docstring)."""
     return {
         "tf": tf,
@@ -51,6 +52,7 @@ def build_report(*, tf: str, library_name: str, units: str, n_library: int, metr
         "training": training,
         "genomic_matches": analyses["genomic_matches"],
         "counts_by_split": analyses["counts_by_split"],
+        **({} if paralogs is None else {"paralogs": paralogs}),
         "timings_s": {**{k: round(float(v), 2) for k, v in timings.items()},
                       "total": round(float(sum(timings.values())), 2)},
     }

@@ -27,7 +27,7 @@ def finish_run(plan: RunPlan, catalog_path: str | Path, run_id: str, timings: di
                           distill=_read(paths.distill / DISTILL_SUMMARY_FILE),
                           comparison=_read(paths.compare / COMPARISON_FILE),
                           analyses=_read(paths.analyses / ANALYSES_FILE), timings=_read(paths.stage_times),
-                          training=training_records(paths.model))
+                          training=training_records(paths.model), paralogs=_paralogs(paths))
     write_report(paths.report, report)
 
     from affdist_core.catalog.schema import open_catalog
@@ -42,6 +42,16 @@ def finish_run(plan: RunPlan, catalog_path: str | Path, run_id: str, timings: di
     timings["catalog"] = time.perf_counter() - started
     log.info("%s stages (s): %s; report: %s", run_id, {k: round(v, 1) for k, v in timings.items()}, paths.report)
     return report
+
+
+def _paralogs(paths) -> list[dict] | None:
+    """The run's paralog comparisons (``analyses/paralogs.json``, written by ``affdist run`` for a TF's own run
+    when the project has several TFs), or None when there is none."""
+    from affdist_core.pipeline.paralogs_step import PARALOGS_FILE
+
+    path = paths.analyses / PARALOGS_FILE
+    found = json.loads(path.read_text()) if path.exists() else []
+    return found or None
 
 
 #: The fields of each model's ``training.json`` that the report keeps (no wall times: a report must not depend on

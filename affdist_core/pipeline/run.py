@@ -237,7 +237,7 @@ def run_project(project: str | os.PathLike | Project, out: str | os.PathLike | N
     runs = project_plans(project, out, run_id_prefix)
     if dry_run:
         return {"plan": format_plan(runs, force)}
-    reports = {}
+    done = []
     for run in runs:
         started = datetime.now(timezone.utc)
         run_dir = run.plan.run_dir
@@ -247,7 +247,12 @@ def run_project(project: str | os.PathLike | Project, out: str | os.PathLike | N
         log.info("run %s: TF %s, library %s%s", run.run_id, run.experiment.tf, run.library.name,
                  f" (model of {run.owner.name})" if run.owner else "")
         outcomes = run_stages(_stages(run), run_dir, force=force, logger=log, external=_external(run))
-        timings = {name: outcome.seconds for name, outcome in outcomes.items()}
+        done.append((run, started, {name: outcome.seconds for name, outcome in outcomes.items()}))
+    from affdist_core.pipeline.paralogs_step import write_paralogs
+
+    write_paralogs([(r.experiment.tf, r.plan.run_dir, r.plan.library.frame) for r in runs if r.owner is None])
+    reports = {}
+    for run, started, timings in done:  # reports and catalog rows once every run (and the paralogs) is done
         reports[run.run_id] = finish_run(
             run.plan, project.output.catalog, run.run_id, timings, started, command=f"affdist run {project.path}",
             config={"project": str(project.path), "experiment": _jsonable(run.experiment),
