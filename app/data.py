@@ -145,6 +145,7 @@ shared_correlation = _catalog_query(queries.shared_correlation)
 shared_density = _catalog_query(queries.shared_density)
 shared_points = _catalog_query(queries.shared_points)
 shared_predictions = _catalog_query(queries.shared_predictions)
+paralog_comparisons = _catalog_query(queries.paralog_comparisons)
 
 
 def analysis_payload(run_id: str, library: str, name: str):

@@ -12,7 +12,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
-from app import data, widgets
+from app import data, logos, widgets
 from app.figures import fmt3
 
 POINTS_LIMIT = 5000  # above this many shared rows, "Auto" draws a density
@@ -119,6 +119,7 @@ def main() -> None:
     else:
         measured_section(selection, other, tf_b, units_a, units_b)
     predicted_section(selection, other, tf_b, units_a if units_a == units_b else "")
+    differential_section(selection, tf_b)
 
 
 def measured_section(selection: widgets.Selection, other: str, tf_b: str, units_a: str, units_b: str) -> None:
@@ -173,3 +174,48 @@ def predicted_section(selection: widgets.Selection, other: str, tf_b: str, units
                f"difference: Pearson {fmt3(diff['pearson'])}, Spearman {fmt3(diff['spearman'])}.")
     st.plotly_chart(predictions_figure(shared, selection.tf, tf_b, units), key="paralog_predicted")
     widgets.download_button(shared, f"paralog_predictions_{library}_{other}")
+
+
+METHOD_COLUMNS = {"method": "method", "n": "shared held-out rows", "pearson": "Pearson", "spearman": "Spearman",
+                  "rmse": "RMSE", "sign_agreement": "sign agreement (both tails)",
+                  "sign_agreement_a": "sign agreement, tail a prefers", "sign_agreement_b": "sign agreement, tail b prefers"}
+
+
+def differential_table(comparison: dict) -> pd.DataFrame:
+    """Every method's differential-specificity metrics of one stored comparison, lowest RMSE first."""
+    frame = pd.DataFrame(comparison["methods"])
+    return frame.sort_values("rmse", na_position="last")[list(METHOD_COLUMNS)].rename(columns=METHOD_COLUMNS)
+
+
+def differential_section(selection: widgets.Selection, tf_b: str) -> None:
+    """Every method's predicted difference against the measured one (the project's paralog analysis, each
+    method calibrated per TF on that TF's calibration rows), and the flank logos of what each TF prefers."""
+    st.subheader("Differential specificity, every method")
+    run_a = data.run_for(selection.library, selection.tf)
+    found = [] if run_a is None else [c for c in data.paralog_comparisons(run_a, selection.library)
+                                      if tf_b in (c["tf_a"], c["tf_b"])]
+    if not found:
+        st.info(f"No paralog analysis of {selection.tf} and {tf_b} is recorded for `{selection.library}`. "
+                "`affdist run` makes one for every pair of TFs of a project whose own runs scored libraries "
+                "sharing sequences (each TF's model on its own library).")
+        return
+    comparison = found[0]
+    tf_a, tf_other = comparison["tf_a"], comparison["tf_b"]
+    tail = comparison["tail_fraction"]
+    st.caption(f"Measured and predicted {comparison['difference']} on the {comparison['n_shared']:,} sequences "
+               f"both runs held out (`{comparison['run_a']}`, `{comparison['run_b']}`); each method calibrated "
+               f"per TF on its own run's calibration rows"
+               + ("" if comparison["same_calibration_rows"] else " (the two runs calibrated on different rows)")
+               + f". Sign agreement: in the {tail:.0%} of sequences with the lowest and the {tail:.0%} with the "
+               f"highest measured difference, where the paralogs disagree most.")
+    table = differential_table(comparison)
+    st.dataframe(table, hide_index=True)
+    widgets.download_button(table, f"paralog_differential_{tf_a}_{tf_other}")
+    sources = list(comparison["preferences"])
+    source = st.selectbox("Logos from", sources, key="paralog_logo_source",
+                          format_func=lambda s: "measured values" if s == "measured" else f"{s} predictions")
+    columns = st.columns(2)
+    for column, tf in zip(columns, (tf_a, tf_other)):
+        matrix = np.asarray(comparison["preferences"][source][tf])
+        column.image(logos.logo_png(matrix, "information", title=f"{tf} prefers (its {tail:.0%} tail)",
+                                    height=2.0, width=4.0), width="stretch")

@@ -422,6 +422,15 @@ def analysis(con: Connection, run_id: str, library: str, name: str,
     return Analysis(payload, table)
 
 
+def paralog_comparisons(con: Connection, run_id: str, library: str) -> list[dict]:
+    """The paralog analyses the run recorded (``affdist run`` of a several-TF project: one per other TF whose
+    own run shares held-out sequences with it), as their payloads
+    (:func:`affdist_core.pipeline.paralogs_step.paralog_comparison`), in the order stored."""
+    rows = _df(con, "SELECT payload FROM analyses WHERE run_id = ? AND library = ? AND name = 'paralogs'",
+               [run_id, library])
+    return [json.loads(raw) for raw in rows["payload"] if isinstance(raw, str)]
+
+
 def calibration_fits(con: Connection, run_id: str, library: str) -> pd.DataFrame:
     """Every stored calibration fit of ``run_id`` on ``library`` with the motif's rank and consensus.
 

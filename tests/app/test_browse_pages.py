@@ -507,3 +507,43 @@ def test_paralogs_page_compares_two_tfs_scored_on_one_library(shared_library_cat
     # from Cbf1's side the library is listed under Pho4
     at = _open(monkeypatch, shared_library_catalog, "paralogs", tf="Cbf1", library=PHO4_LIB)
     assert at.selectbox(key="paralog_library").value == (PHO4_LIB, "Pho4")
+
+
+def _paralog_payload(methods: list[dict]) -> dict:
+    preferences = {"measured": {"Pho4": np.full((16, 4), 0.25).tolist(),
+                                "Cbf1": np.eye(4)[np.arange(16) % 4].tolist()}}
+    return {"tf_a": "Pho4", "tf_b": "Cbf1", "n_shared": 1234, "same_calibration_rows": True, "tail_fraction": 0.05,
+            "difference": "Pho4 − Cbf1 (positive: Cbf1 prefers the sequence)", "methods": methods,
+            "preferences": preferences, "run_a": PHO4_RUN, "run_b": CBF1_RUN, "table": "paralogs_cbf1.parquet"}
+
+
+def test_paralogs_page_shows_the_recorded_differential_analysis(app_catalog, tmp_path_factory, monkeypatch):
+    """A stored paralog analysis (as `affdist run` records it): the page's table is the payload's methods,
+    lowest RMSE first, and one logo per TF; without one, the page says how to get it."""
+    at = _open(monkeypatch, app_catalog, "paralogs", tf="Pho4")
+    assert any("No paralog analysis of Pho4 and Cbf1" in t for t in _texts(at, "info"))
+
+    path = _copy(app_catalog, tmp_path_factory, "differential")
+    methods = [{"method": m, "n": 1234, "pearson": p, "spearman": p - 0.01, "rmse": r, "sign_agreement": 0.9,
+                "sign_agreement_a": 0.85, "sign_agreement_b": 0.95, "n_tail": 61}
+               for m, p, r in (("jaspar", 0.2, 0.09), (AD_METHOD, 0.6, 0.05), ("modisco", 0.4, 0.07))]
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO analyses VALUES (?, ?, 'paralogs', ?, NULL)",
+                [PHO4_RUN, PHO4_LIB, json.dumps(_paralog_payload(methods))])
+    con.close()
+    import app.logos
+
+    drawn = []
+    real_png = app.logos.logo_png
+    monkeypatch.setattr(app.logos, "logo_png", lambda matrix, *a, **k: drawn.append((matrix, k.get("title")))
+                        or real_png(matrix, *a, **k))
+    at = _open(monkeypatch, path, "paralogs", tf="Pho4")
+    with _connect(path) as con:
+        (stored,) = queries.paralog_comparisons(con, PHO4_RUN, PHO4_LIB)
+    shown = at.dataframe[0].value
+    assert list(shown["method"]) == [AD_METHOD, "modisco", "jaspar"]  # lowest RMSE first
+    np.testing.assert_allclose(shown["RMSE"], sorted(m["rmse"] for m in stored["methods"]))
+    assert any("1,234 sequences both runs held out" in t for t in _texts(at, "caption"))
+    assert [title for _, title in drawn] == ["Pho4 prefers (its 5% tail)", "Cbf1 prefers (its 5% tail)"]
+    np.testing.assert_allclose(drawn[1][0], stored["preferences"]["measured"]["Cbf1"])
+    assert at.selectbox(key="paralog_logo_source").options == ["measured values"]
