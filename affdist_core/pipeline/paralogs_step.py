@@ -15,7 +15,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from affdist_core.common import names
@@ -76,8 +75,8 @@ def paralog_comparison(rows_a: pd.DataFrame, rows_b: pd.DataFrame, tf_a: str, tf
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-            for row in json.loads(table.to_json(orient="records"))]
+    """The table's rows as JSON-ready dicts (NaN → None, as ``to_json`` writes it)."""
+    return json.loads(table.to_json(orient="records"))
 
 
 def write_paralogs(own_runs: list[tuple[str, Path, pd.DataFrame]],
@@ -107,7 +106,8 @@ def write_paralogs(own_runs: list[tuple[str, Path, pd.DataFrame]],
                 write_parquet(table, shared)
                 results[tf].append({**payload, "run_a": dir_a.name, "run_b": dir_b.name,
                                     "table": table.name})
-            best = max(payload["methods"], key=lambda m: -np.inf if m["rmse"] is None else -m["rmse"])
+            finite = [m for m in payload["methods"] if m["rmse"] is not None]
+            best = min(finite, key=lambda m: m["rmse"]) if finite else {"method": "none", "rmse": float("nan")}
             log.info("paralogs %s − %s: %d shared held-out sequences; lowest RMSE of the difference: %s %.4f",
                      tf_a, tf_b, payload["n_shared"], best["method"], best["rmse"])
     for tf, (run_dir, _) in rows.items():

@@ -241,13 +241,18 @@ def resolve_config(user: dict[str, Any] | None = None, preset: str | None = None
 def tf_configs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """One single-TF config per TF of a resolved config: the config itself (without ``other_tfs``) first,
     then each further TF's keys merged over it (everything that is not the TF's stays shared)."""
-    first = {k: v for k, v in config.items() if k != OTHER_TFS_KEY}
-    out = [first]
-    for entry in config.get(OTHER_TFS_KEY, ()):
-        other = copy.deepcopy(first)
-        _merge(other, entry, "")
-        out.append(other)
-    return out
+    return [_tf_config(config, None)] + [_tf_config(config, entry) for entry in config.get(OTHER_TFS_KEY, ())]
+
+
+def _tf_config(config: dict[str, Any], entry: dict[str, Any] | None, where: str = "") -> dict[str, Any]:
+    """The one-TF config of a further TF's ``entry`` (its keys merged over ``config`` without ``other_tfs``;
+    ``where`` prefixes merge errors), or of the first TF when ``entry`` is None."""
+    base = {k: v for k, v in config.items() if k != OTHER_TFS_KEY}
+    if entry is None:
+        return base
+    merged = copy.deepcopy(base)
+    _merge(merged, copy.deepcopy(entry), where)
+    return merged
 
 
 def _validated_other_tfs(config: dict[str, Any], others: Any) -> list[dict[str, Any]]:
@@ -277,8 +282,7 @@ def _validated_other_tfs(config: dict[str, Any], others: Any) -> list[dict[str, 
         if name.lower() in {n.lower() for n in names}:
             raise ValueError(f"config: {where}.tf {name!r} is already a TF of this simulation; names must differ")
         names.append(name)
-        merged = copy.deepcopy({k: v for k, v in config.items() if k != OTHER_TFS_KEY})
-        _merge(merged, copy.deepcopy(entry), f"{where}.")
+        merged = _tf_config(config, entry, f"{where}.")
         try:
             _validate(merged)
         except ValueError as err:
