@@ -146,6 +146,7 @@ shared_density = _catalog_query(queries.shared_density)
 shared_points = _catalog_query(queries.shared_points)
 shared_predictions = _catalog_query(queries.shared_predictions)
 paralog_comparisons = _catalog_query(queries.paralog_comparisons)
+paralog_shared_rows = _catalog_query(queries.paralog_shared_rows, resolve=resolve_path)
 
 
 def analysis_payload(run_id: str, library: str, name: str):

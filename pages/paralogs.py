@@ -187,6 +187,40 @@ def differential_table(comparison: dict) -> pd.DataFrame:
     return frame.sort_values("rmse", na_position="last")[list(METHOD_COLUMNS)].rename(columns=METHOD_COLUMNS)
 
 
+def difference_figure(shared: pd.DataFrame, method: str, tf_a: str, tf_b: str, record: dict) -> go.Figure:
+    """Measured vs predicted difference a − b of one method on the shared held-out rows (hover: sequence)."""
+    points = pd.DataFrame({"x": shared["measured_diff"], "y": shared[f"{method}_diff"],
+                           "sequence": shared["sequence"]})
+    scatter = go.Scattergl if len(points) > 2000 else go.Scatter
+    fig = go.Figure(scatter(x=points["x"], y=points["y"], mode="markers", name=method, customdata=points["sequence"],
+                            marker=dict(size=4, opacity=0.5, color="#9467bd"),
+                            hovertemplate="%{customdata}<br>measured %{x:.3f}<br>predicted %{y:.3f}<extra></extra>"))
+    if len(points):
+        _identity(fig, points["x"], points["y"])
+    note = (f"{method}: Pearson {fmt3(record.get('pearson'))}, RMSE {fmt3(record.get('rmse'))} "
+            f"(n = {len(points):,})")
+    _layout(fig, f"measured {tf_a} − {tf_b}", f"predicted {tf_a} − {tf_b}", note)
+    return fig
+
+
+def difference_scatter(run_a: str, library: str, tf_b: str, comparison: dict) -> None:
+    """One method's predicted difference against the measured one, from the analysis' stored shared rows."""
+    shared = data.paralog_shared_rows(run_a, library, tf_b)
+    if shared is None:
+        st.info(f"The paralog analysis' table of shared rows (`{comparison.get('table')}`) is not readable from "
+                "here, so only the summary is shown.")
+        return
+    records = {m["method"]: m for m in comparison["methods"] if f"{m['method']}_diff" in shared.columns}
+    ranked = sorted(records, key=lambda m: np.inf if records[m]["rmse"] is None else records[m]["rmse"])
+    if not ranked:
+        return
+    method = st.selectbox("Scatter of", ranked, key="paralog_scatter_method")
+    st.plotly_chart(difference_figure(shared, method, comparison["tf_a"], comparison["tf_b"], records[method]),
+                    key="paralog_difference")
+    widgets.download_button(shared[["sequence", "measured_diff", f"{method}_diff"]],
+                            f"paralog_difference_{comparison['tf_a']}_{comparison['tf_b']}_{method}")
+
+
 def differential_section(selection: widgets.Selection, tf_b: str) -> None:
     """Every method's predicted difference against the measured one (the project's paralog analysis, each
     method calibrated per TF on that TF's calibration rows), and the flank logos of what each TF prefers."""
@@ -211,6 +245,7 @@ def differential_section(selection: widgets.Selection, tf_b: str) -> None:
     table = differential_table(comparison)
     st.dataframe(table, hide_index=True)
     widgets.download_button(table, f"paralog_differential_{tf_a}_{tf_other}")
+    difference_scatter(run_a, selection.library, tf_b, comparison)
     sources = list(comparison["preferences"])
     source = st.selectbox("Logos from", sources, key="paralog_logo_source",
                           format_func=lambda s: "measured values" if s == "measured" else f"{s} predictions")

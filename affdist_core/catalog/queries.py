@@ -431,6 +431,28 @@ def paralog_comparisons(con: Connection, run_id: str, library: str) -> list[dict
     return [json.loads(raw) for raw in rows["payload"] if isinstance(raw, str)]
 
 
+def paralog_shared_rows(con: Connection, run_id: str, library: str, other_tf: str,
+                        resolve: Callable[[str], Path] = Path) -> pd.DataFrame | None:
+    """The shared held-out rows of the run's paralog analysis with ``other_tf`` (``sequence``, ``measured_a``,
+    ``measured_b``, ``measured_diff`` and each method's ``<method>_a``, ``<method>_b``, ``<method>_diff``), read
+    from the Parquet table the analysis row names; None when there is no such analysis or its table is missing
+    (logged). ``resolve`` as in :func:`analysis`."""
+    rows = _df(con, "SELECT payload, table_path FROM analyses WHERE run_id = ? AND library = ? AND name = 'paralogs'",
+               [run_id, library])
+    for raw, table_path in zip(rows["payload"], rows["table_path"]):
+        payload = json.loads(raw) if isinstance(raw, str) else {}
+        if other_tf not in (payload.get("tf_a"), payload.get("tf_b")):
+            continue
+        if not (isinstance(table_path, str) and table_path):
+            return None
+        path = resolve(table_path)
+        if not Path(path).exists():
+            log.warning("paralog analysis of run %s with %s: table %s is missing", run_id, other_tf, path)
+            return None
+        return pd.read_parquet(path)
+    return None
+
+
 def calibration_fits(con: Connection, run_id: str, library: str) -> pd.DataFrame:
     """Every stored calibration fit of ``run_id`` on ``library`` with the motif's rank and consensus.
 

@@ -527,9 +527,15 @@ def test_paralogs_page_shows_the_recorded_differential_analysis(app_catalog, tmp
     methods = [{"method": m, "n": 1234, "pearson": p, "spearman": p - 0.01, "rmse": r, "sign_agreement": 0.9,
                 "sign_agreement_a": 0.85, "sign_agreement_b": 0.95, "n_tail": 61}
                for m, p, r in (("jaspar", 0.2, 0.09), (AD_METHOD, 0.6, 0.05), ("modisco", 0.4, 0.07))]
+    rng = np.random.default_rng(3)
+    shared_rows = pd.DataFrame({"sequence": ["ACGT" * 4] * 50, "measured_diff": rng.normal(size=50)})
+    for method in (AD_METHOD, "modisco", "jaspar"):
+        shared_rows[f"{method}_diff"] = rng.normal(size=50)
+    table_path = tmp_path_factory.mktemp("paralog_table") / "paralogs_cbf1.parquet"
+    shared_rows.to_parquet(table_path)
     con = duckdb.connect(str(path))
-    con.execute("INSERT INTO analyses VALUES (?, ?, 'paralogs', ?, NULL)",
-                [PHO4_RUN, PHO4_LIB, json.dumps(_paralog_payload(methods))])
+    con.execute("INSERT INTO analyses VALUES (?, ?, 'paralogs', ?, ?)",
+                [PHO4_RUN, PHO4_LIB, json.dumps(_paralog_payload(methods)), str(table_path)])
     con.close()
     import app.logos
 
@@ -547,3 +553,12 @@ def test_paralogs_page_shows_the_recorded_differential_analysis(app_catalog, tmp
     assert [title for _, title in drawn] == ["Pho4 prefers (its 5% tail)", "Cbf1 prefers (its 5% tail)"]
     np.testing.assert_allclose(drawn[1][0], stored["preferences"]["measured"]["Cbf1"])
     assert at.selectbox(key="paralog_logo_source").options == ["measured values"]
+    # the difference scatter: the chosen method's stored differences, AD (lowest RMSE) first
+    scatter = at.selectbox(key="paralog_scatter_method")
+    assert scatter.options == [AD_METHOD, "modisco", "jaspar"] and scatter.value == AD_METHOD
+    (figure,) = [f for f in _figures(at) if f["layout"]["xaxis"]["title"]["text"] == "measured Pho4 − Cbf1"]
+    np.testing.assert_allclose(plotly_array(figure["data"][0]["x"]), shared_rows["measured_diff"])
+    np.testing.assert_allclose(plotly_array(figure["data"][0]["y"]), shared_rows[f"{AD_METHOD}_diff"])
+    at = scatter.set_value("jaspar").run()
+    (figure,) = [f for f in _figures(at) if f["layout"]["xaxis"]["title"]["text"] == "measured Pho4 − Cbf1"]
+    np.testing.assert_allclose(plotly_array(figure["data"][0]["y"]), shared_rows["jaspar_diff"])
