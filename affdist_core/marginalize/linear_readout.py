@@ -22,6 +22,13 @@ a query scores ``Σ_p M[p, base_p]`` averaged over its two strands — an additi
 from the model alone (no measured value is used to build it). With an ensemble, ``M`` is the mean of the
 members' matrices and each member's own matrix gives its member score.
 
+**Read at the model's sites (the pipeline's form, issue 25 step 5).** The matrix above, built on library
+queries that all carry the library's full site, still gives the outer flanks an A/T preference that the same
+model does not show at the sites it binds in held-out peaks. So the distill stage reads ``M`` where the model
+meets its sites: the hypothetical contributions of every held-out peak window (test and validation
+chromosomes) at the window's best site under the query matrix (:func:`site_matrix`; the query matrix only
+registers the sites), averaged over all windows — strong and weak sites alike, as the ChIP reads saw them.
+
 :func:`linear_matrix` builds ``M`` for one query length; :class:`LinearReadout` holds the matrices (one per
 length), scores sequences and round-trips through JSON (``distill/readouts.json``).
 """
@@ -90,6 +97,50 @@ def linear_matrix(model, backgrounds: np.ndarray, queries: Sequence[str], *, n_s
     return symmetrise(total / len(bg))
 
 
+def best_windows(onehot: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sequence of ``onehot`` (n, L, 4), the k-window and strand that the (k, 4) ``matrix`` scores highest:
+    ``(start, strand, score)``, each (n,); ``strand`` 0 reads the window forward, 1 its reverse complement."""
+    m = np.asarray(matrix, dtype=np.float64)
+    k = m.shape[0]
+    x = np.asarray(onehot, dtype=np.float64)
+    n, length, _ = x.shape
+    if length < k:
+        raise ValueError(f"onehot: sequences of {length} bp are shorter than the matrix ({k} bp)")
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, 4), axis=(1, 2)).reshape(n, length - k + 1, k, 4)
+    both = np.stack([np.einsum("nwpb,pb->nw", windows, m), np.einsum("nwpb,pb->nw", windows, m[::-1, ::-1])],
+                    axis=2).reshape(n, -1)
+    best = both.argmax(axis=1)
+    return best // 2, best % 2, both.max(axis=1)
+
+
+def site_matrix(onehot: np.ndarray, hypothetical: np.ndarray, registration: np.ndarray) -> np.ndarray:
+    """The mean hypothetical contribution (k, 4) at each sequence's best window under ``registration`` (k, 4)
+    (:func:`best_windows`), each window read on the strand that scored (a reverse-strand window is reverse
+    complemented), over every sequence; RC-symmetric and centred (:func:`symmetrise`).
+    ``onehot``, ``hypothetical``: (n, L, 4) sequences and their hypothetical contributions."""
+    k = np.asarray(registration).shape[0]
+    hyp = np.asarray(hypothetical, dtype=np.float64)
+    if hyp.shape != np.shape(onehot):
+        raise ValueError(f"hypothetical: shape {hyp.shape} differs from onehot's {np.shape(onehot)}")
+    start, strand, _ = best_windows(onehot, registration)
+    total = np.zeros((k, 4))
+    for i, (s, rc) in enumerate(zip(start, strand)):
+        window = hyp[i, s:s + k]
+        total += window[::-1, ::-1] if rc else window
+    return symmetrise(total / len(start))
+
+
+def _site_contributions(model, windows: np.ndarray, n_shuffles: int, seed: int) -> np.ndarray:
+    """Hypothetical contributions (n, L, 4) of the model's counts head (RC-averaged for a BPNet, as
+    :func:`linear_matrix` explains it) over ``windows`` (n, L, 4)."""
+    from affdist_core.interpret.contributions import deepshap_counts
+
+    rc_average = not (len(model.inputs) == 1 and len(model.outputs) == 1)
+    scores = deepshap_counts(model, np.asarray(windows, dtype=np.float32), n_shuffles=n_shuffles,
+                             random_state=seed, rc_average=rc_average)
+    return scores.hypothetical
+
+
 def additive_scores(matrix: np.ndarray, sequences: Sequence[str]) -> np.ndarray:
     """``Σ_p M[p, base_p]`` of each sequence (all of ``M``'s length k), mean of both strands; (n,) float64.
     Bases other than ACGT are refused (ValueError naming the first row)."""
@@ -123,10 +174,16 @@ class LinearReadout:
 
     @classmethod
     def build(cls, models: Sequence, backgrounds: np.ndarray, sequences: Sequence[str], *,
+              site_windows: np.ndarray | None = None,
               n_queries: int = DEFAULT_SAMPLE_QUERIES, n_backgrounds: int = DEFAULT_SAMPLE_BACKGROUNDS,
               n_shuffles: int = DEFAULT_SHUFFLES, seed: int = 0) -> "LinearReadout":
         """Matrices for every query length of ``sequences`` (the scored library rows): ``n_queries`` of them
-        per length drawn with ``seed``, inserted into the first ``n_backgrounds`` of ``backgrounds``."""
+        per length drawn with ``seed``, inserted into the first ``n_backgrounds`` of ``backgrounds``.
+
+        With ``site_windows`` (n, L, 4; held-out peak windows), each model's matrix is read at its sites
+        instead (:func:`site_matrix`): the model's hypothetical contributions over every window (DeepSHAP,
+        computed once per model), at each window's best site under the model's own query matrix, which then
+        only registers the sites (kept as ``registration``, provenance ``source``)."""
         n_queries = check_int("n_queries", n_queries, 1)
         n_backgrounds = check_int("n_backgrounds", n_backgrounds, 1)
         seqs = [s.upper() for s in sequences]
@@ -136,21 +193,32 @@ class LinearReadout:
         by_length: dict[int, list[int]] = {}
         for i, s in enumerate(seqs):
             by_length.setdefault(len(s), []).append(i)
-        matrices, members, sampled = {}, {}, {}
+        matrices, members, sampled, registration = {}, {}, {}, {}
+        samples = {}
         for k, rows in sorted(by_length.items()):
             pick = rng.choice(len(rows), size=min(n_queries, len(rows)), replace=False)
-            sample = [seqs[rows[i]] for i in np.sort(pick)]
-            own = [linear_matrix(model, bg, sample, n_shuffles=n_shuffles, seed=seed) for model in models]
-            members[k] = own
-            matrices[k] = np.mean(own, axis=0)
-            sampled[k] = len(sample)
+            samples[k] = [seqs[rows[i]] for i in np.sort(pick)]
+            sampled[k] = len(samples[k])
+        for model in models:
+            site_hyp = None if site_windows is None else _site_contributions(model, site_windows, n_shuffles, seed)
+            for k, sample in samples.items():
+                query = linear_matrix(model, bg, sample, n_shuffles=n_shuffles, seed=seed)
+                own = query if site_hyp is None else site_matrix(site_windows, site_hyp, query)
+                members.setdefault(k, []).append(own)
+                registration.setdefault(k, []).append(query)
+        matrices = {k: np.mean(own, axis=0) for k, own in members.items()}
         wall = time.perf_counter() - started
-        log.info("linear read-out: %d length(s), %s queries × %d backgrounds × %d shuffles × %d model(s) in %.0f s",
-                 len(matrices), ", ".join(f"{n} of {k} bp" for k, n in sampled.items()), len(bg), n_shuffles,
-                 len(models), wall)
-        return cls(matrices, members, {"n_queries": sampled, "n_backgrounds": int(len(bg)),
-                                       "n_shuffles": n_shuffles, "seed": seed, "n_models": len(models),
-                                       "wall_s": round(wall, 1)})
+        source = "queries" if site_windows is None else "sites"
+        log.info("linear read-out (%s): %d length(s), %s queries × %d backgrounds × %d shuffles%s × %d model(s) in "
+                 "%.0f s", source, len(matrices), ", ".join(f"{n} of {k} bp" for k, n in sampled.items()), len(bg),
+                 n_shuffles, "" if site_windows is None else f", {len(site_windows)} site windows", len(models), wall)
+        provenance = {"source": source, "n_queries": sampled, "n_backgrounds": int(len(bg)),
+                      "n_shuffles": n_shuffles, "seed": seed, "n_models": len(models), "wall_s": round(wall, 1)}
+        if site_windows is not None:
+            provenance["n_site_windows"] = int(len(site_windows))
+            provenance["registration"] = {str(k): [np.round(m, 8).tolist() for m in ms]
+                                          for k, ms in registration.items()}
+        return cls(matrices, members, provenance)
 
     def lengths(self) -> list[int]:
         return sorted(self.matrices)

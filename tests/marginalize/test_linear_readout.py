@@ -7,7 +7,14 @@ import keras
 import numpy as np
 import pytest
 
-from affdist_core.marginalize.linear_readout import LinearReadout, additive_scores, linear_matrix, symmetrise
+from affdist_core.marginalize.linear_readout import (
+    LinearReadout,
+    additive_scores,
+    best_windows,
+    linear_matrix,
+    site_matrix,
+    symmetrise,
+)
 from affdist_core.seq.alphabet import one_hot_batch, reverse_complement
 
 L, K = 40, 8
@@ -82,3 +89,56 @@ def test_build_scores_every_length_and_round_trips(tmp_path):
         readout.score(["ACGTA"])
     with pytest.raises(ValueError, match=r"matrix for length 8 has shape \(2, 4\)"):
         LinearReadout.from_dict({"matrices": {"8": [[0, 0, 0, 0]] * 2}, "members": {}})
+
+
+def test_site_matrix_registers_and_orients_each_window():
+    """Sequences with a planted site at a random position and strand, hypothetical contributions equal to a
+    known pattern H at the site (reverse complemented on the reverse strand) and noise elsewhere: the site
+    matrix is H symmetrised, and ``best_windows`` finds every site's start and strand."""
+    rng = np.random.default_rng(11)
+    n, length = 60, 50
+    site = "GACCACGTGGTC"[:K]  # any k-mer the registration matrix prefers
+    registration = np.eye(4)[["ACGT".index(c) for c in site]] * 3.0
+    pattern = rng.normal(0, 1, (K, 4))
+    seqs, starts, strands = [], [], []
+    hypothetical = rng.normal(0, 0.1, (n, length, 4))
+    for i in range(n):
+        background = "".join(rng.choice(list("AT"), length))  # no second copy of the site
+        start, rc = int(rng.integers(0, length - K + 1)), int(rng.integers(0, 2))
+        planted = reverse_complement(site) if rc else site
+        seqs.append(background[:start] + planted + background[start + K:])
+        hypothetical[i, start:start + K] = pattern[::-1, ::-1] if rc else pattern
+        starts.append(start)
+        strands.append(rc)
+    onehot = one_hot_batch(seqs)
+    found_start, found_strand, _ = best_windows(onehot, registration)
+    palindrome = site == reverse_complement(site)
+    np.testing.assert_array_equal(found_start, starts)
+    if not palindrome:
+        np.testing.assert_array_equal(found_strand, strands)
+    np.testing.assert_allclose(site_matrix(onehot, hypothetical, registration), symmetrise(pattern), atol=1e-12)
+    # a mis-registered read (every window taken forward) is not the pattern
+    assert not np.allclose(site_matrix(onehot, hypothetical, np.zeros((K, 4))), symmetrise(pattern), atol=0.05)
+    with pytest.raises(ValueError, match="hypothetical: shape"):
+        site_matrix(onehot, hypothetical[:, :-1], registration)
+
+
+def test_build_at_sites_reads_a_linear_model_at_the_registered_window():
+    """For f(x) = Σ W·x the hypothetical contribution at any window is W's block there, so the site matrix of
+    windows whose best site sits at one known offset is W's block at that offset (symmetrised)."""
+    rng = np.random.default_rng(13)
+    weights = rng.normal(0, 1, (L, 4))
+    model = _linear_model(weights)
+    site = "TTGACGCA"
+    offset = 5
+    windows = []
+    for _ in range(4):
+        s = "".join(rng.choice(list("ACGT"), L))
+        windows.append(s[:offset] + site + s[offset + K:])
+    readout = LinearReadout.build([model], one_hot_batch(_random_seqs(rng, 2, L)), [site] * 3,
+                                  site_windows=one_hot_batch(windows), n_queries=3, n_backgrounds=2, n_shuffles=3)
+    query = np.asarray(readout.provenance["registration"][str(K)][0])
+    start, strand, _ = best_windows(one_hot_batch(windows), query)
+    assert readout.provenance["source"] == "sites" and readout.provenance["n_site_windows"] == 4
+    blocks = [weights[s:s + K][::-1, ::-1] if rc else weights[s:s + K] for s, rc in zip(start, strand)]
+    np.testing.assert_allclose(readout.members[K][0], symmetrise(np.mean(blocks, axis=0)), atol=1e-5)
