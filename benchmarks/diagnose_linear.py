@@ -5,7 +5,9 @@ backgrounds*; MoDISco's hCWM averages them over *the model's own sites in real p
 finished run's primary model out both ways, and in between, on the run's own calibration / held-out split
 (``compare/predictions.parquet``), each read-out with its own linear fit on the calibration rows:
 
-* ``counts``, ``linear``: the pipeline's two read-outs (``distill/scores.parquet``);
+* ``counts``: the pipeline's counts read-out (``distill/scores.parquet``); ``linear``: the primary model's
+  matrix built on library queries in shuffled backgrounds (a run read at the sites keeps it as its
+  ``registration``);
 * ``modisco``: the pipeline's MoDISco column (CWM of the top pattern, the pipeline's scoring);
 * ``modisco_hcwm_max``: the top pattern's hypothetical CWM, max over windows and strands;
 * ``invivo_linear``: the linear read-out's construction at the model's in-vivo sites: in every peak of
@@ -47,34 +49,15 @@ def heldout_fit(score: np.ndarray, measured: np.ndarray, calib: np.ndarray) -> d
             "rmse": float(np.sqrt(np.mean((pred[held] - measured[held]) ** 2))), "slope": float(a)}
 
 
-def best_windows(onehot: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per sequence (n, L, 4), the k-window × strand the (k, 4) ``matrix`` scores highest: ``(start, strand)``
-    with strand 0 forward, 1 reverse complement, and the best score; shapes (n,), (n,) and (n,)."""
-    k = matrix.shape[0]
-    n, length, _ = onehot.shape
-    windows = np.lib.stride_tricks.sliding_window_view(onehot.astype(np.float64), (k, 4), axis=(1, 2))
-    windows = windows.reshape(n, length - k + 1, k, 4)
-    forward = np.einsum("nwpb,pb->nw", windows, matrix)
-    reverse = np.einsum("nwpb,pb->nw", windows, matrix[::-1, ::-1])
-    both = np.stack([forward, reverse], axis=2).reshape(n, -1)
-    best = both.argmax(axis=1)
-    return best // 2, best % 2, both.max(axis=1)
-
-
 def invivo_matrix(onehot: np.ndarray, hypothetical: np.ndarray, matrix: np.ndarray,
                   keep: float = 1.0) -> np.ndarray:
-    """Mean oriented hypothetical contribution (k, 4) at each peak's best window under ``matrix``
-    (:func:`best_windows`), over the ``keep`` fraction of peaks whose best window scores highest."""
-    from affdist_core.marginalize.linear_readout import symmetrise
+    """The pipeline's site matrix (:func:`~affdist_core.marginalize.linear_readout.site_matrix`) over the
+    ``keep`` fraction of peaks whose best window under ``matrix`` scores highest."""
+    from affdist_core.marginalize.linear_readout import best_windows, site_matrix
 
-    k = matrix.shape[0]
-    start, strand, score = best_windows(onehot, matrix)
-    order = np.argsort(-score)[: max(1, int(round(keep * len(score))))]
-    total = np.zeros((k, 4))
-    for i in order:
-        window = hypothetical[i, start[i]:start[i] + k].astype(np.float64)
-        total += window[::-1, ::-1] if strand[i] else window
-    return symmetrise(total / len(order))
+    _, _, score = best_windows(onehot, matrix)
+    order = np.sort(np.argsort(-score)[: max(1, int(round(keep * len(score))))])
+    return site_matrix(onehot[order], hypothetical[order], matrix)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     k = len(seqs[0])
     stored = json.loads((run / "distill/readouts.json").read_text())
     linear = LinearReadout.from_dict(stored["linear"])
-    m_linear = linear.members[k][0]
+    registration = linear.provenance.get("registration")  # a run whose matrix was read at the sites
+    m_linear = np.asarray(registration[str(k)][0]) if registration else linear.members[k][0]
     readouts = {"counts": scores["score_counts"].to_numpy(), "linear": additive_scores(m_linear, seqs),
                 "modisco": pred["modisco"].to_numpy()}
     motifs = [m for m in load_motifs(run / "model/interpret/motifs.parquet") if m.motif_id.startswith("modisco_pos")]

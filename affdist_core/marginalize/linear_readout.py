@@ -68,6 +68,12 @@ def symmetrise(matrix: np.ndarray) -> np.ndarray:
     return m - m.mean(axis=1, keepdims=True)
 
 
+def _is_bpnet(model) -> bool:
+    """A full BPNet (several inputs or outputs): its counts head is explained RC-averaged, as marginalization
+    scores it; a single-input, single-output Keras model is explained as it is."""
+    return not (len(model.inputs) == 1 and len(model.outputs) == 1)
+
+
 def linear_matrix(model, backgrounds: np.ndarray, queries: Sequence[str], *, n_shuffles: int = DEFAULT_SHUFFLES,
                   seed: int = 0) -> np.ndarray:
     """Mean hypothetical contribution (k, 4) of each base at each position of ``queries`` (equal lengths k),
@@ -85,7 +91,7 @@ def linear_matrix(model, backgrounds: np.ndarray, queries: Sequence[str], *, n_s
     if any(len(q) != k for q in queries):
         raise ValueError("queries: expected sequences of one length (one matrix per length)")
     bg = np.asarray(backgrounds, dtype=np.float32)
-    rc_average = not (len(model.inputs) == 1 and len(model.outputs) == 1)  # a full BPNet: RC-average its counts
+    rc_average = _is_bpnet(model)
     start = centre_start(bg.shape[1], k)
     onehot = one_hot_batch(queries).astype(np.float32)
     total = np.zeros((k, 4), dtype=np.float64)
@@ -135,9 +141,8 @@ def _site_contributions(model, windows: np.ndarray, n_shuffles: int, seed: int) 
     :func:`linear_matrix` explains it) over ``windows`` (n, L, 4)."""
     from affdist_core.interpret.contributions import deepshap_counts
 
-    rc_average = not (len(model.inputs) == 1 and len(model.outputs) == 1)
     scores = deepshap_counts(model, np.asarray(windows, dtype=np.float32), n_shuffles=n_shuffles,
-                             random_state=seed, rc_average=rc_average)
+                             random_state=seed, rc_average=_is_bpnet(model))
     return scores.hypothetical
 
 
@@ -193,8 +198,7 @@ class LinearReadout:
         by_length: dict[int, list[int]] = {}
         for i, s in enumerate(seqs):
             by_length.setdefault(len(s), []).append(i)
-        matrices, members, sampled, registration = {}, {}, {}, {}
-        samples = {}
+        members, sampled, registration, samples = {}, {}, {}, {}
         for k, rows in sorted(by_length.items()):
             pick = rng.choice(len(rows), size=min(n_queries, len(rows)), replace=False)
             samples[k] = [seqs[rows[i]] for i in np.sort(pick)]

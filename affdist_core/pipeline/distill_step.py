@@ -105,6 +105,7 @@ def held_out_peak_windows(model_dir: Path, max_windows: int, seed: int) -> np.nd
     """One-hot (n, L, 4) of the model's held-out peak windows (test and validation chromosomes, centred, no
     GC-matched background windows), at most ``max_windows`` of them drawn with ``seed``, in genome order."""
     from affdist_core.common.names import ModelDir
+    from affdist_core.interpret.run import HELD_OUT_SPLITS
     from affdist_core.model.data_spec import load_data_spec
     from affdist_core.model.inputs import fixed_arrays
     from affdist_core.model.params import load_params
@@ -113,7 +114,7 @@ def held_out_peak_windows(model_dir: Path, max_windows: int, seed: int) -> np.nd
     paths = ModelDir.at(model_dir)
     params, spec = load_params(paths.params), load_data_spec(paths.data_spec)
     onehots = [fixed_arrays(extract_windows(spec, params, split, include_background=False), params)[0]["sequence"]
-               for split in ("test", "valid")]
+               for split in HELD_OUT_SPLITS]
     onehot = np.concatenate([o for o in onehots if len(o)])
     if len(onehot) > max_windows:
         keep = np.sort(np.random.default_rng(seed).choice(len(onehot), size=max_windows, replace=False))
