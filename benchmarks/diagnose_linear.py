@@ -21,7 +21,10 @@ finished run's primary model out both ways, and in between, on the run's own cal
   random substitution at one of the library's constant positions (found from the library: positions where
   every row has the same base), so the flanks are read around weakened sites as well as the full one;
 * ``linear_genomic_backgrounds`` (``--genomic-backgrounds``): the pipeline's construction with the queries
-  inserted at the centre of real held-out peak windows (the interpret stage's) instead of shuffled ones.
+  inserted at the centre of real held-out peak windows (the interpret stage's) instead of shuffled ones;
+* ``invivo_registered_QxB_sS`` (``--registrations``, step 6): ``invivo_linear`` registered by a query matrix of
+  Q queries × B backgrounds (sample seed S) instead of the run's own, with the share of peaks whose window is
+  the same; ``invivo_registered_by_contribution``: registered at each window's largest summed contribution.
 
     .venv/bin/python benchmarks/diagnose_linear.py RUN_DIR [--resample 256 8]
 
@@ -60,6 +63,37 @@ def invivo_matrix(onehot: np.ndarray, hypothetical: np.ndarray, matrix: np.ndarr
     return site_matrix(onehot[order], hypothetical[order], matrix)
 
 
+def _registrations(run: Path, onehot: np.ndarray, hyp: np.ndarray, m_linear: np.ndarray, seqs: list[str],
+                   seed: int, matrices: dict, readouts: dict) -> None:
+    """Step 6: the site matrix under cheaper registrations (see the module docstring)."""
+    from affdist_core.marginalize.backgrounds import run_backgrounds
+    from affdist_core.marginalize.linear_readout import LinearReadout, additive_scores, best_windows, site_matrix
+    from affdist_core.marginalize.linear_readout import symmetrise
+    from affdist_core.model.ensemble import load_members
+
+    k = len(seqs[0])
+    reference, _, _ = best_windows(onehot, m_linear)
+    models = load_members(run / "model")[:1]
+    _, scoring_set = run_backgrounds(run / "model", 8, seed, 2)
+    for q, b in ((16, 1), (32, 1), (64, 2)):
+        for sample in (seed, seed + 1):
+            cheap = LinearReadout.build(models, scoring_set.onehot, seqs, n_queries=q, n_backgrounds=b, seed=sample)
+            registration = cheap.members[k][0]
+            start, _, _ = best_windows(onehot, registration)
+            name = f"invivo_registered_{q}x{b}_s{sample}"
+            matrices[name] = site_matrix(onehot, hyp, registration)
+            readouts[name] = additive_scores(matrices[name], seqs)
+            log.info("%s: the same window as the run's registration in %.1f %% of %d peaks", name,
+                     100 * np.mean(start == reference), len(start))
+    contribution = np.cumsum(np.pad((onehot * hyp).sum(axis=2), ((0, 0), (1, 0))), axis=1)
+    start = (contribution[:, k:] - contribution[:, :-k]).argmax(axis=1)
+    log.info("registered by contribution: the same window in %.1f %% of peaks", 100 * np.mean(start == reference))
+    matrices["invivo_registered_by_contribution"] = symmetrise(
+        np.mean([hyp[i, s:s + k] for i, s in enumerate(start)], axis=0))
+    readouts["invivo_registered_by_contribution"] = additive_scores(matrices["invivo_registered_by_contribution"],
+                                                                    seqs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
@@ -70,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--genomic-backgrounds", action="store_true",
                         help="also build the matrix from the same queries inserted in real (unshuffled) held-out "
                              "peak windows instead of shuffled ones (Q and B as --mismatched)")
+    parser.add_argument("--registrations", action="store_true",
+                        help="also register the sites with small query matrices (16 × 1, 32 × 1, 64 × 2; two "
+                             "samples each) and by the largest summed contribution (issue 25 step 6)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the resampled linear matrix")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -132,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                                        seed=args.seed)
             matrices["linear_mismatched_constant"] = weak.members[k][0]
             readouts["linear_mismatched_constant"] = additive_scores(matrices["linear_mismatched_constant"], seqs)
+    if args.registrations:
+        _registrations(run, onehot, hyp, m_linear, seqs, args.seed, matrices, readouts)
     results = {name: heldout_fit(np.asarray(v, dtype=np.float64), measured, calib) for name, v in readouts.items()}
     flat = {name: m[variable].ravel() for name, m in matrices.items()}
     at_minus_gc = {name: (m[variable][:, [0, 3]].mean(axis=1) - m[variable][:, [1, 2]].mean(axis=1)).tolist()

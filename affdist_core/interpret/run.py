@@ -99,9 +99,11 @@ def interpret_ensemble(model_dir: str | os.PathLike, n_shuffles: int = 20, modis
 
     Reads the primary model's ``interpret/contributions.npz`` (run :func:`interpret_model_dir` first) and the
     members listed in ``ensemble.json`` (:func:`affdist_core.model.ensemble.member_dirs`); explains the same
-    held-out peak windows with each other member (same shuffles: same ``random_state``), averages the
-    hypothetical contributions of all members, and writes ``MODELDIR/interpret_ensemble/motifs.parquet`` and
-    ``interpret.json`` (members, settings, timings). Returns that summary.
+    held-out peak windows with each other member (same shuffles: same ``random_state``; each member's written to
+    its own ``interpret/contributions.npz``, read again by the linear read-out, :func:`held_out_contributions`),
+    averages the hypothetical contributions of all members, and writes
+    ``MODELDIR/interpret_ensemble/motifs.parquet`` and ``interpret.json`` (members, settings, timings).
+    Returns that summary.
     """
     from affdist_core.interpret.contributions import load_contributions
     from affdist_core.model.ensemble import member_dirs
@@ -114,7 +116,11 @@ def interpret_ensemble(model_dir: str | os.PathLike, n_shuffles: int = 20, modis
     total = primary.hypothetical.astype(np.float64)
     for member in dirs[1:]:
         model = load_model(ModelDir.at(member).model)
-        scores = deepshap_counts(model, onehot, n_shuffles=n_shuffles, random_state=random_state)
+        scores = deepshap_counts(model, onehot, n_shuffles=n_shuffles, random_state=random_state,
+                                 regions=primary.regions)
+        member_interpret = ModelDir.at(member).interpret
+        member_interpret.mkdir(parents=True, exist_ok=True)
+        save_contributions(scores, member_interpret / CONTRIBUTIONS_FILE)
         total += scores.hypothetical
     hypothetical = (total / len(dirs)).astype(np.float32)
     shap_s = time.perf_counter() - started
@@ -134,3 +140,29 @@ def interpret_ensemble(model_dir: str | os.PathLike, n_shuffles: int = 20, modis
     log.info("MoDISco on contributions averaged over %d models (%d held-out peaks): %d motifs; DeepSHAP %.0f s, "
              "MoDISco %.0f s", len(dirs), len(onehot), len(motifs), shap_s, modisco_s)
     return summary
+
+
+def held_out_contributions(model_dir: str | os.PathLike) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The held-out peak windows (n, L, 4) one-hot and each model's hypothetical contributions over them
+    (a list in :func:`~affdist_core.model.ensemble.member_dirs` order, the primary first), as the interpret
+    stages wrote them (:func:`interpret_model_dir`, then :func:`interpret_ensemble` for the other members).
+    ValueError naming the missing file and the stage that writes it."""
+    from affdist_core.interpret.contributions import load_contributions
+    from affdist_core.model.ensemble import member_dirs
+
+    paths = ModelDir.at(model_dir)
+    onehot, hypothetical = None, []
+    for k, member in enumerate(member_dirs(paths.root)):
+        path = ModelDir.at(member).interpret / CONTRIBUTIONS_FILE
+        if not path.is_file():
+            stage = "interpret" if k == 0 else "interpret_members"
+            raise ValueError(f"{path}: no held-out contributions; run the {stage} stage first "
+                             f"(affdist interpret, or rerun the pipeline)")
+        scores = load_contributions(path)
+        if onehot is None:
+            onehot = scores.onehot
+        elif scores.onehot.shape != onehot.shape or not np.array_equal(scores.onehot, onehot):
+            raise ValueError(f"{path}: explains other windows than the primary model's "
+                             f"{paths.interpret / CONTRIBUTIONS_FILE}; rerun the interpret_members stage")
+        hypothetical.append(scores.hypothetical)
+    return onehot, hypothetical

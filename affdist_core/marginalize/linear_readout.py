@@ -28,6 +28,9 @@ model does not show at the sites it binds in held-out peaks. So the distill stag
 meets its sites: the hypothetical contributions of every held-out peak window (test and validation
 chromosomes) at the window's best site under the query matrix (:func:`site_matrix`; the query matrix only
 registers the sites), averaged over all windows — strong and weak sites alike, as the ChIP reads saw them.
+The contributions there are the interpret stage's DeepSHAP of the same windows (step 6: computing them again
+cost ~2 min per model and changed nothing), and the query matrix that registers the sites is drawn with the
+small :data:`REGISTRATION_BUDGET`.
 
 :func:`linear_matrix` builds ``M`` for one query length; :class:`LinearReadout` holds the matrices (one per
 length), scores sequences and round-trips through JSON (``distill/readouts.json``).
@@ -57,6 +60,10 @@ DEFAULT_SAMPLE_QUERIES = 128
 DEFAULT_SAMPLE_BACKGROUNDS = 4
 #: DeepSHAP references (dinucleotide shuffles) per input.
 DEFAULT_SHUFFLES = 10
+#: Sampling budget of the query matrix when it only registers the sites (``site_windows``): the registration
+#: only has to find each window's site, and 32 queries in one background find the same window as 128 × 4 in
+#: 99 % of held-out peaks, with the same held-out accuracy (docs/experiments.md, issue 25 step 6).
+REGISTRATION_BUDGET = {"n_queries": 32, "n_backgrounds": 1}
 
 _COMPLEMENT_CODES = np.array([3, 2, 1, 0], dtype=np.int64)  # A C G T -> T G C A
 
@@ -179,7 +186,7 @@ class LinearReadout:
 
     @classmethod
     def build(cls, models: Sequence, backgrounds: np.ndarray, sequences: Sequence[str], *,
-              site_windows: np.ndarray | None = None,
+              site_windows: np.ndarray | None = None, site_contributions: Sequence[np.ndarray] | None = None,
               n_queries: int = DEFAULT_SAMPLE_QUERIES, n_backgrounds: int = DEFAULT_SAMPLE_BACKGROUNDS,
               n_shuffles: int = DEFAULT_SHUFFLES, seed: int = 0) -> "LinearReadout":
         """Matrices for every query length of ``sequences`` (the scored library rows): ``n_queries`` of them
@@ -188,9 +195,20 @@ class LinearReadout:
         With ``site_windows`` (n, L, 4; held-out peak windows), each model's matrix is read at its sites
         instead (:func:`site_matrix`): the model's hypothetical contributions over every window (DeepSHAP,
         computed once per model), at each window's best site under the model's own query matrix, which then
-        only registers the sites (kept as ``registration``, provenance ``source``)."""
+        only registers the sites (kept as ``registration``, provenance ``source``). ``site_contributions``: each
+        model's hypothetical contributions over ``site_windows`` (a list as long as ``models``, each (n, L, 4)),
+        when they are known already (the interpret stage's DeepSHAP); otherwise they are computed here."""
         n_queries = check_int("n_queries", n_queries, 1)
         n_backgrounds = check_int("n_backgrounds", n_backgrounds, 1)
+        if site_contributions is not None:
+            if site_windows is None:
+                raise ValueError("site_contributions: given without site_windows")
+            if len(site_contributions) != len(models):
+                raise ValueError(f"site_contributions: {len(site_contributions)} array(s) for {len(models)} model(s)")
+            for i, hyp in enumerate(site_contributions):
+                if np.shape(hyp) != np.shape(site_windows):
+                    raise ValueError(f"site_contributions[{i}]: shape {np.shape(hyp)} differs from site_windows' "
+                                     f"{np.shape(site_windows)}")
         seqs = [s.upper() for s in sequences]
         bg = np.asarray(backgrounds)[:n_backgrounds]
         rng = np.random.default_rng(seed)
@@ -203,8 +221,13 @@ class LinearReadout:
             pick = rng.choice(len(rows), size=min(n_queries, len(rows)), replace=False)
             samples[k] = [seqs[rows[i]] for i in np.sort(pick)]
             sampled[k] = len(samples[k])
-        for model in models:
-            site_hyp = None if site_windows is None else _site_contributions(model, site_windows, n_shuffles, seed)
+        for i, model in enumerate(models):
+            if site_windows is None:
+                site_hyp = None
+            elif site_contributions is not None:
+                site_hyp = np.asarray(site_contributions[i])
+            else:
+                site_hyp = _site_contributions(model, site_windows, n_shuffles, seed)
             for k, sample in samples.items():
                 query = linear_matrix(model, bg, sample, n_shuffles=n_shuffles, seed=seed)
                 own = query if site_hyp is None else site_matrix(site_windows, site_hyp, query)
@@ -220,6 +243,7 @@ class LinearReadout:
                       "n_shuffles": n_shuffles, "seed": seed, "n_models": len(models), "wall_s": round(wall, 1)}
         if site_windows is not None:
             provenance["n_site_windows"] = int(len(site_windows))
+            provenance["site_contributions"] = "given" if site_contributions is not None else "computed"
             provenance["registration"] = {str(k): [np.round(m, 8).tolist() for m in ms]
                                           for k, ms in registration.items()}
         return cls(matrices, members, provenance)

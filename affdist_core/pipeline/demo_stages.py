@@ -13,7 +13,8 @@ evaluate        train                        —                                
 interpret       train                        DeepSHAP shuffles                                  ``model/interpret/``
 train_members   simulate | bam2bw            params, split, each member's settings (seeds)      ``model/members/``
 interpret_...   interpret, train_members     DeepSHAP shuffles (only with ensemble members)     ``model/interpret_ensemble/``
-marginalize     train, train_members         scored rows, backgrounds, models, curve sizes      ``distill/``
+marginalize     train, train_members,        scored rows, backgrounds, models, curve sizes      ``distill/``
+                interpret(_members)
 baselines       train, interpret(_members)   JASPAR id, seed, quick (+ external motif files,    ``baselines/``
                                              library content: the additive baseline)
 compare         marginalize, baselines       scored rows, seed, top k, calibration rows         ``compare/``
@@ -265,7 +266,8 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
     if members:
         stages.append(Stage(
             "interpret_members", lambda: _interpret_members(plan),
-            outputs=tuple(rel(model.interpret_ensemble / n) for n in (names.INTERPRET_FILE, names.MOTIFS_FILE)),
+            outputs=tuple(rel(model.interpret_ensemble / n) for n in (names.INTERPRET_FILE, names.MOTIFS_FILE))
+            + tuple(rel(m.interpret / names.CONTRIBUTIONS_FILE) for m in members),
             after=("interpret", "train_members"), settings={"n_shuffles": plan.n_shuffles},
             code=("affdist_core.interpret.run",)))
     if plan.shares_model:
@@ -280,7 +282,7 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
               outputs=tuple(rel(root.distill / n) for n in (names.DISTILL_SUMMARY_FILE, names.SCORES_FILE,
                                                             names.CURVE_FILE, names.CURVE_DELTAS_FILE,
                                                             names.BACKGROUNDS_FILE, names.READOUTS_FILE)),
-              after=("train", "train_members"),
+              after=("train", "train_members", "interpret", *(("interpret_members",) if members else ())),
               settings=settings.subset("n_scored", "n_backgrounds", "n_models", "background_pool", "quick",
                                        "curve_heldout_rows", "curve_calibration_rows", "curve_models",
                                        "calibration_rows", "seed", *settings.calibration_options()),

@@ -6,9 +6,10 @@ Writes ``distill/`` (:class:`~affdist_core.common.names.RunDir`): ``backgrounds.
 
 Read-outs (issue 25): marginalization's finite difference (``counts``) and the linear read-out
 (:mod:`affdist_core.marginalize.linear_readout`) are both computed. The linear read-out's matrix is each model's
-mean hypothetical contribution at its sites in the held-out (test and validation) peak windows, each site the
-window its own query matrix scores highest (``LinearReadout.build(..., site_windows=...)``; why:
-docs/experiments.md, "Issue 25", step 5);
+mean hypothetical contribution at its sites in the held-out (test and validation) peak windows (the interpret
+stages' DeepSHAP of them, :func:`affdist_core.interpret.run.held_out_contributions`), each site the window its
+own query matrix scores highest (``LinearReadout.build(..., site_windows=..., site_contributions=...)``; why:
+docs/experiments.md, "Issue 25", steps 5 and 6);
 :func:`~affdist_core.calibrate.readout_choice.choose_readout` picks, on the calibration rows only, which of
 counts, linear or their combination is reported. ``scores.parquet``'s ``score`` (and ``score_member_k``) is the
 picked read-out; ``score_counts``, ``score_linear`` (and
@@ -46,6 +47,7 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
     from affdist_core.marginalize.distill import distill_library
     from affdist_core.marginalize.backgrounds import run_backgrounds
     from affdist_core.marginalize.dask_distill import MarginalizerRecipe, distill_library_dask
+    from affdist_core.interpret.run import held_out_contributions
     from affdist_core.marginalize.marginalizer import Marginalizer
     from affdist_core.model.ensemble import ensemble_tag, load_members
 
@@ -66,8 +68,8 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
                                       workers=settings.workers or 2, scheduler=settings.scheduler)
     else:
         scores = distill_library(main, rows, out, model_tag=ensemble_tag(model_dir))
-    sites = held_out_peak_windows(model_dir, QUICK_SITE_WINDOWS if settings.quick else SITE_WINDOWS, settings.seed)
-    scores, readouts = _apply_readouts(scores, rows, models, scoring_set.onehot, sites, settings)
+    sites, site_contributions = held_out_contributions(model_dir)
+    scores, readouts = _apply_readouts(scores, rows, models, scoring_set.onehot, sites, site_contributions, settings)
     write_parquet(out / SCORES_FILE, scores)
     write_json(out / READOUTS_FILE, readouts)
     scoring_s = time.perf_counter() - started
@@ -94,42 +96,19 @@ def run_distill(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
 
 
 COUNTS_MEMBER_PREFIX = "counts_member_"
-#: The linear read-out's sampling budget in ``--quick`` runs (a smoke test of the pipeline, not a measurement).
-QUICK_LINEAR_BUDGET = {"n_queries": 32, "n_backgrounds": 2, "n_shuffles": 4}
-#: Held-out peak windows (at most) whose sites the linear read-out is read at: a sampling budget.
-SITE_WINDOWS = 1000
-QUICK_SITE_WINDOWS = 32
-
-
-def held_out_peak_windows(model_dir: Path, max_windows: int, seed: int) -> np.ndarray:
-    """One-hot (n, L, 4) of the model's held-out peak windows (test and validation chromosomes, centred, no
-    GC-matched background windows), at most ``max_windows`` of them drawn with ``seed``, in genome order."""
-    from affdist_core.common.names import ModelDir
-    from affdist_core.interpret.run import HELD_OUT_SPLITS
-    from affdist_core.model.data_spec import load_data_spec
-    from affdist_core.model.inputs import fixed_arrays
-    from affdist_core.model.params import load_params
-    from affdist_core.model.windows import extract_windows
-
-    paths = ModelDir.at(model_dir)
-    params, spec = load_params(paths.params), load_data_spec(paths.data_spec)
-    onehots = [fixed_arrays(extract_windows(spec, params, split, include_background=False), params)[0]["sequence"]
-               for split in HELD_OUT_SPLITS]
-    onehot = np.concatenate([o for o in onehots if len(o)])
-    if len(onehot) > max_windows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(onehot), size=max_windows, replace=False))
-        onehot = onehot[keep]
-    return onehot
+#: Fewer DeepSHAP references for the registration in ``--quick`` runs (a smoke test, not a measurement).
+QUICK_REGISTRATION_SHUFFLES = 4
 
 
 def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, backgrounds: np.ndarray,
-                    site_windows: np.ndarray, settings: MethodSettings) -> tuple[pd.DataFrame, dict]:
+                    site_windows: np.ndarray, site_contributions: list[np.ndarray],
+                    settings: MethodSettings) -> tuple[pd.DataFrame, dict]:
     """Add the linear read-out to the counts scores, choose the reported read-out on the calibration rows and
     write it as ``score`` (see the module docstring); returns the frame and ``readouts.json``'s content.
     Idempotent: a frame that already went through here is read back from its ``score_counts`` columns."""
     from affdist_core.calibrate.readout_choice import choose_readout
     from affdist_core.marginalize.distill import member_columns
-    from affdist_core.marginalize.linear_readout import LinearReadout
+    from affdist_core.marginalize.linear_readout import REGISTRATION_BUDGET, LinearReadout
 
     scores = scores.copy()
     members = member_columns(scores)
@@ -139,9 +118,9 @@ def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, back
         for k, column in enumerate(members):
             scores[column] = scores[f"{COUNTS_MEMBER_PREFIX}{k}"]
     sequences = scores["sequence"].tolist()
-    budget = QUICK_LINEAR_BUDGET if settings.quick else {}
-    linear = LinearReadout.build(models, backgrounds, sequences, site_windows=site_windows, seed=settings.seed,
-                                 **budget)
+    budget = {**REGISTRATION_BUDGET, **({"n_shuffles": QUICK_REGISTRATION_SHUFFLES} if settings.quick else {})}
+    linear = LinearReadout.build(models, backgrounds, sequences, site_windows=site_windows,
+                                 site_contributions=site_contributions, seed=settings.seed, **budget)
     linear_scores = linear.score(sequences)
     sample = calibration_sample(rows, settings)
     in_sample = sample.mask(rows["id"].tolist())

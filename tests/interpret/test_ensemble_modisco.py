@@ -42,3 +42,29 @@ def test_ensemble_modisco_averages_every_members_contributions(tmp_path, monkeyp
     np.testing.assert_allclose(given["h"], np.full(onehot.shape, (1.0 + 4.0 + 7.0) / 3))
     assert summary["members"] == [".", "members/seed_1", "members/seed_2"]
     assert (primary.interpret_ensemble / "motifs.parquet").is_file()
+    # each member's contributions are kept, and the linear read-out reads all of them back in member order
+    windows, hypothetical = interpret_run.held_out_contributions(primary.root)
+    np.testing.assert_array_equal(windows, onehot)
+    assert [float(h.mean()) for h in hypothetical] == [1.0, 4.0, 7.0]
+
+
+def test_held_out_contributions_name_the_missing_stage(tmp_path):
+    import pytest
+
+    primary = ModelDir(tmp_path / "model")
+    member = primary.member(1)
+    for d in (primary.root, member):
+        d.mkdir(parents=True, exist_ok=True)
+        ModelDir(d).model.write_text("model")
+    with pytest.raises(ValueError, match="run the interpret stage"):
+        interpret_run.held_out_contributions(primary.root)
+    onehot = np.eye(4, dtype=np.float32)[np.random.default_rng(1).integers(0, 4, (3, 20))]
+    primary.interpret.mkdir()
+    save_contributions(_scores(onehot, 1.0), primary.interpret / CONTRIBUTIONS_FILE)
+    write_ensemble(primary.root, [member])
+    with pytest.raises(ValueError, match="run the interpret_members stage"):
+        interpret_run.held_out_contributions(primary.root)
+    ModelDir(member).interpret.mkdir()
+    save_contributions(_scores(onehot[:, ::-1].copy(), 2.0), ModelDir(member).interpret / CONTRIBUTIONS_FILE)
+    with pytest.raises(ValueError, match="explains other windows"):
+        interpret_run.held_out_contributions(primary.root)

@@ -142,3 +142,27 @@ def test_build_at_sites_reads_a_linear_model_at_the_registered_window():
     assert readout.provenance["source"] == "sites" and readout.provenance["n_site_windows"] == 4
     blocks = [weights[s:s + K][::-1, ::-1] if rc else weights[s:s + K] for s, rc in zip(start, strand)]
     np.testing.assert_allclose(readout.members[K][0], symmetrise(np.mean(blocks, axis=0)), atol=1e-5)
+
+
+def test_given_site_contributions_replace_the_computed_ones():
+    """With ``site_contributions`` the matrix is read from the given arrays (the interpret stage's DeepSHAP), not
+    recomputed: contributions equal to the computed ones give the same matrix, others a different one; wrong
+    shapes or counts are refused."""
+    rng = np.random.default_rng(17)
+    weights = rng.normal(0, 1, (L, 4))
+    model = _linear_model(weights)
+    site = "TTGACGCA"
+    windows = one_hot_batch(["".join(rng.choice(list("ACGT"), L)) for _ in range(5)])
+    backgrounds = one_hot_batch(_random_seqs(rng, 2, L))
+    kwargs = dict(site_windows=windows, n_queries=3, n_backgrounds=1, n_shuffles=3)
+    computed = LinearReadout.build([model], backgrounds, [site] * 3, **kwargs)
+    exact = np.broadcast_to(weights - weights.mean(axis=1, keepdims=True), windows.shape).astype(np.float32)
+    given = LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[exact], **kwargs)
+    assert given.provenance["site_contributions"] == "given"
+    np.testing.assert_allclose(given.members[K][0], computed.members[K][0], atol=1e-5)
+    other = LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[np.zeros_like(exact)], **kwargs)
+    np.testing.assert_allclose(other.members[K][0], 0.0)
+    with pytest.raises(ValueError, match="1 model"):
+        LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[exact, exact], **kwargs)
+    with pytest.raises(ValueError, match=r"site_contributions\[0\]: shape"):
+        LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[exact[:, 1:]], **kwargs)

@@ -94,7 +94,7 @@ def test_plan_of_a_fresh_project(project):
     assert list(rows["cbf1-shared_lib"]) == ["bam2bw"] + MODEL_STAGES + LIBRARY_STAGES
     assert rows["pho4-pho4_lib"]["train"] == ("run", "no record of a finished run")
     assert rows["pho4-pho4_lib"]["evaluate"] == ("run", "after train reruns")
-    assert rows["pho4-shared_lib"]["marginalize"] == ("run", "after train, train_members rerun")
+    assert rows["pho4-shared_lib"]["marginalize"] == ("run", "after train, train_members, interpret rerun")
     assert rows["cbf1-shared_lib"]["train"] == ("run", "after bam2bw reruns")
     assert "(model shared with pho4-pho4_lib)" in text
     assert not (project.parent / "runs").exists()  # a dry run writes nothing
