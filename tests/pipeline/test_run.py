@@ -143,7 +143,8 @@ def test_libraries_of_one_tf_share_its_model(finished):
     records = json.loads((shared / "stages.json").read_text())
     assert list(records) == LIBRARY_STAGES
     assert records["marginalize"]["parts"]["upstream"] == {"train": owner["train"]["stamp"],
-                                                           "train_members": owner["train_members"]["stamp"]}
+                                                           "train_members": owner["train_members"]["stamp"],
+                                                           "interpret": owner["interpret"]["stamp"]}
 
 
 def test_bam_experiment_counts_the_reads_once(finished):
