@@ -161,7 +161,7 @@ def held_out_contributions(model_dir: str | os.PathLike) -> tuple[np.ndarray, li
         scores = load_contributions(path)
         if onehot is None:
             onehot = scores.onehot
-        elif scores.onehot.shape != onehot.shape or not np.array_equal(scores.onehot, onehot):
+        elif not np.array_equal(scores.onehot, onehot):
             raise ValueError(f"{path}: explains other windows than the primary model's "
                              f"{paths.interpret / CONTRIBUTIONS_FILE}; rerun the interpret_members stage")
         hypothetical.append(scores.hypothetical)
