@@ -22,6 +22,9 @@ finished run's primary model out both ways, and in between, on the run's own cal
   every row has the same base), so the flanks are read around weakened sites as well as the full one;
 * ``linear_genomic_backgrounds`` (``--genomic-backgrounds``): the pipeline's construction with the queries
   inserted at the centre of real held-out peak windows (the interpret stage's) instead of shuffled ones;
+* ``invivo_core_sites`` / ``invivo_other_sites``: the site matrix over the peaks whose registered window carries
+  the library's constant bases (read from the library) / over the others; ``invivo_cwm``, ``invivo_core_sites_cwm``:
+  the same windows' actual contributions (one-hot × hypothetical, a CWM) instead of the hypothetical ones;
 * ``invivo_registered_QxB_sS`` (``--registrations``, step 6): ``invivo_linear`` registered by a query matrix of
   Q queries × B backgrounds (sample seed S) instead of the run's own, with the share of peaks whose window is
   the same; ``invivo_registered_by_contribution``: registered at each window's largest summed contribution.
@@ -94,6 +97,41 @@ def _registrations(run: Path, onehot: np.ndarray, hyp: np.ndarray, m_linear: np.
                                                                     seqs)
 
 
+def _oriented_windows(onehot: np.ndarray, values: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each peak's best window under ``matrix``, read on the strand that scored: (one-hot, values), (n, k, 4)."""
+    from affdist_core.marginalize.linear_readout import best_windows
+
+    k = matrix.shape[0]
+    start, strand, _ = best_windows(onehot, matrix)
+    x = np.stack([onehot[i, s:s + k] for i, s in enumerate(start)])
+    v = np.stack([values[i, s:s + k] for i, s in enumerate(start)])
+    rc = strand.astype(bool)
+    x[rc], v[rc] = x[rc][:, ::-1, ::-1], v[rc][:, ::-1, ::-1]
+    return x, v
+
+
+def _site_variants(onehot: np.ndarray, hyp: np.ndarray, m_linear: np.ndarray, seqs: list[str],
+                   constant: list[int], matrices: dict, readouts: dict) -> None:
+    """Site matrices restricted to the peaks whose registered window carries the library's constant bases
+    (the library's own core, read from the library: no named core), and contribution-weighted (CWM) forms."""
+    from affdist_core.marginalize.linear_readout import additive_scores, symmetrise
+
+    x, v = _oriented_windows(onehot, hyp, m_linear)
+    core = np.array([seqs[0][p] for p in constant])
+    codes = np.array(["ACGT"[j] for j in range(4)])
+    window_bases = codes[x.argmax(axis=2)]
+    has_core = (window_bases[:, constant] == core).all(axis=1) if constant else np.ones(len(x), bool)
+    log.info("peaks whose registered window carries the library's constant bases: %d of %d", has_core.sum(), len(x))
+    variants = {"invivo_core_sites": symmetrise(v[has_core].mean(axis=0)),
+                "invivo_other_sites": symmetrise(v[~has_core].mean(axis=0)) if (~has_core).any() else None,
+                "invivo_cwm": symmetrise((x * v).mean(axis=0)),
+                "invivo_core_sites_cwm": symmetrise((x[has_core] * v[has_core]).mean(axis=0))}
+    for name, m in variants.items():
+        if m is not None:
+            matrices[name] = m
+            readouts[name] = additive_scores(m, seqs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
@@ -140,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         readouts[name] = additive_scores(matrices[name], seqs)
     variable = [p for p in range(k) if len({s[p] for s in seqs}) > 1]  # the library's varied positions
     constant = [p for p in range(k) if p not in variable]
+    _site_variants(onehot, hyp, m_linear, seqs, constant, matrices, readouts)
     if args.resample or args.mismatched or args.genomic_backgrounds:
         from affdist_core.marginalize.backgrounds import run_backgrounds
         from affdist_core.model.ensemble import load_members
