@@ -52,15 +52,17 @@ def window_onehot(sources: ModelSources, chrom: str, centre: int) -> np.ndarray 
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _control(plus: str, minus: str, plus_mtime: float, chrom: str, centre: int, out_pred_len: int):
-    return profiles.control_inputs(plus, minus, chrom, centre, out_pred_len)
+def _control(plus: str, minus: str, plus_mtime: float, chrom: str, centre: int, out_pred_len: int,
+             local_width: int):
+    return profiles.control_inputs(plus, minus, chrom, centre, out_pred_len, local_width)
 
 
 def control_inputs(sources: ModelSources, chrom: str, centre: int) -> tuple[np.ndarray, np.ndarray]:
     """The control inputs of a model trained with a control track at ``chrom:centre``: profile
     (out_pred_len, 2) and log counts (4,) (see :func:`affdist_core.interpret.profiles.control_inputs`)."""
     return _control(str(sources.control_plus_bigwig), str(sources.control_minus_bigwig),
-                    mtime(sources.control_plus_bigwig), chrom, int(centre), sources.out_pred_len)
+                    mtime(sources.control_plus_bigwig), chrom, int(centre), sources.out_pred_len,
+                    sources.local_control_width)
 
 
 @st.cache_resource(show_spinner="Reading contribution scores…", max_entries=4)

@@ -265,7 +265,9 @@ def counts_points(con: Connection, model_id: str, max_per_split: int = 5000, see
 class ModelSources:
     """Where a catalog model and its data are.
 
-    ``model_dir`` holds the model file; ``seq_len``/``out_pred_len`` are its input/output lengths (bp);
+    ``model_dir`` holds the model file; ``seq_len``/``out_pred_len`` are its input/output lengths (bp),
+    ``local_control_width`` the width (bp) of its summit-centred control count
+    (:func:`~affdist_core.model.params.local_control_width`);
     ``test_chroms``/``valid_chroms`` its held-out chromosomes. The file paths come from the run's
     ``artifacts`` (else the model's data spec) and are None when the file does not exist.
     """
@@ -284,6 +286,7 @@ class ModelSources:
     contributions: Path | None
     control_plus_bigwig: Path | None = None
     control_minus_bigwig: Path | None = None
+    local_control_width: int = 0
 
     @property
     def model_file(self) -> Path:
@@ -304,6 +307,16 @@ class ModelSources:
     def has_control(self) -> bool:
         """Whether the model was trained with a control track (both control bigWigs exist)."""
         return self.control_plus_bigwig is not None and self.control_minus_bigwig is not None
+
+
+def _local_control_width(params: dict) -> int:
+    """The model's local control width from its stored parameters (0 when they are incomplete)."""
+    from affdist_core.model.params import load_params, local_control_width
+
+    try:
+        return local_control_width(load_params(params))
+    except (ValueError, TypeError):
+        return 0
 
 
 def model_sources(con: Connection, model_id: str, resolve: Callable[[str], Path] | None = None) -> ModelSources:
@@ -332,6 +345,7 @@ def model_sources(con: Connection, model_id: str, resolve: Callable[[str], Path]
     return ModelSources(
         model_id=model_id, tf=str(tf), run_id=str(run_id), model_dir=Path(resolve(model_dir)),
         seq_len=int(params["seq_len"]), out_pred_len=int(params["out_pred_len"]),
+        local_control_width=_local_control_width(params),
         test_chroms=tuple(spec.get("test_chroms", ())), valid_chroms=tuple(spec.get("valid_chroms", ())),
         genome_fasta=existing("genome", "genome_fasta"), plus_bigwig=existing("plus_bigwig", "plus_bigwig"),
         minus_bigwig=existing("minus_bigwig", "minus_bigwig"),

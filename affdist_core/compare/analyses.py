@@ -194,7 +194,7 @@ def genomic_matches(model_dir: str | os.PathLike, library: pd.DataFrame,
     matches. The caller (the pipeline) supplies it, so this package never loads Keras.
     """
     from affdist_core.io.bigwig import strand_windows
-    from affdist_core.model.params import load_params
+    from affdist_core.model.params import load_params, local_control_width
     from affdist_core.io.fasta import GenomeReader
     from affdist_core.io.peaks import read_peaks
     from affdist_core.model.data_spec import load_data_spec, split_chromosomes
@@ -220,7 +220,7 @@ def genomic_matches(model_dir: str | os.PathLike, library: pd.DataFrame,
         genome.close()
     chroms, starts = matches["chrom"].to_numpy(), (matches["centre"] - half_out).to_numpy()
     control = (control_model_inputs(strand_windows(spec.control_plus_bigwig, spec.control_minus_bigwig, chroms,
-                                                   starts, params.out_pred_len))
+                                                   starts, params.out_pred_len), local_control_width(params))
                if spec.has_control else {})
     predicted = np.asarray(predict_log_counts(onehot, **control), dtype=np.float64)
     observed = strand_windows(spec.plus_bigwig, spec.minus_bigwig, chroms, starts,

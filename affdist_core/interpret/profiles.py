@@ -64,15 +64,16 @@ def observed_profile(plus_bigwig: str | os.PathLike, minus_bigwig: str | os.Path
 
 
 def control_inputs(control_plus_bigwig: str | os.PathLike, control_minus_bigwig: str | os.PathLike, chrom: str,
-                   centre: int, out_pred_len: int) -> tuple[np.ndarray, np.ndarray]:
+                   centre: int, out_pred_len: int, local_width: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's control inputs for the window centred on ``centre``, transformed as in training
     (:func:`affdist_core.model.inputs.control_model_inputs`): ``control_profile`` (out_pred_len, 2) =
     log(1 + control counts) and ``control_logcounts`` (4,) = log(1 + control reads per strand in the window
-    and near its centre), float32."""
+    and within ``local_width`` bp of its centre: the model's
+    :func:`~affdist_core.model.params.local_control_width`), float32."""
     from affdist_core.model.inputs import CONTROL_LOGCOUNTS, CONTROL_PROFILE, control_model_inputs
 
     inputs = control_model_inputs(observed_profile(control_plus_bigwig, control_minus_bigwig, chrom, centre,
-                                                   out_pred_len))
+                                                   out_pred_len), local_width)
     return inputs[CONTROL_PROFILE], inputs[CONTROL_LOGCOUNTS]
 
 

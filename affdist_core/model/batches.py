@@ -14,7 +14,7 @@ import pandas as pd
 
 from affdist_core.common.checks import check_int
 from affdist_core.model.inputs import assemble_examples, check_geometry
-from affdist_core.model.params import BPNetParams
+from affdist_core.model.params import BPNetParams, local_control_width
 from affdist_core.model.windows import WindowSet
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class BatchGenerator(keras.utils.PyDataset):
         self.windows = windows
         self.training = bool(training)
         self.use_control = bool(use_control)
+        self.local_width = local_control_width(params)
         self.max_jitter = jitter
         self.reverse_complement = bool(reverse_complement)
         min_examples = check_int("min_examples", min_examples, 0)
@@ -139,4 +140,4 @@ class BatchGenerator(keras.utils.PyDataset):
         order, shifts, rc = self._order, self._shifts, self._rc
         examples = order[i * self.batch_size : (i + 1) * self.batch_size]
         return assemble_examples(self.windows, examples % len(self.windows), shifts[examples], rc[examples],
-                                 self.use_control)
+                                 self.use_control, self.local_width)

@@ -7,7 +7,8 @@ What BPNet takes (:func:`affdist_core.model.bpnet.build_bpnet`), per example:
 * with control: ``"control_profile"`` (out_pred_len, 2) = ``log1p`` of the control reads per position and
   strand, and ``"control_logcounts"`` (:data:`CONTROL_LOGCOUNTS_WIDTH` = 4,) = ``log1p`` of
   ``[total +, total −, local +, local −]`` (the reads per strand over the output window and within
-  :data:`LOCAL_CONTROL_WIDTH` bp of the summit; :func:`control_model_inputs`). The accessibility branch's
+  :func:`~affdist_core.model.params.local_control_width` bp of the summit, the span one output position reads;
+  :func:`control_model_inputs`). The accessibility branch's
   prediction of the control (:mod:`affdist_core.model.accessibility`) is computed inside the graph from
   ``"sequence"``; it is not an input.
 
@@ -34,7 +35,7 @@ import numpy as np
 from affdist_core.common.atomic import write_json
 from affdist_core.common.checks import read_json_object
 from affdist_core.common.names import INPUTS_FILE
-from affdist_core.model.params import BPNetParams
+from affdist_core.model.params import BPNetParams, local_control_width
 from affdist_core.model.windows import WindowSet
 from affdist_core.seq.alphabet import ONE_HOT_TABLE
 
@@ -43,9 +44,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CONTRACT_VERSION",
     "CONTROL_LOGCOUNTS_WIDTH",
+    "LOCAL_CONTROL_RULE",
     "INPUT_NAMES",
     "LAYERS",
-    "LOCAL_CONTROL_WIDTH",
     "LayerNames",
     "ModelContractError",
     "assemble_examples",
@@ -62,12 +63,13 @@ __all__ = [
 ]
 
 #: Version of the contract below; bump it when the meaning of an input changes without its name or shape.
-CONTRACT_VERSION = 1
+#: 2 (issue 25): the local control count's width follows the model's geometry
+#: (:func:`~affdist_core.model.params.local_control_width`) instead of a fixed 150 bp.
+CONTRACT_VERSION = 2
 
-#: Width (bp) of the summit-centred control count given to the counts head beside the output-window total:
-#: the accessibility of the site itself (one nucleosome-sized window; the output window's total mixes in
-#: the neighbouring chromatin, whose accessibility can differ a lot).
-LOCAL_CONTROL_WIDTH = 150
+#: How the width of the summit-centred control count is set (stored in every model's contract): the span of
+#: sequence one output position reads (:func:`~affdist_core.model.params.local_control_width`).
+LOCAL_CONTROL_RULE = "receptive_field"
 #: Length of the ``control_logcounts`` input: ``[total +, total −, local +, local −]``.
 CONTROL_LOGCOUNTS_WIDTH = 4
 #: Strands per task (+, −), in every profile and count array.
@@ -152,7 +154,7 @@ def input_shapes(seq_len: int, out_pred_len: int, use_control: bool) -> dict[str
 # ----------------------------------------------------------------------------------------------- control
 
 
-def local_control_counts(control_counts: np.ndarray, width: int = LOCAL_CONTROL_WIDTH) -> np.ndarray:
+def local_control_counts(control_counts: np.ndarray, width: int) -> np.ndarray:
     """Control reads per strand in the central ``width`` bp of centred windows (..., L, 2) → (..., 2) float32.
 
     The window ``[L // 2 - width // 2, L // 2 - width // 2 + width)`` (all of it when ``L <= width``, so for
@@ -164,16 +166,24 @@ def local_control_counts(control_counts: np.ndarray, width: int = LOCAL_CONTROL_
     return control_counts[..., start : start + width, :].sum(axis=-2, dtype=np.float32)
 
 
-def control_model_inputs(control_counts: np.ndarray, local_counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def control_model_inputs(control_counts: np.ndarray, local_width: int | None = None,
+                         local_counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """BPNet's control inputs from raw control counts (..., out_pred_len, 2) of summit-centred windows.
 
     Returns ``"control_profile"`` = log1p(counts), same shape, and ``"control_logcounts"`` (..., 4) =
     log1p of ``[total +, total −, local +, local −]``: the reads per strand over the whole output window and
-    within :data:`LOCAL_CONTROL_WIDTH` bp of the summit (:func:`local_control_counts` of ``control_counts``
-    unless ``local_counts`` (..., 2) is given — the trainer's jittered crops pass the summit's own).
+    within ``local_width`` bp of the summit (the model's
+    :func:`~affdist_core.model.params.local_control_width`; :func:`local_control_counts` of ``control_counts``)
+    unless ``local_counts`` (..., 2) is given — the trainer's jittered crops pass the summit's own.
     """
     control_counts = np.asarray(control_counts, dtype=np.float32)
-    local = local_control_counts(control_counts) if local_counts is None else np.asarray(local_counts, np.float32)
+    if local_counts is None:
+        if local_width is None:
+            raise ValueError("control_model_inputs: pass local_width (the model's local_control_width) or "
+                             "local_counts")
+        local = local_control_counts(control_counts, int(local_width))
+    else:
+        local = np.asarray(local_counts, np.float32)
     totals = np.concatenate([control_counts.sum(axis=-2), local], axis=-1)
     return {CONTROL_PROFILE: np.log1p(control_counts), CONTROL_LOGCOUNTS: np.log1p(totals)}
 
@@ -204,8 +214,11 @@ def assemble_examples(
     shifts: np.ndarray,
     rc: np.ndarray,
     use_control: bool,
+    local_width: int | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Cut (and reverse-complement where ``rc``) the windows ``index`` (b,) at jitter ``shifts`` (b,) bp.
+    ``local_width``: the model's :func:`~affdist_core.model.params.local_control_width` (required when the
+    windows have a control track and ``use_control``).
 
     Returns ``(inputs, targets)`` as described in :func:`fixed_arrays` (b examples)."""
     J, L, P = windows.max_jitter, windows.seq_len, windows.out_pred_len
@@ -225,11 +238,13 @@ def assemble_examples(
         else:
             control = windows.control[rows, offsets + np.arange(P)].astype(np.float32)
             # The local count sits at the summit (the stored window's centre) whatever the jitter.
-            local = local_control_counts(windows.control[index], min(LOCAL_CONTROL_WIDTH, P))
+            if local_width is None:
+                raise ValueError("assemble_examples: local_width is required for windows with a control track")
+            local = local_control_counts(windows.control[index], min(int(local_width), P))
             if rc.any():
                 control[rc] = control[rc][:, ::-1, ::-1]
                 local[rc] = local[rc][:, ::-1]
-            inputs.update(control_model_inputs(control, local))
+            inputs.update(control_model_inputs(control, local_counts=local))
     return inputs, targets
 
 
@@ -246,7 +261,8 @@ def fixed_arrays(
     """
     check_geometry(windows, params)
     n = len(windows)
-    return assemble_examples(windows, np.arange(n), np.zeros(n, np.int64), np.zeros(n, bool), use_control)
+    return assemble_examples(windows, np.arange(n), np.zeros(n, np.int64), np.zeros(n, bool), use_control,
+                             local_control_width(params))
 
 
 # ----------------------------------------------------------------------------------------------- contract
@@ -264,7 +280,7 @@ def _named(struct: Any, tensors: list[Any]) -> dict[str, Any]:
 
 def model_contract(model: Any) -> dict[str, Any]:
     """The contract of a built BPNet (what ``inputs.json`` holds): version, the input and output shapes of
-    ``model`` (no batch axis), :data:`LOCAL_CONTROL_WIDTH`, :data:`CONTROL_LOGCOUNTS_WIDTH` and :data:`LAYERS`."""
+    ``model`` (no batch axis), :data:`LOCAL_CONTROL_RULE`, :data:`CONTROL_LOGCOUNTS_WIDTH` and :data:`LAYERS`."""
     inputs = _named(model.input, model.inputs)
     outputs = _named(model.output, model.outputs)
     return {
@@ -272,7 +288,7 @@ def model_contract(model: Any) -> dict[str, Any]:
         "inputs": {name: _shape(inputs[name]) for name in INPUT_NAMES if name in inputs}
         | {name: _shape(t) for name, t in inputs.items() if name not in INPUT_NAMES},
         "outputs": {name: _shape(t) for name, t in outputs.items()},
-        "local_control_width": LOCAL_CONTROL_WIDTH,
+        "local_control_rule": LOCAL_CONTROL_RULE,
         "control_logcounts_width": CONTROL_LOGCOUNTS_WIDTH,
         "layer_names": LAYERS.to_dict(),
     }
@@ -347,7 +363,7 @@ def check_contract(model: Any, stored: dict[str, Any] | None, source: str) -> No
         log.warning("%s: no %s beside the model (saved before model contracts were stored); checked its input "
                     "names and shapes and layer names only", source, INPUTS_FILE)
         return
-    for key in ("contract_version", "local_control_width", "control_logcounts_width", "layer_names"):
+    for key in ("contract_version", "local_control_rule", "control_logcounts_width", "layer_names"):
         if stored.get(key) != expected[key]:
             raise ModelContractError(
                 f"{source}: {INPUTS_FILE}: {key}: the model was saved with {stored.get(key)!r}, this code expects "

@@ -162,6 +162,15 @@ def receptive_field(params: BPNetParams) -> int:
     return params.seq_len - output_length(params) + 1
 
 
+def local_control_width(params: BPNetParams) -> int:
+    """Width (bp) of the summit-centred control count the counts head gets beside the output window's total:
+    the span of sequence that the summit's own output position reads (:func:`receptive_field`), at most
+    ``out_pred_len``. The control over that span measures the chromatin the site's sequence sits in, as wide
+    as the model's own view of it; a fixed width (150 bp until issue 25, "one nucleosome") equalled the
+    simulator's accessibility window, so the width now follows the model's geometry instead."""
+    return min(receptive_field(params), params.out_pred_len)
+
+
 def _check_lengths(params: BPNetParams) -> None:
     keys = "seq_len, conv1_kernel_size, n_dil_layers, dil_kernel_size, outconv_kernel_size"
     formula = (

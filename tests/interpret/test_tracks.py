@@ -88,13 +88,15 @@ def test_predicted_profile_sums_to_the_model_counts(con, sources, model):
     control_profile = control_logcounts = None
     if sources.has_control:  # a model trained with a control track is evaluated with it
         controls = [profiles.control_inputs(sources.control_plus_bigwig, sources.control_minus_bigwig, p.chrom,
-                                          p.centre, sources.out_pred_len) for p in peaks.itertuples()]
+                                          p.centre, sources.out_pred_len, sources.local_control_width)
+                    for p in peaks.itertuples()]
         control_profile = np.stack([c[0] for c in controls])
         control_logcounts = np.stack([c[1] for c in controls])
         assert control_profile.shape == (len(peaks), sources.out_pred_len, 2)
         counts = np.expm1(control_profile)
         np.testing.assert_allclose(control_logcounts[:, :2], np.log1p(counts.sum(axis=1)), rtol=1e-5)
-        np.testing.assert_allclose(control_logcounts[:, 2:], np.log1p(local_control_counts(counts)), rtol=1e-5)
+        np.testing.assert_allclose(control_logcounts[:, 2:], np.log1p(local_control_counts(counts, sources.local_control_width)), rtol=1e-5)
+        assert sources.local_control_width > 0
     predicted = profiles.predict_profiles(model, onehot, control_profile, control_logcounts)
     assert predicted.counts.shape == (len(peaks), sources.out_pred_len, 2)
     assert predicted.counts.min() >= 0

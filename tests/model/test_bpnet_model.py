@@ -19,7 +19,7 @@ from affdist_core.model.params import (
     save_params,
 )
 from affdist_core.common.names import INPUTS_FILE, MODEL_FILE
-from affdist_core.model.inputs import LAYERS, LOCAL_CONTROL_WIDTH, ModelContractError
+from affdist_core.model.inputs import LAYERS, LOCAL_CONTROL_RULE, ModelContractError
 from affdist_core.seq.alphabet import reverse_complement_one_hot
 
 keras = pytest.importorskip("keras")
@@ -165,7 +165,7 @@ def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
     stored = json.loads((tmp_path / INPUTS_FILE).read_text())
     assert stored["inputs"] == {"sequence": [70, 4], "control_profile": [20, 2], "control_logcounts": [4]}
     assert stored["outputs"] == {"profile": [20, 2], "logcounts": [2]}
-    assert stored["local_control_width"] == LOCAL_CONTROL_WIDTH and stored["layer_names"] == LAYERS.to_dict()
+    assert stored["local_control_rule"] == LOCAL_CONTROL_RULE and stored["layer_names"] == LAYERS.to_dict()
     loaded = bpnet.load_model(path)
     ctl_p = np.random.default_rng(2).random((len(tiny_x), 20, 2)).astype(np.float32)
     ctl_c = np.random.default_rng(3).random((len(tiny_x), 4)).astype(np.float32)
@@ -184,7 +184,7 @@ def test_save_load_roundtrip_identical(tiny_model, tiny_x, tmp_path):
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("local_control_width", LOCAL_CONTROL_WIDTH + 50),
+        ("local_control_rule", "fixed_150bp"),
         ("control_logcounts_width", 2),
         ("contract_version", 0),
         ("layer_names", {**LAYERS.to_dict(), "logcounts_seq": "logcounts_sequence"}),

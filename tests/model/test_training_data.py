@@ -30,7 +30,8 @@ from affdist_core.model.data_spec import (
     load_data_spec,
     save_data_spec,
 )
-from affdist_core.model.inputs import fixed_arrays, LOCAL_CONTROL_WIDTH, control_model_inputs, local_control_counts
+from affdist_core.model.inputs import fixed_arrays, control_model_inputs, local_control_counts
+from affdist_core.model.params import local_control_width, receptive_field
 from affdist_core.model.windows import extract_windows
 
 CHROMS = ["chrI", "chrII", "chrIV", "chrVII"]
@@ -313,7 +314,8 @@ def test_rc_batch_is_exact_mirror(data, spec, train):
         fwd_in["control_profile"][0, :, 1], np.log1p(data["control_minus"][ws.meta["chrom"][0]][c - P // 2 : c - P // 2 + P]),
         rtol=1e-6)
     window = ws.control[:, JITTER:JITTER + P].astype(float)
-    width = min(LOCAL_CONTROL_WIDTH, P)
+    width = min(local_control_width(PARAMS), P)
+    assert width == min(receptive_field(PARAMS), P)
     local = ws.control[:, JITTER + P // 2 - width // 2:][:, :width].astype(float)
     np.testing.assert_allclose(fwd_in["control_logcounts"], np.log1p(np.hstack([window.sum(1), local.sum(1)])),
                                rtol=1e-6)
@@ -437,6 +439,18 @@ def test_local_control_counts_are_the_central_reads():
     counts[:, :75, 1] = 2.0  # reads on the − strand outside it
     np.testing.assert_allclose(local_control_counts(counts, 150), [[150.0, 0.0]] * 2)
     np.testing.assert_allclose(local_control_counts(counts, 1000), [[150.0, 150.0]] * 2)  # window shorter: all of it
-    inputs = control_model_inputs(counts)
+    inputs = control_model_inputs(counts, 150)
     np.testing.assert_allclose(inputs["control_logcounts"], np.log1p([[150.0, 150.0, 150.0, 0.0]] * 2), rtol=1e-6)
     np.testing.assert_allclose(inputs["control_profile"], np.log1p(counts))
+    with pytest.raises(ValueError, match="local_width"):
+        control_model_inputs(counts)
+
+
+def test_local_control_width_is_the_span_one_output_position_reads():
+    from affdist_core.model.params import YEAST_COMPACT_PARAMS, SEED_MAX_PARAMS
+
+    # yeast-compact: conv1 21, five dilated k=3 convs (2..32), outconv 75: 1 + 20 + 2·62 + 74 = 219 bp
+    assert local_control_width(YEAST_COMPACT_PARAMS) == 219 == receptive_field(YEAST_COMPACT_PARAMS)
+    assert local_control_width(SEED_MAX_PARAMS) == 1 + 20 + 2 * 126 + 74
+    narrow = YEAST_COMPACT_PARAMS.replace(out_pred_len=100)
+    assert local_control_width(narrow) == 100  # never wider than the output window
