@@ -39,7 +39,8 @@ from affdist_core.model.params import BPNetParams
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ACCESS_LAYER_NAMES", "accessibility_branch", "accessibility_windows", "fit_accessibility"]
+__all__ = ["ACCESS_LAYER_NAMES", "accessibility_branch", "accessibility_windows", "copy_accessibility",
+           "fit_accessibility"]
 
 #: Filters of each conv of the branch.
 ACCESS_FILTERS = 32
@@ -139,4 +140,32 @@ def fit_accessibility(model: keras.Model, train, valid, params: BPNetParams) -> 
               "wall_s": round(time.time() - started, 1)}
     log.info("accessibility branch: %d epochs in %.0f s; validation r with the control's log counts: total %.3f, "
              "local %.3f", record["epochs"], record["wall_s"], record["valid_r_total"], record["valid_r_local"])
+    return record
+
+
+def copy_accessibility(model: keras.Model, source: keras.Model, source_record: dict[str, Any] | None = None,
+                       source_name: str = "") -> dict[str, Any]:
+    """Give ``model`` the fitted, frozen accessibility branch of ``source`` (another BPNet of the same data and
+    geometry, e.g. an ensemble's primary model) instead of fitting its own: the branch models the control,
+    which does not change between members, so an ensemble fits it once. Raises ValueError naming the layer
+    when ``source`` has no branch or one of another shape.
+
+    Returns the record for ``training.json``: ``source_record`` (the source's own branch record) with
+    ``shared_from`` = ``source_name``."""
+    started = time.time()
+    for name in ACCESS_LAYER_NAMES:
+        try:
+            weights = source.get_layer(name).get_weights()
+        except ValueError:
+            raise ValueError(f"{source_name or 'source'}: the model has no accessibility layer {name!r}; train it "
+                             "with a control track") from None
+        target = model.get_layer(name)
+        shapes = [w.shape for w in target.get_weights()]
+        if shapes != [w.shape for w in weights]:
+            raise ValueError(f"{source_name or 'source'}: accessibility layer {name!r} has weights {[w.shape for w in weights]}, "
+                             f"this model's {shapes}: the models differ in geometry")
+        target.set_weights(weights)
+        target.trainable = False
+    record = {**(source_record or {}), "shared_from": str(source_name), "copy_wall_s": round(time.time() - started, 2)}
+    log.info("accessibility branch: shared from %s (fitted once for the ensemble)", source_name or "the source model")
     return record

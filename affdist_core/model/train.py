@@ -44,8 +44,8 @@ import numpy as np
 from affdist_core.common.atomic import atomic_path, write_json
 from affdist_core.common.fingerprint import code_version, digest, file_identity
 from affdist_core.common.names import CHECKPOINT_STATE_FILE, LAST_CHECKPOINT_FILE, ModelDir
-from affdist_core.model.accessibility import accessibility_windows, fit_accessibility
-from affdist_core.model.bpnet import build_bpnet, save_model, sequence_counts_head
+from affdist_core.model.accessibility import accessibility_windows, copy_accessibility, fit_accessibility
+from affdist_core.model.bpnet import build_bpnet, load_model, save_model, sequence_counts_head
 from affdist_core.model.params import BPNetParams, TrainingSettings, save_params
 from affdist_core.model.losses import MultinomialNLL
 from affdist_core.model.batches import BatchGenerator
@@ -78,30 +78,43 @@ WALL_TIME_GUARD_REASON = "wall-time guard reached (max_minutes): the model depen
 BEST_WEIGHTS_FILE = "best.weights.h5"
 
 
-def fingerprint_parts(params: BPNetParams, spec: DataSpec, settings: TrainingSettings) -> dict[str, str]:
+def fingerprint_parts(params: BPNetParams, spec: DataSpec, settings: TrainingSettings,
+                      accessibility_from: str | os.PathLike | None = None) -> dict[str, str]:
     """Digests of what a training's result depends on: ``params``, ``data`` (the spec and its files' size and
-    mtime), ``settings`` (all but :data:`STOPPING_FIELDS`), ``code`` (this module and what it imports)."""
+    mtime), ``settings`` (all but :data:`STOPPING_FIELDS`), ``code`` (this module and what it imports) and,
+    when the accessibility branch is shared from another model directory, ``accessibility`` (that model's
+    training fingerprint: retraining the source retrains this model)."""
     spec_dict = spec.to_dict()
     files = {k: file_identity(v) for k, v in sorted(spec_dict.items()) if isinstance(v, str) and v}
     trajectory = {k: v for k, v in dataclasses.asdict(settings).items() if k not in STOPPING_FIELDS}
-    return {"params": digest(dataclasses.asdict(params)), "data": digest({"spec": spec_dict, "files": files}),
-            "settings": digest(trajectory), "code": digest(code_version([__name__]))}
+    parts = {"params": digest(dataclasses.asdict(params)), "data": digest({"spec": spec_dict, "files": files}),
+             "settings": digest(trajectory), "code": digest(code_version([__name__]))}
+    if accessibility_from is not None:
+        parts["accessibility"] = digest(_source_fingerprint(accessibility_from))
+    return parts
 
 
-def training_fingerprint(params: BPNetParams, spec: DataSpec, settings: TrainingSettings) -> str:
+def _source_fingerprint(model_dir: str | os.PathLike) -> str:
+    """The training fingerprint recorded in a finished model directory ("" when it has none yet)."""
+    path = ModelDir.at(model_dir).training
+    return str(json.loads(path.read_text()).get("fingerprint", "")) if path.is_file() else ""
+
+
+def training_fingerprint(params: BPNetParams, spec: DataSpec, settings: TrainingSettings,
+                         accessibility_from: str | os.PathLike | None = None) -> str:
     """One digest of :func:`fingerprint_parts`: equal fingerprints train the same model."""
-    return digest(fingerprint_parts(params, spec, settings))
+    return digest(fingerprint_parts(params, spec, settings, accessibility_from))
 
 
 def finished_training(model_dir: str | os.PathLike, params: BPNetParams, spec: DataSpec,
-                      settings: TrainingSettings) -> bool:
+                      settings: TrainingSettings, accessibility_from: str | os.PathLike | None = None) -> bool:
     """True when ``model_dir`` holds a finished model of exactly this training (same fingerprint and the same
     stopping rules), so it need not be trained again."""
     paths = ModelDir.at(model_dir)
     if not (paths.training.is_file() and paths.model.is_file()):
         return False
     record = json.loads(paths.training.read_text())
-    return (record.get("fingerprint") == training_fingerprint(params, spec, settings)
+    return (record.get("fingerprint") == training_fingerprint(params, spec, settings, accessibility_from)
             and record.get("settings") == dataclasses.asdict(settings))
 
 
@@ -159,13 +172,21 @@ def train_bpnet(
     spec: DataSpec,
     out_dir: str | os.PathLike,
     settings: TrainingSettings = TrainingSettings(),
+    accessibility_from: str | os.PathLike | None = None,
 ) -> TrainResult:
-    """Train a BPNet on ``spec``'s data and write the model directory (see the module docstring)."""
+    """Train a BPNet on ``spec``'s data and write the model directory (see the module docstring).
+
+    ``accessibility_from``: a finished model directory of the same data and geometry (an ensemble's primary
+    model) whose fitted accessibility branch this model takes, frozen, instead of fitting its own
+    (:func:`~affdist_core.model.accessibility.copy_accessibility`)."""
     started = time.time()
     out = Path(out_dir)
     paths = ModelDir(out)
     checkpoint = paths.checkpoint
-    parts = fingerprint_parts(params, spec, settings)
+    if accessibility_from is not None and not ModelDir.at(accessibility_from).model.is_file():
+        raise ValueError(f"accessibility_from: {accessibility_from} holds no finished model "
+                         f"({ModelDir.at(accessibility_from).model.name}); train it first")
+    parts = fingerprint_parts(params, spec, settings, accessibility_from)
     fingerprint = digest(parts)
     _discard_other_training(paths, parts, fingerprint)
     checkpoint.mkdir(parents=True, exist_ok=True)
@@ -194,7 +215,14 @@ def train_bpnet(
                  "stop_reason": "max_epochs reached", "fingerprint": fingerprint, "fingerprint_parts": parts}
         model = build_bpnet(params, use_control=use_control)
         if LAYERS.access_logcounts in {layer.name for layer in model.layers}:
-            state["accessibility"] = fit_accessibility(model, *accessibility_windows(spec, params), params)
+            if accessibility_from is None:
+                state["accessibility"] = fit_accessibility(model, *accessibility_windows(spec, params), params)
+            else:
+                source = ModelDir.at(accessibility_from)
+                source_record = json.loads(source.training.read_text()).get("accessibility") or {}
+                state["accessibility"] = copy_accessibility(
+                    model, load_model(source.model), {k: v for k, v in source_record.items() if k != "shared_from"},
+                    str(source.root))
         _standardise_nuisance(model, train, params)
         _initialise_counts_bias(model, train)
         compile_bpnet(model, params, settings.jit_compile)

@@ -11,7 +11,7 @@ bam2bw          —                            mapping-quality filter, duplicate
 train           simulate | bam2bw            BPNet params, split, training settings (seed)      ``model/``
 evaluate        train                        —                                                  ``model/metrics.json``
 interpret       train                        DeepSHAP shuffles                                  ``model/interpret/``
-train_members   simulate | bam2bw            params, split, each member's settings (seeds)      ``model/members/``
+train_members   train                        params, split, each member's settings (seeds)      ``model/members/``
 interpret_...   interpret, train_members     DeepSHAP shuffles (only with ensemble members)     ``model/interpret_ensemble/``
 marginalize     train, train_members,        scored rows, backgrounds, models, curve sizes      ``distill/``
                 interpret(_members)
@@ -258,7 +258,7 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
               after=("train",), settings={"n_shuffles": plan.n_shuffles}, code=("affdist_core.interpret.run",)),
         Stage("train_members", lambda: _train_members(plan),
               outputs=tuple(rel(m.model) for m in members) + ((rel(model.ensemble),) if members else ()),
-              after=data_stage,
+              after=("train",),  # the members share the primary model's accessibility branch
               settings=lambda: model_settings({"members": [asdict(plan.training_settings(s))
                                                            for s in plan.member_seeds]}),
               code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity),

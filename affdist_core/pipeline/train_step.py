@@ -37,7 +37,8 @@ class ModelDidNotLearn(RuntimeError):
 
 
 def train_model(data: Path | DataSpec, model_dir: Path, params: BPNetParams, split: dict,
-                settings: TrainingSettings, enforce_learning: bool = True) -> bool:
+                settings: TrainingSettings, enforce_learning: bool = True,
+                accessibility_from: Path | None = None) -> bool:
     """Train a BPNet on ``data`` — the simulated data directory (``split``: data-spec overrides) or a user's data
     spec (used as it is) — into ``model_dir``; returns False when ``model_dir`` already holds this very
     training's finished model.
@@ -47,26 +48,28 @@ def train_model(data: Path | DataSpec, model_dir: Path, params: BPNetParams, spl
     retrained with the next seed (``seed + RETRY_SEED_STEP``, up to :data:`LEARNING_ATTEMPTS` trainings), and
     when none learns :class:`ModelDidNotLearn` stops the run; a model directory holding a later attempt's model
     resumes there (the earlier seeds failed before). Without it (quick smoke runs: a few epochs) a failed check
-    is only logged."""
+    is only logged. ``accessibility_from``: a finished model directory whose accessibility branch this model
+    shares (:func:`~affdist_core.model.train.train_bpnet`; used only when the data have a control track)."""
     from dataclasses import replace
 
     from affdist_core.model.data_spec import default_data_spec
     from affdist_core.model.train import finished_training, train_bpnet
 
     spec = data if isinstance(data, DataSpec) else default_data_spec(data, **split)
+    shared = accessibility_from if spec.has_control else None
     seeds = [settings.seed + RETRY_SEED_STEP * k for k in range(LEARNING_ATTEMPTS if enforce_learning else 1)]
     start = next((k for k, seed in enumerate(seeds)
-                  if finished_training(model_dir, params, spec, replace(settings, seed=seed))), 0)
+                  if finished_training(model_dir, params, spec, replace(settings, seed=seed), shared)), 0)
     trained, failures = False, []
     for seed in seeds[start:]:
         attempt = replace(settings, seed=seed)
-        if finished_training(model_dir, params, spec, attempt):
+        if finished_training(model_dir, params, spec, attempt, shared):
             log.info("%s: trained already with these parameters, data and settings (seed %d)", model_dir, seed)
         else:
             if seed != settings.seed:
                 log.warning("%s: retraining with seed %d (attempt %d of %d)", model_dir, seed,
                             seeds.index(seed) + 1, len(seeds))
-            train_bpnet(params, spec, model_dir, attempt)
+            train_bpnet(params, spec, model_dir, attempt, accessibility_from=shared)
             trained = True
         verdict = _learning_check(model_dir, spec, seed)
         if verdict.passed:
@@ -104,7 +107,10 @@ def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, s
     """Train the ensemble members with ``seeds`` (``model_dir/members/seed_<K>``; each as :func:`train_model`)
     and record them in ``model_dir/ensemble.json`` (removed when ``seeds`` is empty); returns how many were
     trained now. ``training``: overrides of :func:`training_settings` (e.g. ``max_epochs``). Each member must
-    learn unless ``quick`` (:func:`train_model`'s ``enforce_learning``)."""
+    learn unless ``quick`` (:func:`train_model`'s ``enforce_learning``). With a control track every member
+    takes the primary model's (``model_dir``'s) fitted accessibility branch instead of fitting its own: the
+    branch models the control, the same for every member, and fitting it was a third of each member's
+    training time (issue 26); the members differ in BPNet's initialisation and batch order."""
     from dataclasses import replace
 
     from affdist_core.model.ensemble import member_dir, write_ensemble
@@ -115,6 +121,6 @@ def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, s
         log.info("member seed %d (model %d of %d)", seed, k, len(seeds) + 1)
         settings = training_settings(quick, seed)
         trained += train_model(data, directory, params, split, replace(settings, **training) if training else settings,
-                               enforce_learning=not quick)
+                               enforce_learning=not quick, accessibility_from=model_dir)
     write_ensemble(model_dir, members)
     return trained

@@ -55,3 +55,26 @@ def test_branch_learns_the_controls_sequence_rule_and_is_frozen():
     for a, b in zip(frozen, after):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(model.get_layer(LAYERS.bound_hidden).get_weights()[0], before)
+
+
+def test_a_copied_branch_is_the_sources_frozen_branch_and_nothing_else():
+    keras.utils.set_random_seed(0)
+    params = load_params(TINY)
+    train, _ = _windows(600, 0, "train")
+    valid, _ = _windows(100, 1, "valid")
+    source = bpnet.build_bpnet(params)
+    record = accessibility.fit_accessibility(source, train, valid, params)
+    keras.utils.set_random_seed(1)
+    member = bpnet.build_bpnet(params)
+    untouched = member.get_layer(LAYERS.bound_hidden).get_weights()[0].copy()
+    copied = accessibility.copy_accessibility(member, source, record, "runs/x/model")
+    for name in accessibility.ACCESS_LAYER_NAMES:
+        for a, b in zip(member.get_layer(name).get_weights(), source.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert not member.get_layer(name).trainable
+    np.testing.assert_array_equal(member.get_layer(LAYERS.bound_hidden).get_weights()[0], untouched)
+    assert copied["shared_from"] == "runs/x/model" and copied["epochs"] == record["epochs"]
+    wider = bpnet.build_bpnet(load_params({**TINY, "seq_len": 90}))
+    import pytest
+    with pytest.raises(ValueError, match="access_hidden|geometry"):
+        accessibility.copy_accessibility(wider, source, record, "runs/x/model")

@@ -273,3 +273,32 @@ def test_baseline_line_matches_least_squares_by_hand():
     features = baseline_features({"sequence": onehot, "control_logcounts": control}, use_control=True)
     np.testing.assert_allclose(features, np.c_[control, [1.0, 0.5, 0.0], np.ones(3)])
     assert baseline_features({"sequence": onehot}, use_control=False).shape == (3, 2)
+
+
+def test_members_share_the_primary_models_accessibility_branch(tmp_path):
+    """A member trained with ``accessibility_from`` takes the primary's fitted branch (same weights, frozen,
+    recorded), and its fingerprint follows the primary's: retraining the primary makes the member stale."""
+    from affdist_core.model.bpnet import load_model
+    from affdist_core.model.accessibility import ACCESS_LAYER_NAMES
+    from affdist_core.model.inputs import LAYERS
+    from affdist_core.model.train import finished_training
+
+    spec = _write_dataset(tmp_path)
+    spec = spec.replace(control_plus_bigwig=spec.plus_bigwig, control_minus_bigwig=spec.minus_bigwig)
+    settings = TrainingSettings(batch_size=32, max_epochs=2, patience=2, jit_compile=False, min_epoch_examples=0)
+    train_bpnet(TINY, spec, tmp_path / "primary", settings)
+    member_settings = dataclasses.replace(settings, seed=1)
+    train_bpnet(TINY, spec, tmp_path / "member", member_settings, accessibility_from=tmp_path / "primary")
+    primary, member = load_model(tmp_path / "primary"), load_model(tmp_path / "member")
+    for name in ACCESS_LAYER_NAMES:
+        for a, b in zip(primary.get_layer(name).get_weights(), member.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(primary.get_layer(LAYERS.conv1).get_weights()[0],
+                              member.get_layer(LAYERS.conv1).get_weights()[0])  # BPNet itself differs
+    record = json.loads((tmp_path / "member" / "training.json").read_text())
+    assert record["accessibility"]["shared_from"] == str(tmp_path / "primary")
+    assert finished_training(tmp_path / "member", TINY, spec, member_settings, tmp_path / "primary")
+    assert not finished_training(tmp_path / "member", TINY, spec, member_settings)  # another training
+    primary_record = json.loads((tmp_path / "primary" / "training.json").read_text())
+    (tmp_path / "primary" / "training.json").write_text(json.dumps({**primary_record, "fingerprint": "retrained"}))
+    assert not finished_training(tmp_path / "member", TINY, spec, member_settings, tmp_path / "primary")
