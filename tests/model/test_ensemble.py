@@ -104,7 +104,7 @@ def test_demo_trains_missing_members_only(tmp_path, monkeypatch):
     split = {"valid_chroms": ["chrB"], "test_chroms": ["chrC"]}
     trained = []
 
-    def fake_train_bpnet(params, spec, out, settings):
+    def fake_train_bpnet(params, spec, out, settings, accessibility_from=None):
         trained.append(settings.seed)
         _fake_model_dir(out, settings.seed)
         record = json.loads((out / "training.json").read_text())

@@ -102,7 +102,7 @@ def test_a_model_trained_with_another_seed_is_retrained(tmp_path, monkeypatch):
     split = {"valid_chroms": ["chrB"], "test_chroms": ["chrC"]}
     trained = []
 
-    def fake_train_bpnet(params, spec, out, settings):
+    def fake_train_bpnet(params, spec, out, settings, accessibility_from=None):
         trained.append(settings.seed)
         out.mkdir(parents=True, exist_ok=True)
         (out / "model.keras").write_bytes(b"")

@@ -25,7 +25,7 @@ def fake(tmp_path, monkeypatch):
 
     state = {"trained": [], "learns_from": 2000}
 
-    def fake_train(params, spec, out_dir, settings):
+    def fake_train(params, spec, out_dir, settings, accessibility_from=None):
         paths = ModelDir.at(out_dir)
         paths.root.mkdir(parents=True, exist_ok=True)
         paths.model.write_bytes(b"model")
