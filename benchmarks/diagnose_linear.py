@@ -97,29 +97,15 @@ def _registrations(run: Path, onehot: np.ndarray, hyp: np.ndarray, m_linear: np.
                                                                     seqs)
 
 
-def _oriented_windows(onehot: np.ndarray, values: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each peak's best window under ``matrix``, read on the strand that scored: (one-hot, values), (n, k, 4)."""
-    from affdist_core.marginalize.linear_readout import best_windows
-
-    k = matrix.shape[0]
-    start, strand, _ = best_windows(onehot, matrix)
-    x = np.stack([onehot[i, s:s + k] for i, s in enumerate(start)])
-    v = np.stack([values[i, s:s + k] for i, s in enumerate(start)])
-    rc = strand.astype(bool)
-    x[rc], v[rc] = x[rc][:, ::-1, ::-1], v[rc][:, ::-1, ::-1]
-    return x, v
-
-
 def _site_variants(onehot: np.ndarray, hyp: np.ndarray, m_linear: np.ndarray, seqs: list[str],
                    constant: list[int], matrices: dict, readouts: dict) -> None:
     """Site matrices restricted to the peaks whose registered window carries the library's constant bases
     (the library's own core, read from the library: no named core), and contribution-weighted (CWM) forms."""
-    from affdist_core.marginalize.linear_readout import additive_scores, symmetrise
+    from affdist_core.marginalize.linear_readout import additive_scores, oriented_sites, symmetrise
 
-    x, v = _oriented_windows(onehot, hyp, m_linear)
+    x, v = oriented_sites(onehot, hyp, m_linear)
     core = np.array([seqs[0][p] for p in constant])
-    codes = np.array(["ACGT"[j] for j in range(4)])
-    window_bases = codes[x.argmax(axis=2)]
+    window_bases = np.array(list("ACGT"))[x.argmax(axis=2)]
     has_core = (window_bases[:, constant] == core).all(axis=1) if constant else np.ones(len(x), bool)
     log.info("peaks whose registered window carries the library's constant bases: %d of %d", has_core.sum(), len(x))
     variants = {"invivo_core_sites": symmetrise(v[has_core].mean(axis=0)),

@@ -309,21 +309,13 @@ class ModelSources:
         return self.control_plus_bigwig is not None and self.control_minus_bigwig is not None
 
 
-def _local_control_width(params: dict) -> int:
-    """The model's local control width from its stored parameters (0 when they are incomplete)."""
-    from affdist_core.model.params import load_params, local_control_width
-
-    try:
-        return local_control_width(load_params(params))
-    except (ValueError, TypeError):
-        return 0
-
-
 def model_sources(con: Connection, model_id: str, resolve: Callable[[str], Path] | None = None) -> ModelSources:
     """The :class:`ModelSources` of ``model_id`` (control bigWigs: those of the model's data spec, when it was
     trained with a control track). ``resolve`` maps a path stored in the catalog to a file
     (default: ``Path``; the app resolves relative paths against the repository). Raises ValueError for an
     unknown model."""
+    from affdist_core.model.params import load_params, local_control_width
+
     resolve = resolve or Path
     row = con.execute("SELECT tf, run_id, model_dir, params, data_spec FROM models WHERE model_id = ?",
                       [model_id]).fetchone()
@@ -345,7 +337,7 @@ def model_sources(con: Connection, model_id: str, resolve: Callable[[str], Path]
     return ModelSources(
         model_id=model_id, tf=str(tf), run_id=str(run_id), model_dir=Path(resolve(model_dir)),
         seq_len=int(params["seq_len"]), out_pred_len=int(params["out_pred_len"]),
-        local_control_width=_local_control_width(params),
+        local_control_width=local_control_width(load_params(params)),
         test_chroms=tuple(spec.get("test_chroms", ())), valid_chroms=tuple(spec.get("valid_chroms", ())),
         genome_fasta=existing("genome", "genome_fasta"), plus_bigwig=existing("plus_bigwig", "plus_bigwig"),
         minus_bigwig=existing("minus_bigwig", "minus_bigwig"),

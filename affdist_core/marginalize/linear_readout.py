@@ -126,21 +126,30 @@ def best_windows(onehot: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np
     return best // 2, best % 2, both.max(axis=1)
 
 
-def site_matrix(onehot: np.ndarray, hypothetical: np.ndarray, registration: np.ndarray) -> np.ndarray:
-    """The mean hypothetical contribution (k, 4) at each sequence's best window under ``registration`` (k, 4)
-    (:func:`best_windows`), each window read on the strand that scored (a reverse-strand window is reverse
-    complemented), over every sequence; RC-symmetric and centred (:func:`symmetrise`).
-    ``onehot``, ``hypothetical``: (n, L, 4) sequences and their hypothetical contributions."""
+def oriented_sites(onehot: np.ndarray, values: np.ndarray, registration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each sequence's best window under ``registration`` (k, 4) (:func:`best_windows`), read on the strand
+    that scored (a reverse-strand window is reverse complemented): ``(onehot, values)`` of the windows, each
+    (n, k, 4), ``values`` float64. ``onehot``, ``values``: (n, L, 4) sequences and per-base values (e.g.
+    hypothetical contributions) of the same shape."""
     k = np.asarray(registration).shape[0]
-    hyp = np.asarray(hypothetical, dtype=np.float64)
-    if hyp.shape != np.shape(onehot):
-        raise ValueError(f"hypothetical: shape {hyp.shape} differs from onehot's {np.shape(onehot)}")
-    start, strand, _ = best_windows(onehot, registration)
-    total = np.zeros((k, 4))
-    for i, (s, rc) in enumerate(zip(start, strand)):
-        window = hyp[i, s:s + k]
-        total += window[::-1, ::-1] if rc else window
-    return symmetrise(total / len(start))
+    x = np.asarray(onehot)
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape != x.shape:
+        raise ValueError(f"hypothetical: shape {v.shape} differs from onehot's {x.shape}")
+    start, strand, _ = best_windows(x, registration)
+    rows, positions = np.arange(len(start))[:, None], start[:, None] + np.arange(k)
+    x_sites, v_sites = x[rows, positions].copy(), v[rows, positions]
+    rc = strand.astype(bool)
+    x_sites[rc], v_sites[rc] = x_sites[rc][:, ::-1, ::-1], v_sites[rc][:, ::-1, ::-1]
+    return x_sites, v_sites
+
+
+def site_matrix(onehot: np.ndarray, hypothetical: np.ndarray, registration: np.ndarray) -> np.ndarray:
+    """The mean hypothetical contribution (k, 4) at each sequence's best window under ``registration`` (k, 4),
+    each window read on the strand that scored (:func:`oriented_sites`), over every sequence; RC-symmetric and
+    centred (:func:`symmetrise`). ``onehot``, ``hypothetical``: (n, L, 4) sequences and their hypothetical
+    contributions."""
+    return symmetrise(oriented_sites(onehot, hypothetical, registration)[1].mean(axis=0))
 
 
 def _site_contributions(model, windows: np.ndarray, n_shuffles: int, seed: int) -> np.ndarray:

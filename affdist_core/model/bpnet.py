@@ -21,8 +21,9 @@ Control (``use_control=True``, the bpnet-lite / chrombpnet way): two extra input
 (out_pred_len, 2) — the control track of the same window, + and − strand (recommended transform:
 ``log(1 + counts)``; the trainer fixes it) — and ``control_logcounts`` (4,) = ``log(1 + control reads)``
 per strand over the whole output window and within :func:`~affdist_core.model.params.local_control_width` bp
-of the summit (the span one output position reads; :func:`affdist_core.model.inputs.control_model_inputs`). The profile head adds the control linearly; the
-counts head (``counts_control="mixture"``, the default) models the reads as **bound + background**::
+of the summit (the span one output position reads; :func:`affdist_core.model.inputs.control_model_inputs`).
+The profile head adds the control linearly; the counts head (``counts_control="mixture"``, the default)
+models the reads as **bound + background**::
 
     profile   = profile_seq + Conv1D(2 * n_tasks, 1, no bias)(control_profile)        name "control_profile_conv"
     nuisance  = standardise(concat([control_logcounts, accessibility(sequence)]))
