@@ -10,7 +10,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from affdist_core.catalog import explore
-from affdist_core.catalog.explore import READOUT_COLUMNS
+from affdist_core.catalog.explore import READOUT_METRICS
 from affdist_core.common.names import AD_METHOD
 from app import data, widgets
 from app.figures import method_label
@@ -106,14 +106,16 @@ def readouts_section(run_id: str, comparison: dict | None) -> None:
         st.caption(f"Run `{run_id}` predates the read-out choice: its AD score is the counts read-out.")
         return
     rule = ((entry.get("readouts") or {}).get("choice") or {}).get("rule", "")
-    st.caption("Two read-outs of the same model(s): marginalization's finite difference (Δ log counts of the "
-               "insert) and the model's mean per-base response over the same inserts (DeepSHAP hypothetical "
-               "contributions averaged over a sample of library rows and backgrounds), and their combination. "
+    st.caption("Read-outs of the same model(s): marginalization's finite difference (Δ log counts of the "
+               "insert); the model's mean per-base response (DeepSHAP hypothetical contributions) at its sites in "
+               "held-out peaks; the same response read apart at the sites that carry the library's constant "
+               "bases (its core) and at the others (weakened cores), when the library has such bases; and "
+               "least-squares mixes of them (weights on the calibration rows). "
                f"The run reports one ({rule or 'chosen on the calibration rows'}); the held-out rows were not "
                "looked at. Each row: that read-out calibrated on the same sample, judged on the same held-out "
                "rows.")
     st.dataframe(frame, hide_index=True, key="methods_readouts_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in READOUT_COLUMNS[2:]})
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in READOUT_METRICS})
 
 
 def robustness_section(run_id: str, library: str) -> None:

@@ -89,21 +89,31 @@ def ensemble_members_frame(members: list | None, ensemble: dict | None) -> pd.Da
     return frame.astype({"seed": "Int64", **{c: np.float64 for c in MEMBER_COLUMNS[2:]}})
 
 
-READOUT_COLUMNS = ["read-out", "reported", "pearson", "spearman", "rmse", "cv_rmse_calibration"]
+READOUT_COLUMNS = ["read-out", "reported", "pearson", "spearman", "rmse", "cv_rmse_calibration", "weights"]
+#: The numeric columns of :data:`READOUT_COLUMNS`.
+READOUT_METRICS = ["pearson", "spearman", "rmse", "cv_rmse_calibration"]
 READOUT_LABELS = {"counts": "counts (marginalization's Δ log counts)",
-                  "linear": "linear (mean per-base response over the inserts)",
-                  "combined": "combined (least-squares mix of both)"}
+                  "linear": "linear (mean per-base response at the model's sites)",
+                  "combined": "combined (least-squares mix of both)",
+                  "split": "split (response at sites with the library's core and without, mixed)",
+                  "counts_split": "counts + split (least-squares mix of the three)"}
+
+
+def _weights_text(weights: dict | None) -> str:
+    return ", ".join(f"{name} {w:+.3g}" for name, w in (weights or {}).items())
 
 
 def readouts_frame(ad_entry: dict | None) -> pd.DataFrame:
     """AD's read-outs with their held-out metrics (the ``readouts`` of AD's comparison entry,
     :func:`affdist_core.pipeline.compare_step.readout_metrics`): columns :data:`READOUT_COLUMNS`, ``reported``
-    True for the one the run chose. Empty for a run from before read-outs were chosen."""
+    True for the one the run chose, ``weights`` each component's weight in words. Empty for a run from before
+    read-outs were chosen."""
     readouts = (ad_entry or {}).get("readouts") or {}
     rows = [{"read-out": READOUT_LABELS[name], "reported": name == readouts.get("picked"),
-             **{k: readouts[name].get(k) for k in READOUT_COLUMNS[2:]}}
+             **{k: readouts[name].get(k) for k in READOUT_METRICS},
+             "weights": _weights_text(readouts[name].get("weights"))}
             for name in READOUT_LABELS if isinstance(readouts.get(name), dict)]
-    return pd.DataFrame(rows, columns=READOUT_COLUMNS).astype({c: np.float64 for c in READOUT_COLUMNS[2:]})
+    return pd.DataFrame(rows, columns=READOUT_COLUMNS).astype({c: np.float64 for c in READOUT_METRICS})
 
 
 # ----------------------------------------------------------------------------------------------------------

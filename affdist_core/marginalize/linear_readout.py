@@ -32,6 +32,15 @@ The contributions there are the interpret stage's DeepSHAP of the same windows (
 cost ~2 min per model and changed nothing), and the query matrix that registers the sites is drawn with the
 small :data:`REGISTRATION_BUDGET`.
 
+**Split by the library's core (issue 25 step 7).** A library whose sequences share constant bases (BET-seq's
+CACGTG at fixed positions) defines its core. The held-out sites are split into those whose registered window
+carries those bases (either strand) and the others — weakened cores — and each set gives its own matrix
+(:func:`split_sites`; ``subset="core"`` / ``"weak"`` of :meth:`LinearReadout.score`). At full-core sites the
+model's response to the flanks is compressed (occupancy saturates) and mixed with what it learned of the
+chromatin; around weakened cores it is not. The calibration rows weigh the two
+(:mod:`affdist_core.calibrate.readout_choice`). A library without constant bases, or peaks with fewer than
+:data:`MIN_SPLIT_SITES` sites of either kind, gets no split.
+
 :func:`linear_matrix` builds ``M`` for one query length; :class:`LinearReadout` holds the matrices (one per
 length), scores sequences and round-trips through JSON (``distill/readouts.json``).
 """
@@ -64,6 +73,11 @@ DEFAULT_SHUFFLES = 10
 #: only has to find each window's site, and 32 queries in one background find the same window as 128 × 4 in
 #: 99 % of held-out peaks, with the same held-out accuracy (docs/experiments.md, issue 25 step 6).
 REGISTRATION_BUDGET = {"n_queries": 32, "n_backgrounds": 1}
+
+#: Fewer sites than this of either kind (carrying the library's core or not) and a length gets no split matrices.
+MIN_SPLIT_SITES = 20
+#: The site subsets a :class:`LinearReadout` may hold beside ``"all"``.
+SITE_SUBSETS = ("core", "weak")
 
 _COMPLEMENT_CODES = np.array([3, 2, 1, 0], dtype=np.int64)  # A C G T -> T G C A
 
@@ -152,6 +166,51 @@ def site_matrix(onehot: np.ndarray, hypothetical: np.ndarray, registration: np.n
     return symmetrise(oriented_sites(onehot, hypothetical, registration)[1].mean(axis=0))
 
 
+def constant_bases(sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The positions (int64) and base codes (0–3 for ACGT) that every one of ``sequences`` (one length k) shares:
+    the library's core. Empty arrays when fewer than two sequences, when none is shared, or when every position
+    is (nothing varies)."""
+    seqs = [s.upper() for s in sequences]
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    if len(seqs) < 2:
+        return empty
+    k = len(seqs[0])
+    if any(len(q) != k for q in seqs):
+        raise ValueError("sequences: expected sequences of one length")
+    codes = encode("".join(seqs)).reshape(len(seqs), k).astype(np.int64)
+    shared = (codes == codes[0]).all(axis=0) & (codes[0] != N_CODE)
+    if not shared.any() or shared.all():
+        return empty
+    positions = np.flatnonzero(shared)
+    return positions, codes[0, positions]
+
+
+def carries_core(windows: np.ndarray, positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """(n,) bool: whether each window of ``windows`` (n, k, 4 one-hot) has base ``codes[i]`` at ``positions[i]``
+    for every i, on either strand."""
+    x = np.asarray(windows)
+    forward = (x[:, positions, codes] == 1).all(axis=1)
+    reverse = (x[:, ::-1, ::-1][:, positions, codes] == 1).all(axis=1)
+    return forward | reverse
+
+
+def split_sites(onehot: np.ndarray, hypothetical: np.ndarray, registration: np.ndarray, positions: np.ndarray,
+                codes: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+    """The site matrix (:func:`site_matrix`) and, when both kinds have :data:`MIN_SPLIT_SITES` sites, the matrices
+    of the sites that carry the core (``positions``, ``codes``: :func:`constant_bases`) and of the others:
+    ``(all, {"core": (k, 4), "weak": (k, 4)} or {}, {"core": n, "weak": n})``."""
+    x_sites, v_sites = oriented_sites(onehot, hypothetical, registration)
+    everything = symmetrise(v_sites.mean(axis=0))
+    if len(positions) == 0:
+        return everything, {}, {"core": 0, "weak": 0}
+    core = carries_core(x_sites, positions, codes)
+    counts = {"core": int(core.sum()), "weak": int((~core).sum())}
+    if min(counts.values()) < MIN_SPLIT_SITES:
+        return everything, {}, counts
+    return everything, {"core": symmetrise(v_sites[core].mean(axis=0)),
+                        "weak": symmetrise(v_sites[~core].mean(axis=0))}, counts
+
+
 def _site_contributions(model, windows: np.ndarray, n_shuffles: int, seed: int) -> np.ndarray:
     """Hypothetical contributions (n, L, 4) of the model's counts head (RC-averaged for a BPNet, as
     :func:`linear_matrix` explains it) over ``windows`` (n, L, 4)."""
@@ -187,11 +246,14 @@ def additive_scores(matrix: np.ndarray, sequences: Sequence[str]) -> np.ndarray:
 @dataclass
 class LinearReadout:
     """The linear read-out's matrices: ``matrices[k]`` is the ensemble's (k, 4) matrix for queries of length k,
-    ``members[k]`` the list of each member's own matrix; ``provenance`` records how they were built."""
+    ``members[k]`` the list of each member's own matrix; ``subsets[name][k]`` (``name`` in
+    :data:`SITE_SUBSETS`) each member's matrix at the sites carrying the library's core or not (lengths without
+    a split are absent); ``provenance`` records how they were built."""
 
     matrices: dict[int, np.ndarray]
     members: dict[int, list[np.ndarray]]
     provenance: dict = field(default_factory=dict)
+    subsets: dict[str, dict[int, list[np.ndarray]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, models: Sequence, backgrounds: np.ndarray, sequences: Sequence[str], *,
@@ -206,7 +268,9 @@ class LinearReadout:
         computed once per model), at each window's best site under the model's own query matrix, which then
         only registers the sites (kept as ``registration``, provenance ``source``). ``site_contributions``: each
         model's hypothetical contributions over ``site_windows`` (a list as long as ``models``, each (n, L, 4)),
-        when they are known already (the interpret stage's DeepSHAP); otherwise they are computed here."""
+        when they are known already (the interpret stage's DeepSHAP); otherwise they are computed here. At sites,
+        each length whose library rows share constant bases (:func:`constant_bases`) also gets the core/weak
+        split (:func:`split_sites`) when every model has enough sites of both kinds."""
         n_queries = check_int("n_queries", n_queries, 1)
         n_backgrounds = check_int("n_backgrounds", n_backgrounds, 1)
         if site_contributions is not None:
@@ -225,11 +289,14 @@ class LinearReadout:
         by_length: dict[int, list[int]] = {}
         for i, s in enumerate(seqs):
             by_length.setdefault(len(s), []).append(i)
-        members, sampled, registration, samples = {}, {}, {}, {}
+        members, sampled, registration, samples, cores = {}, {}, {}, {}, {}
         for k, rows in sorted(by_length.items()):
             pick = rng.choice(len(rows), size=min(n_queries, len(rows)), replace=False)
             samples[k] = [seqs[rows[i]] for i in np.sort(pick)]
             sampled[k] = len(samples[k])
+            cores[k] = constant_bases([seqs[i] for i in rows])
+        split: dict[int, dict[str, list[np.ndarray]]] = {}
+        split_counts: dict[int, list[dict[str, int]]] = {}
         for i, model in enumerate(models):
             if site_windows is None:
                 site_hyp = None
@@ -239,10 +306,22 @@ class LinearReadout:
                 site_hyp = _site_contributions(model, site_windows, n_shuffles, seed)
             for k, sample in samples.items():
                 query = linear_matrix(model, bg, sample, n_shuffles=n_shuffles, seed=seed)
-                own = query if site_hyp is None else site_matrix(site_windows, site_hyp, query)
+                if site_hyp is None:
+                    own, parts = query, {}
+                else:
+                    own, parts, n_sites = split_sites(site_windows, site_hyp, query, *cores[k])
+                    split_counts.setdefault(k, []).append(n_sites)
                 members.setdefault(k, []).append(own)
                 registration.setdefault(k, []).append(query)
+                for name, matrix in parts.items():
+                    split.setdefault(k, {}).setdefault(name, []).append(matrix)
         matrices = {k: np.mean(own, axis=0) for k, own in members.items()}
+        subsets: dict[str, dict[int, list[np.ndarray]]] = {name: {} for name in SITE_SUBSETS}
+        for k, parts in split.items():
+            if all(len(parts.get(name, [])) == len(models) for name in SITE_SUBSETS):
+                for name in SITE_SUBSETS:
+                    subsets[name][k] = parts[name]
+        subsets = {name: by_k for name, by_k in subsets.items() if by_k}
         wall = time.perf_counter() - started
         source = "queries" if site_windows is None else "sites"
         log.info("linear read-out (%s): %d length(s), %s queries × %d backgrounds × %d shuffles%s × %d model(s) in "
@@ -255,13 +334,38 @@ class LinearReadout:
             provenance["site_contributions"] = "given" if site_contributions is not None else "computed"
             provenance["registration"] = {str(k): [np.round(m, 8).tolist() for m in ms]
                                           for k, ms in registration.items()}
-        return cls(matrices, members, provenance)
+            provenance["core"] = {str(k): {"positions": pos.tolist(), "bases": "".join("ACGT"[c] for c in codes),
+                                           "sites": split_counts.get(k, []),
+                                           "split": k in subsets.get("core", {})}
+                                  for k, (pos, codes) in cores.items()}
+            for k, entry in provenance["core"].items():
+                log.info("linear read-out, length %s: core %s at %s; sites with/without it per model %s; split %s",
+                         k, entry["bases"] or "(none)", entry["positions"],
+                         [(c["core"], c["weak"]) for c in entry["sites"]], "kept" if entry["split"] else "not made")
+        return cls(matrices, members, provenance, subsets)
 
     def lengths(self) -> list[int]:
         return sorted(self.matrices)
 
-    def score(self, sequences: Sequence[str], member: int | None = None) -> np.ndarray:
-        """(n,) scores of ``sequences`` (lengths with a matrix only); ``member``: that model's own matrix."""
+    def has_split(self, lengths: Sequence[int]) -> bool:
+        """Whether every length of ``lengths`` has the core/weak matrices."""
+        return bool(self.subsets) and all(int(k) in self.subsets[name] for name in SITE_SUBSETS for k in lengths)
+
+    def _matrix(self, k: int, member: int | None, subset: str) -> np.ndarray:
+        if subset == "all":
+            return self.matrices[k] if member is None else self.members[k][member]
+        if subset not in SITE_SUBSETS:
+            raise ValueError(f"subset: expected 'all' or one of {SITE_SUBSETS}, got {subset!r}")
+        by_member = self.subsets.get(subset, {}).get(k)
+        if by_member is None:
+            raise ValueError(f"sequences: length {k} has no {subset!r}-site matrix (the library's rows of that "
+                             f"length share no core, or the peaks had too few sites of one kind)")
+        return np.mean(by_member, axis=0) if member is None else by_member[member]
+
+    def score(self, sequences: Sequence[str], member: int | None = None, subset: str = "all") -> np.ndarray:
+        """(n,) scores of ``sequences`` (lengths with a matrix only); ``member``: that model's own matrix;
+        ``subset``: the matrix of all sites (``"all"``) or of the ``"core"`` / ``"weak"`` sites (the ensemble's is
+        the members' mean)."""
         seqs = [s.upper() for s in sequences]
         out = np.empty(len(seqs), dtype=np.float64)
         lengths = np.array([len(s) for s in seqs])
@@ -270,13 +374,14 @@ class LinearReadout:
                 raise ValueError(f"sequences: length {int(k)} has no linear read-out matrix (lengths "
                                  f"{self.lengths()}); score it with the counts read-out")
             rows = np.flatnonzero(lengths == k)
-            m = self.matrices[int(k)] if member is None else self.members[int(k)][member]
-            out[rows] = additive_scores(m, [seqs[i] for i in rows])
+            out[rows] = additive_scores(self._matrix(int(k), member, subset), [seqs[i] for i in rows])
         return out
 
     def to_dict(self) -> dict:
         return {"matrices": {str(k): np.round(m, 8).tolist() for k, m in self.matrices.items()},
                 "members": {str(k): [np.round(m, 8).tolist() for m in ms] for k, ms in self.members.items()},
+                "subsets": {name: {str(k): [np.round(m, 8).tolist() for m in ms] for k, ms in by_k.items()}
+                            for name, by_k in self.subsets.items()},
                 "provenance": self.provenance}
 
     @classmethod
@@ -284,12 +389,22 @@ class LinearReadout:
         try:
             matrices = {int(k): np.asarray(m, dtype=np.float64) for k, m in data["matrices"].items()}
             members = {int(k): [np.asarray(m, dtype=np.float64) for m in ms] for k, ms in data["members"].items()}
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"linear read-out: expected 'matrices' and 'members' keyed by length ({err})") from None
+            subsets = {str(name): {int(k): [np.asarray(m, dtype=np.float64) for m in ms] for k, ms in by_k.items()}
+                       for name, by_k in data.get("subsets", {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"linear read-out: expected 'matrices', 'members' (and 'subsets') keyed by length "
+                             f"({err})") from None
         for k, m in matrices.items():
             if m.shape != (k, 4):
                 raise ValueError(f"linear read-out: matrix for length {k} has shape {m.shape}, expected ({k}, 4)")
-        return cls(matrices, members, dict(data.get("provenance", {})))
+        unknown = sorted(set(subsets) - set(SITE_SUBSETS))
+        if unknown:
+            raise ValueError(f"linear read-out: unknown site subset(s) {unknown}; expected {SITE_SUBSETS}")
+        for name, by_k in subsets.items():
+            for k, ms in by_k.items():
+                if any(m.shape != (k, 4) for m in ms):
+                    raise ValueError(f"linear read-out: a {name!r}-site matrix for length {k} is not ({k}, 4)")
+        return cls(matrices, members, dict(data.get("provenance", {})), subsets)
 
     def save(self, path: str | os.PathLike) -> Path:
         write_json(Path(path), self.to_dict())

@@ -161,10 +161,10 @@ class ReadoutResult(NamedTuple):
 
 class ReadoutScorer:
     """A marginalizer that reports the run's chosen AD read-out (``distill/readouts.json``,
-    :mod:`affdist_core.calibrate.readout_choice`): ``w_counts × counts + w_linear × linear``, so typed sequences
-    and variants get the score the run's calibration line was fitted to. Per-background Δ are the counts Δ times
-    ``w_counts`` plus the linear score (the same for every background); ``sd`` is ``|w_counts|`` × the counts
-    sd. ValueError for a query length the linear read-out has no matrix for."""
+    :mod:`affdist_core.calibrate.readout_choice`): ``w_counts × counts + Σ w_c × linear component c``, so typed
+    sequences and variants get the score the run's calibration line was fitted to. Per-background Δ are the
+    counts Δ times ``w_counts`` plus the linear components (the same for every background); ``sd`` is
+    ``|w_counts|`` × the counts sd. ValueError for a query length the linear read-out has no matrix for."""
 
     def __init__(self, marginalizer: Any, choice: Any, linear: Any) -> None:
         self.marginalizer, self.choice, self.linear = marginalizer, choice, linear
@@ -175,15 +175,24 @@ class ReadoutScorer:
     def readout(self) -> str:
         return str(self.choice.picked)
 
+    def _linear_part(self, seqs: list[str]) -> np.ndarray:
+        from affdist_core.calibrate.readout_choice import LINEAR_SUBSETS
+
+        out = np.zeros(len(seqs))
+        for name, subset in LINEAR_SUBSETS.items():
+            if self.choice.weights.get(name):
+                out += self.choice.weights[name] * self.linear.score(seqs, subset=subset)
+        return out
+
     def score(self, sequences: Sequence[str], keep_deltas: bool = False, progress: bool = True) -> ReadoutResult:
         seqs = list(sequences)
-        w_counts, w_linear = self.choice.weights["counts"], self.choice.weights["linear"]
-        linear = self.linear.score(seqs) if w_linear else np.zeros(len(seqs))
+        w_counts = self.choice.weights.get("counts", 0.0)
+        linear = self._linear_part(seqs)
         counts = self.marginalizer.score(seqs, keep_deltas=keep_deltas, progress=progress)
-        mean = w_counts * np.asarray(counts.mean, dtype=np.float64) + w_linear * linear
+        mean = w_counts * np.asarray(counts.mean, dtype=np.float64) + linear
         deltas = None
         if counts.deltas is not None:
-            deltas = w_counts * np.asarray(counts.deltas, dtype=np.float64) + w_linear * linear[:, None]
+            deltas = w_counts * np.asarray(counts.deltas, dtype=np.float64) + linear[:, None]
         return ReadoutResult(mean, abs(w_counts) * np.asarray(counts.sd, dtype=np.float64), deltas)
 
 
@@ -192,14 +201,14 @@ def readout_scorer(marginalizer: Any, readouts_path: str | Path | None) -> Any:
     has no ``readouts.json`` (runs from before read-outs were chosen) or reports the counts read-out."""
     import json
 
-    from affdist_core.calibrate.readout_choice import ReadoutChoice
+    from affdist_core.calibrate.readout_choice import ReadoutChoice, counts_only
     from affdist_core.marginalize.linear_readout import LinearReadout
 
     if readouts_path is None or not Path(readouts_path).is_file():
         return marginalizer
     data = json.loads(Path(readouts_path).read_text())
     choice = ReadoutChoice.from_dict(data["choice"])
-    if choice.weights == {"counts": 1.0, "linear": 0.0}:
+    if choice.weights == counts_only():
         return marginalizer
     log.info("variants: AD read-out %s (%s)", choice.picked, readouts_path)
     return ReadoutScorer(marginalizer, choice, LinearReadout.from_dict(data["linear"]))

@@ -70,13 +70,19 @@ def run_compare(run_dir: Path, library: InVitroLibrary, settings: MethodSettings
 
 
 def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], sample, distill_dir: Path) -> dict:
-    """Every AD read-out calibrated on the comparison's sample and judged on the same held-out rows:
-    ``{"picked": name, "choice": the distill stage's record, "counts"|"linear"|"combined": {pearson, spearman,
-    rmse}}`` (read-outs the run lacks are left out)."""
+    """Every AD read-out candidate the run has, calibrated on the comparison's sample and judged on the same
+    held-out rows: ``{"picked": name, "choice": the distill stage's record, <candidate>: {pearson, spearman, rmse,
+    cv_rmse_calibration, weights}}`` for each candidate of
+    :data:`~affdist_core.calibrate.readout_choice.READOUTS` whose components the scores hold."""
     import json
 
     from affdist_core.calibrate.calibration import calibrate
-    from affdist_core.calibrate.readout_choice import ReadoutChoice, combination_weights
+    from affdist_core.calibrate.readout_choice import (
+        COMPONENTS,
+        ReadoutChoice,
+        available_readouts,
+        readout_weights,
+    )
     from affdist_core.common.names import READOUTS_FILE
 
     path = distill_dir / READOUTS_FILE
@@ -84,15 +90,19 @@ def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], 
         return {"picked": "counts"}
     choice = ReadoutChoice.from_dict(json.loads(path.read_text())["choice"])
     out: dict = {"picked": choice.picked, "choice": choice.to_dict()}
-    counts, linear = scores["score_counts"].to_numpy(), scores["score_linear"].to_numpy()
+    components = {name: scores[f"score_{name}"].to_numpy(dtype=np.float64)
+                  for name in COMPONENTS if f"score_{name}" in scores}
     in_sample = sample.mask(ids)
-    # the combination on the same calibration rows: the choice's weights when it picked it, refitted otherwise
-    w = combination_weights(counts[in_sample], linear[in_sample], np.asarray(measured)[in_sample])
-    combined = w["counts"] * counts + w["linear"] * linear
-    for name, values in (("counts", counts), ("linear", linear), ("combined", combined)):
+    y = np.asarray(measured, dtype=np.float64)
+    for name in available_readouts(components):
+        # a combination's weights on the same calibration rows: the choice's when it picked it, refitted otherwise
+        weights = choice.weights if name == choice.picked else readout_weights(
+            name, {c: v[in_sample] for c, v in components.items()}, y[in_sample])
+        values = sum(w * components[c] for c, w in weights.items() if w)
         fit, _ = calibrate(values, measured, ids, sample, method=name)
         out[name] = {"pearson": fit.pearson, "spearman": fit.spearman, "rmse": fit.rmse,
-                     "cv_rmse_calibration": choice.cv_rmse.get(name)}
+                     "cv_rmse_calibration": choice.cv_rmse.get(name),
+                     "weights": {c: w for c, w in weights.items() if w}}
     return out
 
 

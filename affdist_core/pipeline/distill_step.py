@@ -10,10 +10,11 @@ mean hypothetical contribution at its sites in the held-out (test and validation
 stages' DeepSHAP of them, :func:`affdist_core.interpret.run.held_out_contributions`), each site the window its
 own query matrix scores highest (``LinearReadout.build(..., site_windows=..., site_contributions=...)``; why:
 docs/experiments.md, "Issue 25", steps 5 and 6);
-:func:`~affdist_core.calibrate.readout_choice.choose_readout` picks, on the calibration rows only, which of
-counts, linear or their combination is reported. ``scores.parquet``'s ``score`` (and ``score_member_k``) is the
-picked read-out; ``score_counts``, ``score_linear`` (and
-``counts_member_k``) keep both read-outs; ``sd`` is the counts read-out's sd over backgrounds times its weight.
+:func:`~affdist_core.calibrate.readout_choice.choose_readout` picks, on the calibration rows only, which
+read-out is reported: counts, linear, the linear read-out split by the library's core (``linear_core``,
+``linear_weak``, step 7) or a least-squares combination. ``scores.parquet``'s ``score`` (and ``score_member_k``)
+is the picked read-out; ``score_counts``, ``score_linear`` (``score_linear_core``, ``score_linear_weak``) and
+``counts_member_k`` keep every component; ``sd`` is the counts read-out's sd over backgrounds times its weight.
 ``readouts.json`` holds the linear matrices and the choice, so typed sequences and variants are scored the same way
 (:func:`affdist_core.marginalize.variants.build_marginalizer`). The backgrounds curve is the counts read-out's.
 """
@@ -121,18 +122,31 @@ def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, back
     budget = {**REGISTRATION_BUDGET, **({"n_shuffles": QUICK_REGISTRATION_SHUFFLES} if settings.quick else {})}
     linear = LinearReadout.build(models, backgrounds, sequences, site_windows=site_windows,
                                  site_contributions=site_contributions, seed=settings.seed, **budget)
-    linear_scores = linear.score(sequences)
+    counts = scores["score"].to_numpy(dtype=np.float64)
+    components = {"counts": counts, **_linear_components(linear, sequences)}
     sample = calibration_sample(rows, settings)
     in_sample = sample.mask(rows["id"].tolist())
-    counts = scores["score"].to_numpy(dtype=np.float64)
-    choice = choose_readout(counts[in_sample], linear_scores[in_sample], rows["value"].to_numpy()[in_sample],
-                            seed=settings.seed)
+    choice = choose_readout({name: values[in_sample] for name, values in components.items()},
+                            rows["value"].to_numpy()[in_sample], seed=settings.seed)
     scores["score_counts"] = counts
     scores["sd_counts"] = scores["sd"].to_numpy(dtype=np.float64)
-    scores["score_linear"] = linear_scores
-    scores["score"] = choice.combine(counts, linear_scores)
+    for name, values in components.items():
+        if name != "counts":
+            scores[f"score_{name}"] = values
+    scores["score"] = choice.combine(components)
     scores["sd"] = abs(choice.weights["counts"]) * scores["sd_counts"]
     for k, column in enumerate(members):
         scores[f"{COUNTS_MEMBER_PREFIX}{k}"] = scores[column].to_numpy(dtype=np.float64)
-        scores[column] = choice.combine(scores[column].to_numpy(), linear.score(sequences, member=k))
+        own = {"counts": scores[column].to_numpy(), **_linear_components(linear, sequences, member=k)}
+        scores[column] = choice.combine(own)
     return scores, {"choice": choice.to_dict(), "linear": linear.to_dict()}
+
+
+def _linear_components(linear, sequences: list[str], member: int | None = None) -> dict[str, np.ndarray]:
+    """The linear read-out's component scores of ``sequences`` (:mod:`affdist_core.calibrate.readout_choice`):
+    ``linear`` always, ``linear_core`` and ``linear_weak`` when every length has the core/weak split."""
+    from affdist_core.calibrate.readout_choice import LINEAR_SUBSETS
+
+    split = linear.has_split({len(s) for s in sequences})
+    return {name: linear.score(sequences, member=member, subset=subset) for name, subset in LINEAR_SUBSETS.items()
+            if subset == "all" or split}

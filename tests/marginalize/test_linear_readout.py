@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 
 from affdist_core.marginalize.linear_readout import (
+    MIN_SPLIT_SITES,
     LinearReadout,
     additive_scores,
     best_windows,
+    carries_core,
+    constant_bases,
     linear_matrix,
     site_matrix,
+    split_sites,
     symmetrise,
 )
 from affdist_core.seq.alphabet import one_hot_batch, reverse_complement
@@ -166,3 +170,89 @@ def test_given_site_contributions_replace_the_computed_ones():
         LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[exact, exact], **kwargs)
     with pytest.raises(ValueError, match=r"site_contributions\[0\]: shape"):
         LinearReadout.build([model], backgrounds, [site] * 3, site_contributions=[exact[:, 1:]], **kwargs)
+
+
+CORE_SITE, WEAK_SITE = "GGCACGCC", "GGCATGCC"  # the library's core CACG at positions 2–5; one base off it
+
+
+def test_constant_bases_are_the_librarys_core_and_carries_core_reads_both_strands():
+    rng = np.random.default_rng(19)
+    library = ["".join(rng.choice(list("ACGT"), 2)) + "CACG" + "".join(rng.choice(list("ACGT"), 2))
+               for _ in range(30)]
+    positions, codes = constant_bases(library)
+    np.testing.assert_array_equal(positions, [2, 3, 4, 5])
+    assert "".join("ACGT"[c] for c in codes) == "CACG"
+    for degenerate in (library[:1], [library[0]] * 5, ["AAAA", "CCCC"]):
+        assert constant_bases(degenerate)[0].size == 0  # one row, nothing varies, nothing shared
+    windows = one_hot_batch([CORE_SITE, reverse_complement(CORE_SITE), WEAK_SITE, "AAAAAAAA"])
+    np.testing.assert_array_equal(carries_core(windows, positions, codes), [True, True, False, False])
+
+
+def _planted_sites(rng, n_core: int, n_weak: int, length: int = 40):
+    """Windows of A/T with CORE_SITE or WEAK_SITE planted at a random place and strand; hypothetical
+    contributions pattern A at core sites, B at weak ones (oriented with the site), noise elsewhere."""
+    pattern_core, pattern_weak = rng.normal(0, 1, (K, 4)), rng.normal(0, 1, (K, 4))
+    seqs, hyp = [], rng.normal(0, 0.1, (n_core + n_weak, length, 4))
+    for i in range(n_core + n_weak):
+        site, pattern = (CORE_SITE, pattern_core) if i < n_core else (WEAK_SITE, pattern_weak)
+        background = "".join(rng.choice(list("AT"), length))
+        start, rc = int(rng.integers(0, length - K + 1)), bool(rng.integers(0, 2))
+        seqs.append(background[:start] + (reverse_complement(site) if rc else site) + background[start + K:])
+        hyp[i, start:start + K] = pattern[::-1, ::-1] if rc else pattern
+    return one_hot_batch(seqs), hyp, pattern_core, pattern_weak
+
+
+def test_split_sites_reads_core_and_weakened_sites_apart():
+    """Each kind of site gets its own pattern back; the all-sites matrix is their mixture; with too few sites
+    of one kind there is no split."""
+    rng = np.random.default_rng(23)
+    registration = np.eye(4)[["ACGT".index(c) for c in CORE_SITE]] * 3.0
+    core_pos, core_codes = np.array([2, 3, 4, 5]), np.array([1, 0, 1, 2])
+    onehot, hyp, pattern_core, pattern_weak = _planted_sites(rng, 30, 30)
+    everything, parts, counts = split_sites(onehot, hyp, registration, core_pos, core_codes)
+    assert counts == {"core": 30, "weak": 30}
+    np.testing.assert_allclose(parts["core"], symmetrise(pattern_core), atol=1e-12)
+    np.testing.assert_allclose(parts["weak"], symmetrise(pattern_weak), atol=1e-12)
+    np.testing.assert_allclose(everything, (parts["core"] + parts["weak"]) / 2, atol=1e-12)
+    np.testing.assert_allclose(everything, site_matrix(onehot, hyp, registration), atol=1e-12)
+    onehot, hyp, *_ = _planted_sites(rng, 30, MIN_SPLIT_SITES - 1)
+    _, parts, counts = split_sites(onehot, hyp, registration, core_pos, core_codes)
+    assert parts == {} and counts == {"core": 30, "weak": MIN_SPLIT_SITES - 1}
+    assert split_sites(onehot, hyp, registration, np.zeros(0, int), np.zeros(0, int))[1] == {}
+
+
+def test_build_keeps_the_split_scores_it_and_round_trips():
+    """A library with a constant core and enough sites of both kinds: the readout holds core and weak
+    matrices per member, scores with them as additive matrices, survives JSON, and refuses a subset it lacks."""
+    rng = np.random.default_rng(29)
+    weights = rng.normal(0, 0.1, (L, 4))
+    start = (L - K) // 2
+    weights[start:start + K] += one_hot_batch([CORE_SITE])[0] * 3  # its query matrix registers CORE_SITE
+    model = _linear_model(weights)
+    onehot, hyp, *_ = _planted_sites(rng, 30, 30, length=L)
+    library = ["".join(rng.choice(list("ACGT"), 2)) + "CACG" + "".join(rng.choice(list("ACGT"), 2))
+               for _ in range(12)]
+    backgrounds = one_hot_batch(_random_seqs(rng, 2, L))
+    readout = LinearReadout.build([model, model], backgrounds, library, site_windows=onehot,
+                                  site_contributions=[hyp, hyp], n_queries=4, n_backgrounds=1, n_shuffles=3)
+    assert readout.has_split([K]) and not readout.has_split([K, K + 1])
+    core_entry = readout.provenance["core"][str(K)]
+    assert core_entry["bases"] == "CACG" and core_entry["positions"] == [2, 3, 4, 5] and core_entry["split"]
+    assert len(readout.subsets["core"][K]) == 2
+    for subset in ("core", "weak"):
+        matrix = np.mean(readout.subsets[subset][K], axis=0)
+        np.testing.assert_allclose(readout.score(library, subset=subset), additive_scores(matrix, library))
+        np.testing.assert_allclose(readout.score(library, member=1, subset=subset),
+                                   additive_scores(readout.subsets[subset][K][1], library))
+    again = LinearReadout.from_dict(readout.to_dict())
+    np.testing.assert_allclose(again.score(library, subset="weak"), readout.score(library, subset="weak"), atol=1e-6)
+    with pytest.raises(ValueError, match="subset"):
+        readout.score(library, subset="strong")
+    # a library with nothing in common: no split, and asking for it names why
+    plain = LinearReadout.build([model], backgrounds, _random_seqs(rng, 6, K), site_windows=onehot,
+                                site_contributions=[hyp], n_queries=4, n_backgrounds=1, n_shuffles=3)
+    assert plain.subsets == {} and not plain.has_split([K])
+    with pytest.raises(ValueError, match="no 'core'-site matrix"):
+        plain.score(library, subset="core")
+    with pytest.raises(ValueError, match="unknown site subset"):
+        LinearReadout.from_dict({**readout.to_dict(), "subsets": {"strong": {}}})

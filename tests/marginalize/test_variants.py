@@ -299,8 +299,9 @@ def test_calibration_sample_type_is_shared():
 
 
 def test_readout_scorer_reports_the_runs_chosen_readout(tmp_path):
-    """Typed sequences get the score the run calibrated: w_counts × counts + w_linear × linear, Δ per background
-    shifted by the linear score, sd scaled by |w_counts|; counts-only runs and old runs keep the marginalizer."""
+    """Typed sequences get the score the run calibrated: w_counts × counts + Σ w_c × linear component c, Δ per
+    background shifted by the linear score, sd scaled by |w_counts|; counts-only runs and old runs keep the
+    marginalizer."""
     import json
     from types import SimpleNamespace
 
@@ -336,6 +337,14 @@ def test_readout_scorer_reports_the_runs_chosen_readout(tmp_path):
     np.testing.assert_allclose(got.sd, 0.5 * plain.sd)
     with pytest.raises(ValueError, match="length 5 has no linear read-out"):
         scorer.score(["ACGTA"])
+    # the core/weak split: each subset's matrix scores its component
+    core, weak = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    split = LinearReadout({4: matrix}, {4: [matrix]}, subsets={"core": {4: [core]}, "weak": {4: [weak]}})
+    choice = ReadoutChoice("counts_split", {"counts": 0.5, "linear_core": 1.5, "linear_weak": -1.0}, {}, 100, "t")
+    path.write_text(json.dumps({"choice": choice.to_dict(), "linear": split.to_dict()}))
+    got = readout_scorer(fake, path).score(seqs)
+    np.testing.assert_allclose(got.mean, 0.5 * plain.mean + 1.5 * additive_scores(core, seqs)
+                               - additive_scores(weak, seqs), atol=1e-7)
     counts = ReadoutChoice("counts", {"counts": 1.0, "linear": 0.0}, {}, 100, "test")
     path.write_text(json.dumps({"choice": counts.to_dict(), "linear": linear.to_dict()}))
     assert readout_scorer(fake, path) is fake
