@@ -349,8 +349,42 @@ def profile_head(model: keras.Model) -> keras.layers.Layer:
     return model.get_layer(LAYERS.profile_seq if LAYERS.profile_seq in names else LAYERS.profile)
 
 
-def _n_tasks(model: keras.Model) -> int:
+def model_n_tasks(model: keras.Model) -> int:
+    """Number of ChIP-nexus tasks a BPNet predicts (its counts head has two strand outputs per task)."""
     return int(sequence_counts_head(model).units) // 2
+
+
+def task_view(model: keras.Model, task: int, params: BPNetParams) -> keras.Model:
+    """A single-task BPNet that predicts exactly task ``task`` of the multi-task ``model`` (same ``params``): the
+    same graph built with ``n_tasks=1``, every weight copied, and each per-channel output layer (the heads, the
+    control terms, the mixture's bound and background outputs) cut to the task's two strand channels. Its
+    outputs equal ``model``'s channels ``2·task, 2·task + 1``, so every tool made for a single-task model
+    (marginalization, DeepSHAP, MoDISco, the catalog) reads one TF of a multi-task model unchanged."""
+    n_tasks = model_n_tasks(model)
+    task = check_int("task", task, 0)
+    if task >= n_tasks:
+        raise ValueError(f"task: the model has {n_tasks} task(s); expected 0..{n_tasks - 1}, got {task}")
+    names = _layer_names(model)
+    counts_control = "linear" if LAYERS.control_logcounts_dense in names else "mixture"
+    rc_mode = model.name.removeprefix("bpnet_rc_") if model.name.startswith("bpnet_rc_") else "augment"
+    view = build_bpnet(params, n_tasks=1, use_control=_has_control(model),
+                       rc_mode=rc_mode if rc_mode in RC_MODES else "augment", counts_control=counts_control)
+    channels = slice(2 * task, 2 * task + 2)
+    for layer in view.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        source = model.get_layer(layer.name).get_weights()
+        copied = []
+        for mine, theirs in zip(weights, source, strict=True):
+            if mine.shape == theirs.shape:
+                copied.append(theirs)
+            elif mine.shape[:-1] == theirs.shape[:-1] and theirs.shape[-1] == 2 * n_tasks and mine.shape[-1] == 2:
+                copied.append(theirs[..., channels])
+            else:
+                raise ValueError(f"{layer.name}: weight shape {theirs.shape} cannot give a single-task {mine.shape}")
+        layer.set_weights(copied)
+    return view
 
 
 def _has_control(model: keras.Model) -> bool:
@@ -391,7 +425,7 @@ def counts_model(model: keras.Model, task: int | None = None, rc_average: bool =
     reverse-complement predictions (inside the graph, via :class:`ReverseComplement` and ``Average``). The model ends in a
     Keras Layer (what SHAP's DeepExplainer needs). Models are cached per (model, task, rc_average).
     """
-    n_tasks = _n_tasks(model)
+    n_tasks = model_n_tasks(model)
     if task is None:
         if n_tasks != 1:
             raise ValueError(f"task: the model has {n_tasks} tasks; pass task=0..{n_tasks - 1}")
@@ -495,7 +529,7 @@ def predict_outputs(
 
     def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if n == 0:
-            n_out = 2 * _n_tasks(model)
+            n_out = 2 * model_n_tasks(model)
             return {PROFILE: np.zeros((0, out_len, n_out), np.float32), LOGCOUNTS: np.zeros((0, n_out), np.float32)}
         out = model.predict(feed, batch_size=batch_size, verbose=0)
         return {k: np.asarray(out[k], dtype=np.float32) for k in (PROFILE, LOGCOUNTS)}

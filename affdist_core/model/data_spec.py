@@ -35,6 +35,7 @@ __all__ = [
     "DATA_SPEC_KEYS",
     "DataSpec",
     "SPLITS",
+    "TaskTracks",
     "YEAST_SPLIT",
     "check_files",
     "default_data_spec",
@@ -49,8 +50,55 @@ YEAST_SPLIT: dict[str, list[str]] = {"valid_chroms": ["chrVII"], "test_chroms": 
 """Default S. cerevisiae split: valid chrVII (~9 % of the genome), test chrIV (largest, ~13 %); train = rest."""
 
 _REQUIRED_FILE_KEYS = ("genome_fasta", "plus_bigwig", "minus_bigwig", "peaks")
+#: The files of one ChIP-nexus experiment (a task of a multi-task BPNet).
+_TASK_FILE_KEYS = ("plus_bigwig", "minus_bigwig", "peaks")
 _OPTIONAL_FILE_KEYS = ("control_plus_bigwig", "control_minus_bigwig")
 _CHROM_KEYS = ("valid_chroms", "test_chroms", "exclude_chroms")
+
+@dataclasses.dataclass(frozen=True)
+class TaskTracks:
+    """One more ChIP-nexus experiment in the same cells (a task of a multi-task BPNet, issue 26): ``name`` and its
+    ``plus_bigwig``, ``minus_bigwig`` and ``peaks`` paths. The genome, the control and the split are the spec's."""
+
+    name: str
+    plus_bigwig: str
+    minus_bigwig: str
+    peaks: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"extra_tasks: name: expected a non-empty string, got {self.name!r}")
+        for key in _TASK_FILE_KEYS:
+            value = path_string(f"extra_tasks[{self.name}].{key}", getattr(self, key))
+            if not value:
+                raise ValueError(f"extra_tasks[{self.name}].{key}: a path is required, got an empty string")
+            object.__setattr__(self, key, value)
+
+
+def _task_tracks(value: Any) -> tuple[TaskTracks, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence):
+        raise ValueError(f"extra_tasks: expected a list of {{name, plus_bigwig, minus_bigwig, peaks}} objects, "
+                         f"got {value!r}")
+    out = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, TaskTracks):
+            out.append(entry)
+            continue
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"extra_tasks[{i}]: expected an object with name, plus_bigwig, minus_bigwig, peaks")
+        keys = ("name", *_TASK_FILE_KEYS)
+        unknown, missing = sorted(set(entry) - set(keys)), [k for k in keys if k not in entry]
+        if unknown or missing:
+            raise ValueError(f"extra_tasks[{i}]: unknown key(s) {unknown}, missing key(s) {missing}; expected "
+                             f"exactly {list(keys)}")
+        out.append(TaskTracks(**{k: entry[k] for k in keys}))
+    names_seen = [t.name for t in out]
+    if len(set(names_seen)) != len(names_seen):
+        raise ValueError(f"extra_tasks: duplicate task names in {names_seen}")
+    return tuple(out)
+
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
@@ -70,6 +118,9 @@ class DataSpec:
     background_fraction : GC-matched non-peak windows, as a fraction of the split's peaks, default 0.1.
     gc_bins : number of equal-width GC-fraction bins used for matching, default 20.
     seed : seed of background sampling (and the default seed of batch generation), default 0.
+    extra_tasks : more ChIP-nexus experiments in the same cells (:class:`TaskTracks`; JSON: a list of
+        ``{name, plus_bigwig, minus_bigwig, peaks}``), trained as tasks 1, 2, … of one multi-task BPNet; the
+        spec's own tracks are task 0. Default none (a single-task model); left out of :meth:`to_dict` when empty.
 
     Construction checks types and values; :func:`load_data_spec` also checks files and chromosome names.
     """
@@ -87,8 +138,10 @@ class DataSpec:
     background_fraction: float = 0.1
     gc_bins: int = 20
     seed: int = 0
+    extra_tasks: tuple[TaskTracks, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_tasks", _task_tracks(self.extra_tasks))
         for key in _REQUIRED_FILE_KEYS + _OPTIONAL_FILE_KEYS:
             value = path_string(key, getattr(self, key))
             if key in _REQUIRED_FILE_KEYS and not value:
@@ -120,11 +173,39 @@ class DataSpec:
         """True when control bigWigs are given."""
         return bool(self.control_plus_bigwig)
 
+    @property
+    def n_tasks(self) -> int:
+        """Number of ChIP-nexus experiments (tasks): 1 + ``len(extra_tasks)``."""
+        return 1 + len(self.extra_tasks)
+
+    def task_tracks(self) -> list[tuple[str, str, str]]:
+        """``(plus_bigwig, minus_bigwig, peaks)`` of every task, task 0 (the spec's own) first."""
+        return [(self.plus_bigwig, self.minus_bigwig, self.peaks),
+                *((t.plus_bigwig, t.minus_bigwig, t.peaks) for t in self.extra_tasks)]
+
+    def task_names(self) -> list[str]:
+        """Names of the tasks: ``"task0"`` for the spec's own tracks, then each extra task's ``name``."""
+        return ["task0", *(t.name for t in self.extra_tasks)]
+
+    def task_spec(self, task: int) -> DataSpec:
+        """The single-task spec of task ``task`` (0 = the spec's own tracks): its tracks and peaks with this
+        spec's genome, control, split and sampling."""
+        task = check_int("task", task, 0)
+        if task >= self.n_tasks:
+            raise ValueError(f"task: expected 0..{self.n_tasks - 1} ({self.task_names()}), got {task}")
+        plus, minus, peaks = self.task_tracks()[task]
+        return dataclasses.replace(self, plus_bigwig=plus, minus_bigwig=minus, peaks=peaks, extra_tasks=())
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict with every key (chromosome lists as lists)."""
+        """Plain JSON-able dict with every key (chromosome lists as lists; ``extra_tasks`` only when given, so a
+        single-task spec reads as before)."""
         out = dataclasses.asdict(self)
         for key in _CHROM_KEYS:
             out[key] = list(out[key])
+        if not self.extra_tasks:
+            del out["extra_tasks"]
+        else:
+            out["extra_tasks"] = [dict(t) for t in out["extra_tasks"]]
         return out
 
     def replace(self, **changes: Any) -> DataSpec:
@@ -183,6 +264,12 @@ def load_data_spec(
         value = given.get(key)
         if isinstance(value, (str, os.PathLike)) and os.fspath(value):
             given[key] = str((root / os.fspath(value)).resolve())
+    tasks = given.get("extra_tasks")
+    if isinstance(tasks, Sequence) and not isinstance(tasks, str):
+        given["extra_tasks"] = [
+            {**entry, **{k: str((root / os.fspath(entry[k])).resolve()) for k in _TASK_FILE_KEYS
+                         if isinstance(entry.get(k), (str, os.PathLike)) and os.fspath(entry[k])}}
+            if isinstance(entry, Mapping) else entry for entry in tasks]
     spec = DataSpec(**given)
     check_files(spec, source)
     genome = GenomeReader(spec.genome_fasta)
@@ -207,6 +294,11 @@ def check_files(spec: DataSpec, source: str = "data spec") -> None:
         value = getattr(spec, key)
         if value and not Path(value).is_file():
             raise ValueError(f"{source}: {key}: file {value} does not exist")
+    for task in spec.extra_tasks:
+        for key in _TASK_FILE_KEYS:
+            value = getattr(task, key)
+            if not Path(value).is_file():
+                raise ValueError(f"{source}: extra_tasks[{task.name}].{key}: file {value} does not exist")
 
 
 def save_data_spec(spec: DataSpec, path: str | os.PathLike) -> Path:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from affdist_core.common.atomic import write_json, write_parquet
 from affdist_core.common.names import MODEL_FILE, ModelDir
-from affdist_core.model.bpnet import load_model, predict_outputs
+from affdist_core.model.bpnet import load_model, model_n_tasks, predict_outputs
 from affdist_core.model.params import BPNetParams, load_params
 from affdist_core.common.metrics import correlations, jensen_shannon_distance, multinomial_nll
 from affdist_core.model.data_spec import DataSpec, load_data_spec
@@ -51,40 +51,59 @@ def evaluate_model_dir(
     random_state: int = 0,
 ) -> Evaluation:
     """Evaluate ``model_dir/model.keras`` on the data spec saved with it (or ``spec``); writes
-    ``metrics.json`` and ``counts.parquet`` into the model directory."""
+    ``metrics.json`` and ``counts.parquet`` into the model directory. A multi-task model is evaluated task by
+    task on each task's own peaks (:meth:`DataSpec.task_spec`): ``metrics[split]`` is task 0's, and
+    ``metrics["tasks"][name][split]`` every task's; the counts table gains a ``task`` column."""
     paths = ModelDir.at(model_dir)
     if not paths.model.exists():
         raise ValueError(f"model_dir: {paths.root} has no {MODEL_FILE}; train a model first (affdist train)")
     params = load_params(paths.params)
     spec = spec or load_data_spec(paths.data_spec)
     model = load_model(paths.model)
-    metrics, tables = {}, []
-    for split in splits:
-        scored = evaluate_split(model, params, spec, split, random_state)
-        if scored is None:
-            log.warning("split %s has no peak windows; skipped", split)
-            continue
-        split_metrics, table = scored
-        metrics[split] = split_metrics
-        tables.append(table)
-        log.info("%s: counts Pearson %.3f Spearman %.3f; profile JSD %.3f (uniform %.3f)", split,
-                 split_metrics["counts_pearson"], split_metrics["counts_spearman"], split_metrics["profile_jsd"],
-                 split_metrics["profile_jsd_uniform"])
+    by_task: dict[str, dict] = {}
+    tables = []
+    for t, name in enumerate(spec.task_names()):
+        task = None if spec.n_tasks == 1 else t
+        metrics = by_task.setdefault(name, {})
+        for split in splits:
+            scored = evaluate_split(model, params, spec, split, random_state, task=task)
+            if scored is None:
+                log.warning("split %s has no peak windows; skipped", split)
+                continue
+            split_metrics, table = scored
+            metrics[split] = split_metrics
+            tables.append(table if task is None else table.assign(task=name))
+            log.info("%s%s: counts Pearson %.3f Spearman %.3f; profile JSD %.3f (uniform %.3f)", split,
+                     "" if task is None else f" ({name})", split_metrics["counts_pearson"],
+                     split_metrics["counts_spearman"], split_metrics["profile_jsd"],
+                     split_metrics["profile_jsd_uniform"])
+    metrics = dict(by_task["task0"])
+    if spec.n_tasks > 1:
+        metrics["tasks"] = by_task
     counts_table = pd.concat(tables, ignore_index=True)
     write_json(paths.metrics, metrics)
     write_parquet(paths.counts, counts_table)
     return Evaluation(metrics, counts_table)
 
 
-def evaluate_split(model, params: BPNetParams, spec: DataSpec, split: str,
-                   random_state: int = 0) -> tuple[dict[str, float], pd.DataFrame] | None:
+def evaluate_split(model, params: BPNetParams, spec: DataSpec, split: str, random_state: int = 0,
+                   task: int | None = None) -> tuple[dict[str, float], pd.DataFrame] | None:
     """Metrics (:func:`score_predictions`) of ``model`` on the centred peak windows of one chromosome split,
-    and the per-window table with ``split, chrom, centre, name`` in front; None when the split has no peak."""
+    and the per-window table with ``split, chrom, centre, name`` in front; None when the split has no peak.
+    ``task``: for a multi-task model, which task (its own peaks and counts, the model's channels of it);
+    None for a single-task model."""
+    n_tasks = model_n_tasks(model)
+    if task is None and n_tasks > 1:
+        raise ValueError(f"task: the model has {n_tasks} tasks; pass task=0..{n_tasks - 1}")
+    if task is not None:
+        spec = spec.task_spec(task)
     windows = extract_windows(spec, params, split, include_background=False)
     if len(windows) == 0:
         return None
     inputs, targets = fixed_arrays(windows, params, use_control=spec.has_control)
     predicted = predict_outputs(model, inputs[SEQUENCE], inputs.get(CONTROL_PROFILE), inputs.get(CONTROL_LOGCOUNTS))
+    if task is not None:
+        predicted = {key: value[..., 2 * task:2 * task + 2] for key, value in predicted.items()}
     metrics, table = score_predictions(targets, predicted, random_state)
     table.insert(0, "split", split)
     table.insert(1, "chrom", windows.meta["chrom"].to_numpy())

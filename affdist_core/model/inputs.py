@@ -228,7 +228,7 @@ def assemble_examples(
     profile = windows.counts[rows, offsets + np.arange(P)].astype(np.float32)
     if rc.any():
         sequence[rc] = sequence[rc][:, ::-1, ::-1]
-        profile[rc] = profile[rc][:, ::-1, ::-1]
+        profile[rc] = profile[rc][:, ::-1][..., strand_swap(profile.shape[-1])]  # strands swap within each task
     targets = {PROFILE: profile, LOGCOUNTS: np.log1p(profile.sum(axis=1))}
     inputs = {SEQUENCE: sequence}
     if use_control:
@@ -256,8 +256,8 @@ def fixed_arrays(
     Returns ``(inputs, targets)``: inputs ``"sequence"`` (n, seq_len, 4) float32 one-hot, and with
     ``use_control`` ``"control_profile"`` (n, out_pred_len, 2) = log1p(control counts) and
     ``"control_logcounts"`` (n, 4) (:func:`control_model_inputs`; zeros when the windows have no control);
-    targets ``"profile"`` (n, out_pred_len, 2) float32 raw counts and ``"logcounts"`` (n, 2) =
-    log1p(total per strand over out_pred_len).
+    targets ``"profile"`` (n, out_pred_len, 2 × n_tasks) float32 raw counts and ``"logcounts"`` (n, 2 × n_tasks)
+    = log1p(total per strand over out_pred_len).
     """
     check_geometry(windows, params)
     n = len(windows)

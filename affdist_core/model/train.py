@@ -86,6 +86,9 @@ def fingerprint_parts(params: BPNetParams, spec: DataSpec, settings: TrainingSet
     training fingerprint: retraining the source retrains this model)."""
     spec_dict = spec.to_dict()
     files = {k: file_identity(v) for k, v in sorted(spec_dict.items()) if isinstance(v, str) and v}
+    for task in spec.extra_tasks:
+        files.update({f"{task.name}.{k}": file_identity(getattr(task, k))
+                      for k in ("plus_bigwig", "minus_bigwig", "peaks")})
     trajectory = {k: v for k, v in dataclasses.asdict(settings).items() if k not in STOPPING_FIELDS}
     parts = {"params": digest(dataclasses.asdict(params)), "data": digest({"spec": spec_dict, "files": files}),
              "settings": digest(trajectory), "code": digest(code_version([__name__]))}
@@ -213,7 +216,7 @@ def train_bpnet(
     else:
         state = {"epochs_done": 0, "best_val_loss": float("inf"), "best_epoch": 0, "wait": 0, "history": [],
                  "stop_reason": "max_epochs reached", "fingerprint": fingerprint, "fingerprint_parts": parts}
-        model = build_bpnet(params, use_control=use_control)
+        model = build_bpnet(params, use_control=use_control, n_tasks=train.n_tasks)
         if LAYERS.access_logcounts in {layer.name for layer in model.layers}:
             if accessibility_from is None:
                 state["accessibility"] = fit_accessibility(model, *accessibility_windows(spec, params), params)
@@ -307,17 +310,19 @@ def _initialise_counts_bias(model: keras.Model, windows) -> None:
     gradient; one default run in two collapsed that way (held-out counts Pearson 0.27).
     """
     counts = windows.counts[:, windows.max_jitter : windows.counts.shape[1] - windows.max_jitter]
-    mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2,) per strand
+    mean_log = np.log1p(counts.astype(np.float64).sum(axis=1)).mean(axis=0)  # (2 × n_tasks,) per task and strand
     names = {layer.name for layer in model.layers}
     dense = sequence_counts_head(model)
     kernel, bias = dense.get_weights()
-    dense.set_weights([kernel, np.tile(mean_log, len(bias) // 2).astype(bias.dtype)])
+    if bias.shape != mean_log.shape:
+        raise ValueError(f"the model's counts head has {len(bias)} outputs but the windows {len(mean_log)} channels "
+                         f"({windows.n_tasks} task(s)); build the model with n_tasks={windows.n_tasks}")
+    dense.set_weights([kernel, mean_log.astype(bias.dtype)])
     if LAYERS.background_logcounts in names:
         bound, background = model.get_layer(LAYERS.bound_nuisance), model.get_layer(LAYERS.background_logcounts)
         bound.set_weights([np.zeros_like(w) for w in bound.get_weights()])
         kernel, bias = background.get_weights()
-        background.set_weights([np.zeros_like(kernel),
-                                np.tile(mean_log - BACKGROUND_START_BELOW, len(bias) // 2).astype(bias.dtype)])
+        background.set_weights([np.zeros_like(kernel), (mean_log - BACKGROUND_START_BELOW).astype(bias.dtype)])
 
 
 def _load_state(checkpoint: Path) -> dict[str, Any] | None:

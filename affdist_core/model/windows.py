@@ -16,6 +16,10 @@ Window geometry (0-based, half-open; ``c`` = window centre = the peak summit, ``
 * a jitter ``s`` in ``[-J, J]`` crops ``codes[:, J + s : J + s + seq_len]`` and
   ``counts[:, J + s : J + s + out_pred_len]``, so sequence and profile move together (centre ``c + s``).
 
+Several ChIP-nexus experiments in the same cells (``DataSpec.extra_tasks``, a multi-task BPNet) give one window
+set: the windows of every task's summits (a summit two tasks share is kept once), each window carrying every
+task's counts (``counts[..., 2t:2t + 2]`` is task ``t``); backgrounds avoid the peaks of every task.
+
 Peaks whose extended input window runs past a chromosome end are dropped (``summit_windows(on_edge="drop")``);
 duplicate summits (same chromosome and position, e.g. several MACS2 summits collapsing) are kept once.
 
@@ -73,11 +77,12 @@ class WindowSet:
     ----------
     split : ``"train"``, ``"valid"`` or ``"test"``.
     codes : (n, seq_len + 2 * max_jitter) uint8 sequence codes (A=0 C=1 G=2 T=3 N=4).
-    counts : (n, out_pred_len + 2 * max_jitter, 2) uint16 (integer counts <= 65535) or float32; strand
-        order (+, −).
-    control : same shape as ``counts`` (the control track) or None.
+    counts : (n, out_pred_len + 2 * max_jitter, 2 * n_tasks) uint16 (integer counts <= 65535) or float32;
+        channels ``[task0 +, task0 −, task1 +, …]``.
+    control : (n, out_pred_len + 2 * max_jitter, 2) (the control track, shared by the tasks) or None.
     meta : DataFrame, one row per window: ``chrom``, ``centre`` (summit for peaks), ``is_peak``, ``name``
-        (peak name or ``bg_<i>``), ``gc`` (GC fraction of the central input window).
+        (peak name or ``bg_<i>``), ``gc`` (GC fraction of the central input window) and, with several tasks,
+        ``peak_task`` (the task whose peak file called the summit; -1 for backgrounds).
     seq_len, out_pred_len, max_jitter : the geometry the arrays were cut for.
     """
 
@@ -93,13 +98,14 @@ class WindowSet:
     def __post_init__(self) -> None:
         n = len(self.meta)
         want_codes = (n, self.seq_len + 2 * self.max_jitter)
-        want_counts = (n, self.out_pred_len + 2 * self.max_jitter, 2)
+        want_track = (n, self.out_pred_len + 2 * self.max_jitter)
         if self.codes.shape != want_codes or self.codes.dtype != np.uint8:
             raise ValueError(f"codes: expected uint8 {want_codes}, got {self.codes.dtype} {self.codes.shape}")
-        if self.counts.shape != want_counts:
-            raise ValueError(f"counts: expected shape {want_counts}, got {self.counts.shape}")
-        if self.control is not None and self.control.shape != want_counts:
-            raise ValueError(f"control: expected shape {want_counts}, got {self.control.shape}")
+        if self.counts.ndim != 3 or self.counts.shape[:2] != want_track or self.counts.shape[2] % 2 \
+                or self.counts.shape[2] == 0:
+            raise ValueError(f"counts: expected shape {(*want_track, '2 × n_tasks')}, got {self.counts.shape}")
+        if self.control is not None and self.control.shape != (*want_track, 2):
+            raise ValueError(f"control: expected shape {(*want_track, 2)}, got {self.control.shape}")
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -118,6 +124,11 @@ class WindowSet:
         return self.control is not None
 
     @property
+    def n_tasks(self) -> int:
+        """Number of ChIP-nexus experiments in ``counts`` (two strand channels each)."""
+        return int(self.counts.shape[2] // 2)
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (codes + counts + control)."""
         return int(self.codes.nbytes + self.counts.nbytes + (0 if self.control is None else self.control.nbytes))
@@ -125,7 +136,7 @@ class WindowSet:
     @property
     def bytes_per_window(self) -> int:
         """Array bytes per window (see the module docstring)."""
-        per = self.codes.shape[1] + self.counts.shape[1] * 2 * self.counts.itemsize
+        per = self.codes.shape[1] + self.counts.shape[1] * self.counts.shape[2] * self.counts.itemsize
         if self.control is not None:
             per += self.control.shape[1] * 2 * self.control.itemsize
         return int(per)
@@ -184,7 +195,10 @@ def extract_windows(
     try:
         chrom_sizes = genome.chrom_sizes
         chroms = split_chromosomes(spec, chrom_sizes)[split]
-        all_peaks = read_peaks(spec.peaks, chrom_sizes)
+        tracks = spec.task_tracks()
+        task_peaks = [read_peaks(peak_file, chrom_sizes).assign(peak_task=t)
+                      for t, (_, _, peak_file) in enumerate(tracks)]
+        all_peaks = pd.concat(task_peaks, ignore_index=True) if len(tracks) > 1 else task_peaks[0]
         peaks = all_peaks.loc[all_peaks["chrom"].isin(chroms)]
         n_dup = int(peaks.duplicated(["chrom", "summit"]).sum())
         if n_dup:
@@ -199,7 +213,7 @@ def extract_windows(
         windows = summit_windows(peaks, ext_seq, chrom_sizes, on_edge="drop")
         if windows.empty:
             raise ValueError(
-                f"peaks: no peak of {spec.peaks} lies on the {split} chromosomes {chroms} with a full "
+                f"peaks: no peak of {', '.join(t[2] for t in tracks)} lies on the {split} chromosomes {chroms} with a full "
                 f"{ext_seq}-bp window (seq_len {seq_len} + 2 × max_jitter {jitter})"
             )
         meta = pd.DataFrame(
@@ -210,6 +224,8 @@ def extract_windows(
                 "name": windows["name"].astype(str).to_numpy(),
             }
         )
+        if len(tracks) > 1:
+            meta["peak_task"] = windows["peak_task"].to_numpy(np.int64)
         codes = _read_codes(genome, meta, seq_len, jitter)
         meta["gc"] = _gc(codes[:, jitter : jitter + seq_len])
 
@@ -226,14 +242,20 @@ def extract_windows(
                 meta = pd.concat([meta, bg], ignore_index=True)
                 codes = np.concatenate([codes, bg_codes])
 
-        readers = [BigWigReader(spec.plus_bigwig), BigWigReader(spec.minus_bigwig)]
+        if len(tracks) > 1:
+            meta["peak_task"] = meta["peak_task"].fillna(-1).astype(np.int64)
+        for plus, minus, _ in tracks:
+            readers += [BigWigReader(plus), BigWigReader(minus)]
         if spec.has_control:
             readers += [BigWigReader(spec.control_plus_bigwig), BigWigReader(spec.control_minus_bigwig)]
         used = sorted(set(meta["chrom"]), key=order.get)
         for reader in readers:
             _check_bigwig_chroms(reader, used, chrom_sizes)
-        counts = _read_tracks(readers[0], readers[1], meta, out_len, jitter)
-        control = _read_tracks(readers[2], readers[3], meta, out_len, jitter) if spec.has_control else None
+        per_task = [_read_tracks(readers[2 * t], readers[2 * t + 1], meta, out_len, jitter)
+                    for t in range(len(tracks))]
+        counts = per_task[0] if len(per_task) == 1 else np.concatenate(
+            [c.astype(np.result_type(*per_task)) for c in per_task], axis=2)
+        control = (_read_tracks(readers[-2], readers[-1], meta, out_len, jitter) if spec.has_control else None)
     finally:
         genome.close()
         for reader in readers:

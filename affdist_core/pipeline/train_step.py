@@ -97,7 +97,7 @@ def _learning_check(model_dir: Path, spec: DataSpec, seed: int):
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded.get("seed") == seed and path.stat().st_mtime >= ModelDir.at(model_dir).model.stat().st_mtime:
-            fields = {f: recorded[f] for f in LearningCheck.__dataclass_fields__}
+            fields = {f: recorded[f] for f in LearningCheck.__dataclass_fields__ if f in recorded}
             return LearningCheck(**fields)
     return check_learning(model_dir, spec)
 
