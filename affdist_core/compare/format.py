@@ -23,8 +23,11 @@ def format_motifs(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
-    """A small table of per-split model metrics."""
+def format_metrics(metrics: dict[str, dict]) -> str:
+    """A small table of per-split model metrics (``evaluate_model_dir``); a multi-task model's (with a
+    ``"tasks"`` entry) gets one table per task."""
+    if "tasks" in metrics:
+        return "\n\n".join(f"task {name}\n" + format_metrics(by_split) for name, by_split in metrics["tasks"].items())
     lines = [f"{'split':<6} {'n':>5} {'counts r':>9} {'counts ρ':>9} {'JSD':>6} {'JSD unif':>9} {'JSD shuf':>9} "
              f"{'NLL':>8} {'NLL unif':>9}"]
     for split, m in metrics.items():

@@ -137,6 +137,10 @@ def test_a_two_task_model_trains_and_is_evaluated_and_checked_per_task(two_tasks
     assert tasks["task0"]["test"]["n_windows"] == n_sites
     assert tasks["second"]["test"]["n_windows"] == len(range(0, n_sites, 2))
     assert set(evaluation.counts_table["task"]) == {"task0", "second"}
+    from affdist_core.compare.format import format_metrics
+
+    text = format_metrics(evaluation.metrics)
+    assert text.startswith("task task0\n") and "\n\ntask second\n" in text and text.count("test ") == 2
     with pytest.raises(ValueError, match="the model has 2 tasks"):
         evaluate_split(model, TINY, spec, "test")
     # the learning check runs task by task and records both
