@@ -69,23 +69,10 @@ class ReadoutChoice:
     n_calibration: int
     rule: str
 
-    def used(self) -> list[str]:
-        """The components with a non-zero weight."""
-        return [name for name, w in self.weights.items() if w]
-
     def combine(self, components: Mapping[str, np.ndarray | None]) -> np.ndarray:
-        """The reported score of rows with these component scores (each (n,)): ``Σ_c w_c · components[c]``.
-        ValueError when a component the pick uses is missing."""
-        out = None
-        for name in self.used():
-            values = components.get(name)
-            if values is None:
-                raise ValueError(f"read-out {self.picked!r} needs the {name!r} read-out's scores")
-            term = self.weights[name] * np.asarray(values, dtype=np.float64)
-            out = term if out is None else out + term
-        if out is None:
-            raise ValueError(f"read-out {self.picked!r} has no non-zero weight")
-        return out
+        """The reported score of rows with these component scores (each (n,)): ``Σ_c w_c · components[c]``
+        (:func:`weighted_sum`)."""
+        return weighted_sum(self.weights, components, self.picked)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +83,33 @@ class ReadoutChoice:
         weights.update({k: float(v) for k, v in data["weights"].items()})
         return cls(str(data["picked"]), weights, {k: float(v) for k, v in data.get("cv_rmse", {}).items()},
                    int(data.get("n_calibration", 0)), str(data.get("rule", "")))
+
+
+def weighted_sum(weights: Mapping[str, float], components: Mapping[str, np.ndarray | None],
+                 readout: str = "") -> np.ndarray:
+    """``Σ_c weights[c] · components[c]`` over the components with a non-zero weight, float64 (n,). ValueError
+    naming ``readout`` when such a component is missing, or when no weight is non-zero."""
+    out = None
+    for name, weight in weights.items():
+        if not weight:
+            continue
+        values = components.get(name)
+        if values is None:
+            raise ValueError(f"read-out {readout!r} needs the {name!r} read-out's scores")
+        term = weight * np.asarray(values, dtype=np.float64)
+        out = term if out is None else out + term
+    if out is None:
+        raise ValueError(f"read-out {readout!r} has no non-zero weight")
+    return out
+
+
+def linear_components(linear, sequences: list[str], member: int | None = None) -> dict[str, np.ndarray]:
+    """The linear read-out's component scores (:data:`LINEAR_SUBSETS`) of ``sequences`` from ``linear`` (a
+    :class:`~affdist_core.marginalize.linear_readout.LinearReadout`): ``linear`` always, ``linear_core`` and
+    ``linear_weak`` when every length has the core/weak split; ``member``: that model's own matrices."""
+    split = linear.has_split({len(s) for s in sequences})
+    return {name: linear.score(sequences, member=member, subset=subset) for name, subset in LINEAR_SUBSETS.items()
+            if subset == "all" or split}
 
 
 def _design(features: list[np.ndarray]) -> np.ndarray:

@@ -316,12 +316,10 @@ class LinearReadout:
                 for name, matrix in parts.items():
                     split.setdefault(k, {}).setdefault(name, []).append(matrix)
         matrices = {k: np.mean(own, axis=0) for k, own in members.items()}
-        subsets: dict[str, dict[int, list[np.ndarray]]] = {name: {} for name in SITE_SUBSETS}
-        for k, parts in split.items():
-            if all(len(parts.get(name, [])) == len(models) for name in SITE_SUBSETS):
-                for name in SITE_SUBSETS:
-                    subsets[name][k] = parts[name]
-        subsets = {name: by_k for name, by_k in subsets.items() if by_k}
+        # a length keeps its split only when every model has both subsets
+        complete = [k for k, parts in split.items()
+                    if all(len(parts.get(name, [])) == len(models) for name in SITE_SUBSETS)]
+        subsets = {name: {k: split[k][name] for k in complete} for name in SITE_SUBSETS} if complete else {}
         wall = time.perf_counter() - started
         source = "queries" if site_windows is None else "sites"
         log.info("linear read-out (%s): %d length(s), %s queries × %d backgrounds × %d shuffles%s × %d model(s) in "

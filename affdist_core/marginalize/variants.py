@@ -175,19 +175,13 @@ class ReadoutScorer:
     def readout(self) -> str:
         return str(self.choice.picked)
 
-    def _linear_part(self, seqs: list[str]) -> np.ndarray:
-        from affdist_core.calibrate.readout_choice import LINEAR_SUBSETS
-
-        out = np.zeros(len(seqs))
-        for name, subset in LINEAR_SUBSETS.items():
-            if self.choice.weights.get(name):
-                out += self.choice.weights[name] * self.linear.score(seqs, subset=subset)
-        return out
-
     def score(self, sequences: Sequence[str], keep_deltas: bool = False, progress: bool = True) -> ReadoutResult:
+        from affdist_core.calibrate.readout_choice import linear_components, weighted_sum
+
         seqs = list(sequences)
         w_counts = self.choice.weights.get("counts", 0.0)
-        linear = self._linear_part(seqs)
+        linear_weights = {name: w for name, w in self.choice.weights.items() if name != "counts"}
+        linear = weighted_sum(linear_weights, linear_components(self.linear, seqs), self.readout)
         counts = self.marginalizer.score(seqs, keep_deltas=keep_deltas, progress=progress)
         mean = w_counts * np.asarray(counts.mean, dtype=np.float64) + linear
         deltas = None

@@ -82,6 +82,7 @@ def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], 
         ReadoutChoice,
         available_readouts,
         readout_weights,
+        weighted_sum,
     )
     from affdist_core.common.names import READOUTS_FILE
 
@@ -98,7 +99,7 @@ def readout_metrics(scores: pd.DataFrame, measured: np.ndarray, ids: list[str], 
         # a combination's weights on the same calibration rows: the choice's when it picked it, refitted otherwise
         weights = choice.weights if name == choice.picked else readout_weights(
             name, {c: v[in_sample] for c, v in components.items()}, y[in_sample])
-        values = sum(w * components[c] for c, w in weights.items() if w)
+        values = weighted_sum(weights, components, name)
         fit, _ = calibrate(values, measured, ids, sample, method=name)
         out[name] = {"pearson": fit.pearson, "spearman": fit.spearman, "rmse": fit.rmse,
                      "cv_rmse_calibration": choice.cv_rmse.get(name),

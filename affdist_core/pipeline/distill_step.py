@@ -107,7 +107,7 @@ def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, back
     """Add the linear read-out to the counts scores, choose the reported read-out on the calibration rows and
     write it as ``score`` (see the module docstring); returns the frame and ``readouts.json``'s content.
     Idempotent: a frame that already went through here is read back from its ``score_counts`` columns."""
-    from affdist_core.calibrate.readout_choice import choose_readout
+    from affdist_core.calibrate.readout_choice import choose_readout, linear_components
     from affdist_core.marginalize.distill import member_columns
     from affdist_core.marginalize.linear_readout import REGISTRATION_BUDGET, LinearReadout
 
@@ -123,7 +123,7 @@ def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, back
     linear = LinearReadout.build(models, backgrounds, sequences, site_windows=site_windows,
                                  site_contributions=site_contributions, seed=settings.seed, **budget)
     counts = scores["score"].to_numpy(dtype=np.float64)
-    components = {"counts": counts, **_linear_components(linear, sequences)}
+    components = {"counts": counts, **linear_components(linear, sequences)}
     sample = calibration_sample(rows, settings)
     in_sample = sample.mask(rows["id"].tolist())
     choice = choose_readout({name: values[in_sample] for name, values in components.items()},
@@ -137,16 +137,7 @@ def _apply_readouts(scores: pd.DataFrame, rows: pd.DataFrame, models: list, back
     scores["sd"] = abs(choice.weights["counts"]) * scores["sd_counts"]
     for k, column in enumerate(members):
         scores[f"{COUNTS_MEMBER_PREFIX}{k}"] = scores[column].to_numpy(dtype=np.float64)
-        own = {"counts": scores[column].to_numpy(), **_linear_components(linear, sequences, member=k)}
+        own = {"counts": scores[column].to_numpy(), **linear_components(linear, sequences, member=k)}
         scores[column] = choice.combine(own)
     return scores, {"choice": choice.to_dict(), "linear": linear.to_dict()}
 
-
-def _linear_components(linear, sequences: list[str], member: int | None = None) -> dict[str, np.ndarray]:
-    """The linear read-out's component scores of ``sequences`` (:mod:`affdist_core.calibrate.readout_choice`):
-    ``linear`` always, ``linear_core`` and ``linear_weak`` when every length has the core/weak split."""
-    from affdist_core.calibrate.readout_choice import LINEAR_SUBSETS
-
-    split = linear.has_split({len(s) for s in sequences})
-    return {name: linear.score(sequences, member=member, subset=subset) for name, subset in LINEAR_SUBSETS.items()
-            if subset == "all" or split}
