@@ -36,6 +36,7 @@ MOTIFS_FILE = "motifs.parquet"
 # --- run directory -----------------------------------------------------------------------------------------
 DATA_DIR = "data"                       # the experiment's files (simulated, or a user's)
 RUN_MODEL_DIR = "model"
+JOINT_MODEL_DIR = "joint_model"         # a multi-task project's shared BPNet (its first TF's run; issue 26)
 DISTILL_DIR = "distill"
 BASELINES_DIR = "baselines"
 COMPARE_DIR = "compare"
@@ -131,6 +132,12 @@ class RunDir:
     @property
     def model(self) -> Path:
         return self.root / RUN_MODEL_DIR
+
+    @property
+    def joint_model(self) -> Path:
+        """The multi-task model a ``multitask = true`` project trains in its first TF's run (``model/`` of each
+        TF's run is that TF's task of it)."""
+        return self.root / JOINT_MODEL_DIR
 
     @property
     def distill(self) -> Path:

@@ -22,6 +22,12 @@ analyses        compare, marginalize,        — (+ library content)            
                 evaluate
 =============== ============================ ================================================== =================
 
+A TF of a multi-task project (``multitask = true``; :class:`JointTask`) trains no model of its own: the first
+TF's run has two more stages before ``train``, ``train_joint`` (the multi-task BPNet, ``joint_model/``; its
+fingerprint holds every experiment's data) and ``train_joint_members`` (its members), and in every TF's run
+``train`` and ``train_members`` write that TF's task of them (:func:`~affdist_core.model.task_views.write_task_view`)
+into ``model/``; a further TF's run gets the first run's joint stamps as upstream. Every later stage is the same.
+
 ``simulate`` is present only when the plan has a simulator config; ``bam2bw`` only when the experiment's
 strands are BAM files. Without a simulator config, ``train`` reads the user's files through the plan's
 :class:`~affdist_core.model.data_spec.DataSpec`, whose files' identities (size, mtime) are in its fingerprint.
@@ -62,6 +68,25 @@ MODEL_STAGES = ("simulate", "bam2bw", "train", "evaluate", "interpret", "train_m
 
 
 @dataclass(frozen=True)
+class JointTask:
+    """This run's TF is task ``task`` of the one multi-task BPNet of a ``multitask = true`` project.
+
+    Attributes:
+        owner: the run directory that trains it (``owner/joint_model/``): the first TF's first run (task 0).
+        task: this TF's task (its experiment's index).
+        tfs: every task's TF, in task order.
+        tracks: a user's further experiments as ``(tf, plus bigWig, minus bigWig, peaks)``, task order (tasks
+            1, 2, ...); empty when simulated: the owner's ``data/`` holds every TF's experiment
+            (:func:`affdist_core.simulate.run.experiment_outputs`).
+    """
+
+    owner: Path
+    task: int
+    tfs: tuple[str, ...]
+    tracks: tuple[tuple[str, str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RunPlan:
     """Everything a run's stages need.
 
@@ -87,6 +112,7 @@ class RunPlan:
         sim_tf: the TF this run models when ``config`` simulates several TFs in the same cells (its
             ``other_tfs``); "" = the config's first TF. A further TF's run simulates the whole cell into
             ``simulation/`` and its ``data`` is a link to that TF's experiment, ``simulation/<tf>/``.
+        joint: this run's TF is a task of a multi-task model (:class:`JointTask`); None = its own BPNet.
     """
 
     run_dir: Path
@@ -108,6 +134,7 @@ class RunPlan:
     shares_model: bool = False
     sim_split: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sim_tf: str = ""
+    joint: JointTask | None = None
 
     @property
     def paths(self) -> RunDir:
@@ -179,6 +206,40 @@ class RunPlan:
         """What training reads: the simulated data directory, or the user's data spec."""
         return self.data if self.data is not None else self.paths.data
 
+    def own_spec(self) -> DataSpec:
+        """The data spec of this run's TF (the simulated data directory's with the plan's split, or the user's);
+        reads the data directory, so only after the data stage."""
+        from affdist_core.model.data_spec import default_data_spec
+
+        return self.data if self.data is not None else default_data_spec(self.paths.data, **self.split)
+
+    def joint_spec(self) -> DataSpec:
+        """The multi-task model's data spec (the owner run's own spec, task 0, with every further TF as an extra
+        task); only for the run that trains it, after its data stage."""
+        from affdist_core.model.data_spec import TaskTracks
+
+        joint = self.joint
+        if joint is None or joint.task != 0:
+            raise ValueError(f"{self.run_dir}: only the first TF's run of a multi-task project trains its model")
+        if self.config is None:
+            extra = [TaskTracks(*tracks) for tracks in joint.tracks]
+        else:
+            from affdist_core.simulate.run import experiment_outputs
+
+            first = self.config["tf"]
+            extra = []
+            for tf in joint.tfs[1:]:
+                out = experiment_outputs(self.paths.data, tf, first)
+                extra.append(TaskTracks(tf, str(out.plus_bigwig), str(out.minus_bigwig), str(out.peaks)))
+        return replace(self.own_spec(), extra_tasks=tuple(extra))
+
+    def joint_identity(self) -> dict:
+        """The further tasks' user files' identities (the joint model's inputs beyond :meth:`data_identity`)."""
+        if self.joint is None or self.config is not None:
+            return {}
+        return {f"{tf}.{key}": file_identity(path) for tf, *files in self.joint.tracks
+                for key, path in zip(("plus_bigwig", "minus_bigwig", "peaks"), files)}
+
     @cached_property
     def library_identity(self) -> dict:
         """``{"library": digest}`` of the library's name and ``id, sequence, value`` rows."""
@@ -246,23 +307,35 @@ def demo_stages(plan: RunPlan) -> list[Stage]:
             out["data"] = plan.data.to_dict()
         return out
 
+    if plan.joint is None:
+        stages += [
+            Stage("train", lambda: _train(plan), outputs=(rel(model.model), rel(model.training)), after=data_stage,
+                  settings=lambda: model_settings({"training": asdict(plan.training_settings(plan.train_seed))}),
+                  code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity, clean=(rel(model.root),))]
+    else:
+        stages += _joint_stages(plan, rel, data_stage, model_settings)
     stages += [
-        Stage("train", lambda: _train(plan), outputs=(rel(model.model), rel(model.training)), after=data_stage,
-              settings=lambda: model_settings({"training": asdict(plan.training_settings(plan.train_seed))}),
-              code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity, clean=(rel(model.root),)),
         Stage("evaluate", lambda: _evaluate(plan), outputs=(rel(model.metrics), rel(model.counts)),
               after=("train",), code=("affdist_core.model.evaluate",)),
         Stage("interpret", lambda: _interpret(plan),
               outputs=tuple(rel(model.interpret / n) for n in (names.INTERPRET_FILE, names.CONTRIBUTIONS_FILE,
                                                                names.MOTIFS_FILE)),
               after=("train",), settings={"n_shuffles": plan.n_shuffles}, code=("affdist_core.interpret.run",)),
-        Stage("train_members", lambda: _train_members(plan),
-              outputs=tuple(rel(m.model) for m in members) + ((rel(model.ensemble),) if members else ()),
-              after=("train",),  # the members share the primary model's accessibility branch
-              settings=lambda: model_settings({"members": [asdict(plan.training_settings(s))
-                                                           for s in plan.member_seeds]}),
-              code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity),
     ]
+    member_outputs = tuple(rel(m.model) for m in members) + ((rel(model.ensemble),) if members else ())
+    if plan.joint is None:
+        stages.append(Stage(
+            "train_members", lambda: _train_members(plan), outputs=member_outputs,
+            after=("train",),  # the members share the primary model's accessibility branch
+            settings=lambda: model_settings({"members": [asdict(plan.training_settings(s))
+                                                         for s in plan.member_seeds]}),
+            code=("affdist_core.pipeline.train_step",), inputs=plan.data_identity))
+    else:
+        stages.append(Stage(
+            "train_members", lambda: _member_views(plan), outputs=member_outputs,
+            after=("train", "train_joint_members"),
+            settings={"joint_task": plan.joint.task, "members": plan.member_seeds},
+            code=("affdist_core.pipeline.train_step", "affdist_core.model.task_views")))
     if members:
         stages.append(Stage(
             "interpret_members", lambda: _interpret_members(plan),
@@ -384,6 +457,63 @@ def _interpret_members(plan: RunPlan) -> None:
 def _train_members(plan: RunPlan) -> None:
     train_step.train_members(plan.data_source(), plan.paths.model, plan.model_params(), plan.split, plan.quick,
                              plan.member_seeds, training=dict(plan.training))
+
+
+def _joint_stages(plan: RunPlan, rel, data_stage: tuple[str, ...], model_settings) -> list[Stage]:
+    """A multi-task project's model stages before ``evaluate`` (the module docstring): in the first TF's run
+    ``train_joint`` and ``train_joint_members``; in every TF's run ``train``, its task of the joint model."""
+    joint, model = plan.joint, ModelDir(plan.paths.model)
+    view_code = ("affdist_core.pipeline.train_step", "affdist_core.model.task_views")
+    stages = []
+    if joint.task == 0:
+        shared = ModelDir(plan.paths.joint_model)
+        members = [ModelDir(shared.member(s)) for s in plan.member_seeds]
+
+        def joint_settings(extra: dict) -> dict:
+            return model_settings({"tasks": list(joint.tfs), "data": plan.joint_spec().to_dict(), **extra})
+
+        def identity() -> dict:
+            return {**plan.data_identity(), **plan.joint_identity()}
+
+        stages += [
+            Stage("train_joint", lambda: _train_joint(plan), outputs=(rel(shared.model), rel(shared.training)),
+                  after=data_stage,
+                  settings=lambda: joint_settings({"training": asdict(plan.training_settings(plan.train_seed))}),
+                  code=("affdist_core.pipeline.train_step",), inputs=identity, clean=(rel(shared.root),)),
+            Stage("train_joint_members", lambda: _train_joint_members(plan),
+                  outputs=tuple(rel(m.model) for m in members) + ((rel(shared.ensemble),) if members else ()),
+                  after=("train_joint",),
+                  settings=lambda: joint_settings({"members": [asdict(plan.training_settings(s))
+                                                               for s in plan.member_seeds]}),
+                  code=("affdist_core.pipeline.train_step",), inputs=identity)]
+    stages.append(Stage(
+        "train", lambda: _task_view(plan), outputs=(rel(model.model), rel(model.training)),
+        after=(*data_stage, "train_joint"), settings={"joint_task": joint.task, "tasks": list(joint.tfs)},
+        code=view_code, inputs=plan.data_identity, clean=(rel(model.root),)))
+    return stages
+
+
+def _joint_dir(plan: RunPlan) -> Path:
+    return RunDir.at(plan.joint.owner).joint_model
+
+
+def _train_joint(plan: RunPlan) -> None:
+    train_step.train_model(plan.joint_spec(), plan.paths.joint_model, plan.model_params(), plan.split,
+                           plan.training_settings(plan.train_seed), enforce_learning=not plan.quick)
+
+
+def _train_joint_members(plan: RunPlan) -> None:
+    train_step.train_members(plan.joint_spec(), plan.paths.joint_model, plan.model_params(), plan.split,
+                             plan.quick, plan.member_seeds, training=dict(plan.training))
+
+
+def _task_view(plan: RunPlan) -> None:
+    train_step.write_task_views(_joint_dir(plan), plan.joint.task, plan.paths.model, plan.own_spec())
+
+
+def _member_views(plan: RunPlan) -> None:
+    train_step.write_task_views(_joint_dir(plan), plan.joint.task, plan.paths.model, plan.own_spec(),
+                                member_seeds=plan.member_seeds)
 
 
 def _distill(plan: RunPlan) -> None:

@@ -10,7 +10,8 @@ Paths are relative to the project file's folder. The reference, key by key, is `
 
 Sections: ``[genome]``, ``[[experiment]]``, ``[[library]]``, ``[motifs]``, ``[distill]``, ``[calibration]``,
 ``[output]``, ``[simulate]`` (optional: the experiments' files come from the simulator), and the top-level
-``quick`` (smaller everything, as ``affdist demo --quick``).
+``quick`` (smaller everything, as ``affdist demo --quick``) and ``multitask`` (one multi-task BPNet for every
+experiment instead of one BPNet per TF: :func:`_multitask_checks`).
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class Project:
     output: Output
     simulate: Simulate | None = None
     quick: bool = False
+    multitask: bool = False
 
     @property
     def root(self) -> Path:
@@ -203,7 +205,8 @@ def default_project_path() -> Path:
 
 # --- reading --------------------------------------------------------------------------------------------------
 
-_TOP = ("genome", "experiment", "library", "motifs", "distill", "calibration", "output", "simulate", "quick")
+_TOP = ("genome", "experiment", "library", "motifs", "distill", "calibration", "output", "simulate", "quick",
+        "multitask")
 _GENOME = ("fasta", "builtin")
 _EXPERIMENT = ("tf", "plus", "minus", "bam", "min_mapq", "keep_duplicates", "control_plus", "control_minus",
                "peaks", "valid_chroms", "test_chroms", "exclude_chroms", "model", "params", "models", "seed",
@@ -341,6 +344,7 @@ def parse_project(data: Mapping[str, Any], path: Path, problems: list[str] | Non
     r = _Reader(path.parent)
     top = r.table("", dict(data), _TOP)
     quick = r.get("", top, "quick", r.boolean, False)
+    multitask = r.get("", top, "multitask", r.boolean, False)
     simulate = _simulate(r, top.get("simulate")) if "simulate" in top else None
     genome = _genome(r, top.get("genome"), simulate is not None)
     experiments = _experiments(r, top.get("experiment"), simulate is not None)
@@ -352,12 +356,15 @@ def parse_project(data: Mapping[str, Any], path: Path, problems: list[str] | Non
     _cross_checks(r, experiments, libraries, motifs)
     if simulate is not None:
         _simulated_tf_checks(r, experiments, simulate)
+    if multitask:
+        _multitask_checks(r, experiments)
     if problems is not None:
         problems += r.problems
     elif r.problems:
         raise ProjectError(path, r.problems)
     return Project(path=path, genome=genome, experiments=experiments, libraries=libraries, motifs=motifs,
-                   distill=distill, calibration=calibration, output=output, simulate=simulate, quick=quick)
+                   distill=distill, calibration=calibration, output=output, simulate=simulate, quick=quick,
+                   multitask=multitask)
 
 
 def _genome(r: _Reader, value: Any, simulated: bool) -> Genome:
@@ -558,6 +565,35 @@ def _simulated_tf_checks(r: _Reader, experiments, simulate: Simulate) -> None:
         elif tf in seen:
             r.problem(where, f"{tf!r} has two entries; merge them")
         seen.add(tf)
+
+
+#: Experiment keys that must agree between the experiments of a multi-task project: they set the one model's
+#: geometry, training, ensemble and split, or the inputs all its tasks share.
+MULTITASK_SHARED = ("model", "params", "models", "seed", "max_epochs", "patience", "max_minutes", "batch_size",
+                    "valid_chroms", "test_chroms", "exclude_chroms", "control_plus", "control_minus")
+
+
+def _multitask_checks(r: _Reader, experiments) -> None:
+    """``multitask = true``: one BPNet with a task per experiment (task ``k`` = ``experiment[k]``). It needs
+    two or more experiments that agree on every key of :data:`MULTITASK_SHARED` (the first one's values are
+    the model's), and the further experiments' strands as bigWigs: the model trains in the first experiment's
+    run, before a further experiment's BAM files would be converted."""
+    if len(experiments) < 2:
+        r.problem("multitask", f"a multi-task model needs two or more [[experiment]]s, got {len(experiments)}; "
+                               "remove multitask or add the other TFs' experiments")
+        return
+    first = experiments[0]
+    for e in experiments[1:]:
+        differ = [k for k in MULTITASK_SHARED if getattr(e, k) != getattr(first, k)]
+        if differ:
+            theirs = ", ".join(f"{k} = {getattr(first, k)!r}" for k in differ)
+            r.problem(e.key, f"{', '.join(differ)}: with multitask = true every experiment trains one shared "
+                             f"model, so these keys must equal {first.key}'s ({theirs}); give them the same "
+                             "values, or remove multitask to train one model per TF")
+        if e.bam:
+            r.problem(f"{e.key}.bam", "with multitask = true the further experiments' strands must be bigWigs "
+                                      "(the shared model trains before their BAMs would be converted); convert them "
+                                      "with `affdist bam2bw` and give plus = ..., minus = ...")
 
 
 def _cross_checks(r: _Reader, experiments, libraries, motifs: Motifs) -> None:

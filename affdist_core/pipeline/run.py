@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from affdist_core.pipeline.demo_stages import MODEL_STAGES, QUICK_CHROMS, RunPlan, demo_stages
+from affdist_core.pipeline.demo_stages import MODEL_STAGES, QUICK_CHROMS, JointTask, RunPlan, demo_stages
 from affdist_core.pipeline.finish import finish_run
 from affdist_core.pipeline.method_stages import MethodSettings, method_settings
 from affdist_core.pipeline.project import Experiment, Library, Project
@@ -62,9 +62,21 @@ def project_plans(project: Project, out: str | os.PathLike | None = None,
         for library_entry in project.libraries_of(experiment.tf):
             run_dir = out_dir / run_dir_name(experiment.tf, library_entry.name)
             plan = _plan(project, experiment, library_entry, run_dir, shares_model=owner is not None)
+            if project.multitask and owner is None:
+                plan = dataclasses.replace(plan, joint=_joint_task(project, experiment, out_dir))
             runs.append(ProjectRun(plan, run_id_prefix + run_dir.name, experiment, library_entry, owner))
             owner = owner or run_dir
     return runs
+
+
+def _joint_task(project: Project, experiment: Experiment, out_dir: Path) -> JointTask:
+    """The task of ``experiment`` in a multi-task project's model, trained in the first TF's first run."""
+    first = project.experiments[0]
+    owner = out_dir / run_dir_name(first.tf, project.libraries_of(first.tf)[0].name)
+    tracks = () if project.simulate is not None else tuple(
+        (e.tf, str(e.plus), str(e.minus), str(e.peaks)) for e in project.experiments[1:])
+    return JointTask(owner=owner, task=experiment.index, tfs=tuple(e.tf for e in project.experiments),
+                     tracks=tracks)
 
 
 def _plan(project: Project, experiment: Experiment, entry: Library, run_dir: Path, shares_model: bool) -> RunPlan:
@@ -192,15 +204,42 @@ def _stages(run: ProjectRun):
     return demo_stages(run.plan)
 
 
+JOINT_STAGES = ("train_joint", "train_joint_members")
+"""The stages of a multi-task project's shared model (its first TF's run); every other TF's run reads them."""
+
+
 def _external(run: ProjectRun, will_rerun: set[str] | None = None) -> dict[str, str | None]:
-    """Stamps of the owner's model stages for a run that shares its model (None for those that will rerun)."""
-    if run.owner is None:
+    """Stamps of the stages that ran in another run directory (None for those that will rerun): the owner's
+    model stages for a run that shares its model, the joint model's stages for a further TF of a multi-task
+    project."""
+    joint = run.plan.joint
+    if run.owner is not None:
+        source, wanted = run.owner, MODEL_STAGES
+    elif joint is not None and joint.task > 0:
+        source, wanted = joint.owner, JOINT_STAGES
+    else:
         return {}
-    stamps = recorded_stamps(run.owner)
-    out: dict[str, str | None] = {k: v for k, v in stamps.items() if k in MODEL_STAGES}
+    out: dict[str, str | None] = {k: v for k, v in recorded_stamps(source).items() if k in wanted}
     for name in will_rerun or ():
-        out[name] = None
+        if name in wanted:
+            out[name] = None
     return out
+
+
+def _joint_note(joint: JointTask | None) -> str:
+    if joint is None:
+        return ""
+    if joint.task == 0:
+        return f" (trains the multi-task model of {', '.join(joint.tfs)}; task 0)"
+    return f" (task {joint.task} of the multi-task model of {joint.owner.name})"
+
+
+def _source(run: ProjectRun) -> Path | None:
+    """The run directory whose stages this run reads (:func:`_external`), or None."""
+    if run.owner is not None:
+        return run.owner
+    joint = run.plan.joint
+    return joint.owner if joint is not None and joint.task > 0 else None
 
 
 def format_plan(runs: list[ProjectRun], force: bool = False) -> str:
@@ -208,10 +247,11 @@ def format_plan(runs: list[ProjectRun], force: bool = False) -> str:
     lines: list[str] = []
     rerun_of: dict[Path, set[str]] = {}
     for run in runs:
-        external = _external(run, rerun_of.get(run.owner) if run.owner else None)
+        source = _source(run)
+        external = _external(run, rerun_of.get(source) if source else None)
         plans = plan_stages(_stages(run), run.plan.run_dir, force=force, external=external)
         rerun_of[run.plan.run_dir] = {p.name for p in plans if p.run}
-        shared = f" (model shared with {run.owner.name})" if run.owner else ""
+        shared = f" (model shared with {run.owner.name})" if run.owner else _joint_note(run.plan.joint)
         lines.append(f"{run.plan.run_dir}{shared}:")
         width = max(len(p.name) for p in plans)
         for p in plans:

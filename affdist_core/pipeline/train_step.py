@@ -124,3 +124,26 @@ def train_members(data: Path | DataSpec, model_dir: Path, params: BPNetParams, s
                                enforce_learning=not quick, accessibility_from=model_dir)
     write_ensemble(model_dir, members)
     return trained
+
+
+def write_task_views(joint_dir: Path, task: int, model_dir: Path, spec: DataSpec,
+                     member_seeds: list[int] | None = None) -> None:
+    """A multi-task project's TF as a single-task model directory: task ``task`` of the multi-task model in
+    ``joint_dir`` into ``model_dir`` (:func:`affdist_core.model.task_views.write_task_view`, recorded with
+    ``spec``, the TF's own data spec) with its learning check on the TF's own validation peaks; with
+    ``member_seeds`` instead the task of each of the joint model's members (``joint_dir/members/seed_<K>``)
+    into ``model_dir/members/seed_<K>``, recorded in ``model_dir/ensemble.json``. The joint training already
+    required every task to learn (:func:`train_model`), so the checks here are the TF's record."""
+    from affdist_core.model.ensemble import member_dir, write_ensemble
+    from affdist_core.model.quality import check_learning
+    from affdist_core.model.task_views import write_task_view
+
+    if member_seeds is None:
+        write_task_view(joint_dir, task, model_dir, spec)
+        check_learning(model_dir, spec)
+        return
+    members = []
+    for seed in member_seeds:
+        members.append(write_task_view(member_dir(joint_dir, seed), task, member_dir(model_dir, seed), spec))
+        check_learning(members[-1], spec)
+    write_ensemble(model_dir, members)
