@@ -197,4 +197,5 @@ SAMPLE_FILE = "sample.json"             # compare/: the one calibration sample
 COMPARISON_FILE = "comparison.json"     # compare/: per-method summary
 DYNAMIC_RANGE_FILE = "dynamic_range.parquet"  # analyses/
 GENOMIC_MATCHES_FILE = "genomic_matches.parquet"  # analyses/
+CATEGORIES_FILE = "categories.parquet"  # analyses/: every method per kind of library sequence (compare.categories)
 ANALYSES_FILE = "analyses.json"         # analyses/: backgrounds curve, sd ratios, counts by split, matches
