@@ -23,6 +23,7 @@ from affdist_core.pipeline.run import project_plans, run_project
 
 from project_data import PROJECT, write_experiment, write_library
 from test_run import plan_rows
+from test_simulated_paralogs import TWO_TF_PROJECT
 
 EXPERIMENT_KEYS = """valid_chroms = ["chrB"]
 test_chroms = ["chrC"]
@@ -172,36 +173,7 @@ def test_multitask_needs_two_experiments(tmp_path):
         load_project(path)
 
 
-SIMULATED = """\
-multitask = true
-quick = true
-
-[genome]
-builtin = "s288c"
-
-[[experiment]]
-tf = "Pho4"
-
-[[experiment]]
-tf = "Cbf1"
-
-[[library]]
-name = "betseq_pho4"
-path = "betseq_pho4"
-tf = ["Pho4", "Cbf1"]
-
-[[library]]
-name = "betseq_cbf1"
-path = "betseq_cbf1"
-tf = ["Cbf1", "Pho4"]
-
-[motifs]
-jaspar = { Pho4 = "MA0357.1", Cbf1 = "MA0281.2" }
-
-[simulate]
-preset = "pho4-yeast"
-overrides = { other_tfs = [{ tf = "Cbf1" }] }
-"""
+SIMULATED = "multitask = true\nquick = true\n" + TWO_TF_PROJECT  # the paralog tests' two-TF cell
 
 
 def test_plan_of_a_simulated_multitask_cell(tmp_path):
